@@ -1,0 +1,3 @@
+"""crmtui: a sales CRM for the terminal."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,44 @@
+"""The Textual app. `make_app` is what `crmtui` and the tests call; nothing opens at import."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import App
+from textual.binding import Binding
+
+from crmtui.store.db import Database
+
+
+class CrmApp(App[None]):
+    """crmtui: one database, screens over it."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "crmtui"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("f1,question_mark", "help", "Help", id="app.help"),
+        Binding("q", "quit", "Quit", id="app.quit"),
+    ]
+
+    def __init__(self, database: Database, settings: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self.database = database
+        self.settings = dict(settings or {})
+        self.sub_title = str(database.path)
+
+    def on_mount(self) -> None:
+        from crmtui.screens.overview import OverviewScreen
+
+        self.push_screen(OverviewScreen())
+
+    def action_help(self) -> None:
+        from crmtui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+
+def make_app(database: Database, settings: dict[str, Any] | None = None) -> CrmApp:
+    """Build the app over an open database."""
+    return CrmApp(database, settings)

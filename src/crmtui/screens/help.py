@@ -1,0 +1,48 @@
+"""The help screen (F1 or ?): every key that works on the screen underneath, and the app's."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Static
+
+
+def _key_label(app, key: str) -> str:  # noqa: ANN001
+    return app.get_key_display(Binding(key, "")) if key else key
+
+
+class HelpScreen(ModalScreen[None]):
+    """Lists the keys of the screen it was opened over."""
+
+    BINDINGS = [Binding("escape,f1,question_mark,q", "dismiss", "Close", id="help.close")]
+
+    def __init__(self, under: Screen) -> None:
+        super().__init__()
+        self.under = under
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="help-box"):
+            yield Static(Text("Keys", style="bold"), classes="screen-title")
+            yield DataTable(id="help-table", show_cursor=False, zebra_stripes=True)
+            yield Static(
+                "ctrl+p opens the command palette. The CLI does the same and more: run [b]crmtui --help[/].",
+                markup=True,
+            )
+            yield Static("[dim]esc closes this help[/]", markup=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("Key", "Does")
+        seen: set[tuple[str, str]] = set()
+        for key, active in self.under.active_bindings.items():
+            binding = active.binding
+            description = binding.tooltip or binding.description
+            # Our own bindings carry ids; widgets' built-in ones are listed only when shown.
+            if not (binding.show or binding.id) or not description or (binding.action, description) in seen:
+                continue
+            seen.add((binding.action, description))
+            keys = " / ".join(_key_label(self.app, k.strip()) for k in binding.key.split(","))
+            table.add_row(keys, description)

@@ -1,0 +1,196 @@
+"""Opening the database: file creation (0600), safety pragmas, migrations, sessions."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlmodel import Session
+
+from crmtui.store import migrations
+from crmtui.store.errors import DatabaseError
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+DEFAULT_BUSY_TIMEOUT = 5.0
+
+
+class Database:
+    """An open crmtui database: the engine plus helpers for transactions."""
+
+    def __init__(self, path: Path, engine: Engine, busy_timeout: float) -> None:
+        self.path = path
+        self.engine = engine
+        self.busy_timeout = busy_timeout
+        self.backup_path: Path | None = None  # set when opening ran a migration
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back on any error."""
+        session = Session(self.engine, expire_on_commit=False)
+        try:
+            with translate_errors(self.path, self.busy_timeout):
+                yield session
+                session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def raw(self) -> sqlite3.Connection:
+        """A plain sqlite3 connection with the same pragmas (bulk work, benchmarks)."""
+        conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
+        _apply_pragmas(conn, self.busy_timeout)
+        return conn
+
+    def data_version(self) -> int:
+        """A number that changes when another connection commits (cheap change check)."""
+        with self.engine.connect() as conn:
+            return conn.exec_driver_sql("PRAGMA data_version").scalar_one()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+@contextmanager
+def translate_errors(path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Iterator[None]:
+    """Turn SQLite's exceptions into one readable DatabaseError."""
+    try:
+        yield
+    except (DBAPIError, sqlite3.Error) as exc:
+        raise database_error(path, exc, busy_timeout) from None
+
+
+def database_error(path: Path, exc: BaseException, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> DatabaseError:
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).lower()
+    if "locked" in text or "busy" in text:
+        return DatabaseError(
+            f"{path}: the database is locked by another program (waited {busy_timeout:g} s); "
+            "close it and try again"
+        )
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return DatabaseError(f"{path}: the database file is damaged or not a database ({orig})")
+    if "readonly" in text or "read-only" in text:
+        return DatabaseError(f"{path}: the database is read-only")
+    if "unable to open" in text:
+        return DatabaseError(f"{path}: cannot open the database file")
+    return DatabaseError(f"{path}: database error: {orig}")
+
+
+def _apply_pragmas(conn: sqlite3.Connection, busy_timeout: float) -> None:
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+    # WAL with synchronous=FULL: a commit that returned survives a power cut.
+    conn.execute("PRAGMA synchronous = FULL")
+
+
+def _create_file(path: Path) -> None:
+    if path.parent and not path.parent.exists():
+        try:
+            path.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseError(f"{path.parent}: cannot create the data directory ({exc.strerror})") from None
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise DatabaseError(f"{path}: cannot create the database file ({exc.strerror})") from None
+    os.close(fd)
+
+
+def _check_file(path: Path) -> None:
+    if path.is_dir():
+        raise DatabaseError(f"{path}: is a directory, not a database file")
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(16)
+    except OSError as exc:
+        raise DatabaseError(f"{path}: cannot read the database file ({exc.strerror})") from None
+    if head and head != SQLITE_MAGIC:
+        raise DatabaseError(f"{path}: not a crmtui database (not an SQLite file)")
+
+
+def prepare_file(path: Path, *, create: bool = True, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Path | None:
+    """Create or check the file and bring its schema up to date. Returns a backup path if
+    a migration ran on an existing database."""
+    if not path.exists():
+        if not create:
+            raise DatabaseError(f"{path}: no such database")
+        _create_file(path)
+    _check_file(path)
+    backup = None
+    try:
+        conn = migrations.connect_raw(path, timeout=busy_timeout)
+    except sqlite3.Error as exc:
+        raise database_error(path, exc, busy_timeout) from None
+    try:
+        _apply_pragmas(conn, busy_timeout)
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if app_id == 0 and version == 0:
+            has_tables = conn.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+            ).fetchone()[0]
+            if has_tables:
+                raise DatabaseError(f"{path}: not a crmtui database (it holds other tables)")
+            conn.execute("PRAGMA journal_mode = WAL")
+        elif app_id != migrations.APPLICATION_ID:
+            raise DatabaseError(f"{path}: not a crmtui database")
+        if version > migrations.LATEST_VERSION:
+            raise DatabaseError(
+                f"{path}: made by a newer crmtui (schema {version}, this one knows "
+                f"{migrations.LATEST_VERSION}); upgrade crmtui"
+            )
+        if version < migrations.LATEST_VERSION:
+            if version > 0:
+                backup = migrations.backup_before_migration(path, conn, version)
+            migrations.migrate(conn)
+    except sqlite3.Error as exc:
+        raise database_error(path, exc, busy_timeout) from None
+    finally:
+        conn.close()
+    return backup
+
+
+def open_database(
+    path: str | os.PathLike[str],
+    *,
+    create: bool = True,
+    busy_timeout: float | None = None,
+) -> Database:
+    """Open (creating if needed) a crmtui database and migrate it to the current schema.
+
+    Raises DatabaseError with a readable message for a locked, damaged, foreign or newer file.
+    """
+    if busy_timeout is None:
+        busy_timeout = float(os.environ.get("CRMTUI_BUSY_TIMEOUT", DEFAULT_BUSY_TIMEOUT))
+    path = Path(path).expanduser().absolute()
+    backup = prepare_file(path, create=create, busy_timeout=busy_timeout)
+    engine = create_engine(
+        f"sqlite:///{path}",
+        connect_args={"timeout": busy_timeout, "check_same_thread": False},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # noqa: ANN001
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (SQLAlchemy's pysqlite recipe)
+        _apply_pragmas(dbapi_conn, busy_timeout)
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # noqa: ANN001
+        conn.exec_driver_sql("BEGIN")
+
+    db = Database(path, engine, busy_timeout)
+    db.backup_path = backup
+    return db
+
+
+__all__ = ["Database", "OperationalError", "open_database", "translate_errors"]

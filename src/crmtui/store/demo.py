@@ -1,0 +1,278 @@
+"""Realistic, deterministic sample data, written in bulk (100,000 deals in seconds).
+
+Everything is relative to today: 18 months of deals with their stage history, won and lost deals
+with reasons, activities and tasks, tags (the service sold) and sources.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import random
+import sqlite3
+from dataclasses import dataclass
+
+from crmtui.store import clock
+from crmtui.store.clock import to_db
+from crmtui.store.db import Database, translate_errors
+from crmtui.store.errors import ValidationError
+
+_A = ("North", "Blue", "Silver", "Red", "Green", "Bright", "Iron", "Clear", "Swift", "Oak", "Pine", "Stone",
+      "River", "Sun", "Moon", "Star", "Cedar", "Maple", "Golden", "Copper", "Harbor", "Summit", "Lake", "Polar",
+      "Amber", "Coral", "Crystal", "Echo", "Falcon", "Granite", "Hazel", "Indigo", "Juniper", "Lumen", "Meadow",
+      "Nova", "Orchid", "Pioneer", "Quartz", "Raven")
+_B = ("wind", "peak", "field", "brook", "gate", "wave", "stone", "light", "works", "ridge", "point", "bridge",
+      "vale", "crest", "forge", "line", "path", "port", "shore", "spring", "view", "wood", "yard", "leaf",
+      "hill", "mark", "mill", "dale", "haven", "land")
+_SUFFIX = ("Studio", "Consulting", "Labs", "GmbH", "Ltd", "& Co", "Partners", "Group", "Bakery", "Architects",
+           "Dental", "Logistics", "Media", "Foods", "Hotels", "Legal", "Fitness", "Software", "Retail", "Clinic")
+_FIRST = ("Anna", "Ben", "Clara", "David", "Eva", "Felix", "Grace", "Hugo", "Ines", "Jonas", "Karin", "Leo",
+          "Maria", "Nils", "Olga", "Paul", "Quinn", "Rosa", "Sam", "Tara", "Uma", "Victor", "Wendy", "Xavier",
+          "Yara", "Zoe", "Omar", "Lena", "Marco", "Sofia", "Tom", "Julia", "Ravi", "Mei", "Lucas", "Emma")
+_LAST = ("Schmidt", "Jansen", "Rossi", "Garcia", "Novak", "Smith", "Dubois", "Larsen", "Kowalski", "Silva",
+         "Müller", "Brown", "Costa", "Ito", "Kim", "Patel", "Nguyen", "Fischer", "Moreau", "Berg", "Weber",
+         "Lopez", "Meyer", "Horvat", "Olsen", "Tanaka", "Khan", "Wagner", "Bianchi", "Martin")
+_CITIES = ("Berlin", "Lisbon", "Austin", "Leeds", "Utrecht", "Lyon", "Oslo", "Porto", "Denver", "Ghent")
+_SERVICES = ("branding", "website", "seo", "social media", "strategy", "workshop", "retainer", "copywriting",
+             "photography", "analytics")
+_WORK = {
+    "branding": ("Brand refresh", "Logo and identity", "Brand guidelines"),
+    "website": ("Website relaunch", "Landing pages", "Shop redesign", "Website care plan"),
+    "seo": ("SEO audit", "Local SEO", "Content SEO sprint"),
+    "social media": ("Social media plan", "Instagram campaign", "LinkedIn ghostwriting"),
+    "strategy": ("Go-to-market plan", "Pricing review", "Growth strategy"),
+    "workshop": ("Team workshop", "Design sprint", "Offsite facilitation"),
+    "retainer": ("Monthly retainer", "Quarterly advisory"),
+    "copywriting": ("Website copy", "Newsletter series", "Case studies"),
+    "photography": ("Product shoot", "Team portraits"),
+    "analytics": ("Analytics setup", "Dashboard build", "Tracking audit"),
+}
+_NOTES = ("Discussed scope and timeline", "Sent follow-up with references", "Asked for budget range",
+          "Intro call went well", "They compare us with two agencies", "Decision maker joins next call",
+          "Shared portfolio", "Waiting for internal approval", "Clarified deliverables", "Price feedback: tight")
+_TASKS = ("Follow up", "Send proposal", "Call back", "Prepare quote", "Schedule workshop", "Check in")
+_SOURCES = ("Referral", "Website", "Cold call", "Trade show", "LinkedIn", "Email campaign", "Partner")
+_LOST = ("Price too high", "Chose a competitor", "No budget", "No decision / ghosted", "Timing", "Scope mismatch")
+
+
+@dataclass
+class DemoSummary:
+    companies: int
+    contacts: int
+    deals: int
+    stage_changes: int
+    activities: int
+    open_deals: int
+
+
+def _company_names(n: int, rng: random.Random) -> list[str]:
+    combos = [f"{a}{b} {s}" for a, b, s in itertools.product(_A, _B, _SUFFIX)]
+    rng.shuffle(combos)
+    names = combos[:n]
+    for i in range(len(names), n):
+        names.append(f"{combos[i % len(combos)]} {_CITIES[(i // len(combos)) % len(_CITIES)]} {i // (len(combos) * len(_CITIES)) + 1}")
+    return names
+
+
+def generate_demo(db: Database, *, deals: int = 200, seed: int = 42, force: bool = False) -> DemoSummary:
+    """Fill `db` with sample data in one transaction. Refuses a database that has deals unless
+    `force`."""
+    if deals < 1 or deals > 5_000_000:
+        raise ValidationError("deals: give a number from 1 to 5,000,000", "deals")
+    with translate_errors(db.path, db.busy_timeout):
+        conn = db.raw()
+        try:
+            existing = conn.execute("SELECT count(*) FROM deal WHERE deleted_at IS NULL").fetchone()[0]
+            if existing and not force:
+                raise ValidationError(
+                    f"{db.path} already has {existing:,} deals; use a new --db, or --force to add more", "db"
+                )
+            # A big page cache keeps index inserts in memory during the bulk write.
+            conn.execute("PRAGMA cache_size = -262144")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                # Into empty tables, building the indexes once at the end (a sort) is much faster
+                # than updating them row by row; all inside the same transaction.
+                indexes = _drop_indexes(conn) if not existing else []
+                summary = _fill(conn, deals, seed)
+                for sql in indexes:
+                    conn.execute(sql)
+                conn.execute("ANALYZE")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        finally:
+            conn.close()
+    return summary
+
+
+_BULK_TABLES = ("company", "contact", "deal", "stage_change", "activity", "deal_tag")
+
+
+def _drop_indexes(conn: sqlite3.Connection) -> list[str]:
+    """Drop the (non-unique) indexes of the tables the demo fills; returns their CREATE statements."""
+    rows = conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN (%s)"
+        % ",".join("?" * len(_BULK_TABLES)),
+        _BULK_TABLES,
+    ).fetchall()
+    for name, _sql in rows:
+        conn.execute(f'DROP INDEX "{name}"')
+    return [sql for _name, sql in rows]
+
+
+def _fill(conn: sqlite3.Connection, n_deals: int, seed: int) -> DemoSummary:
+    rng = random.Random(seed)
+    now = clock.utcnow().replace(microsecond=0)
+    today = clock.today()
+    start = now - dt.timedelta(days=548)  # 18 months
+    pipeline_id = conn.execute("SELECT id FROM pipeline WHERE is_default = 1 AND deleted_at IS NULL").fetchone()[0]
+    stages = conn.execute(
+        "SELECT id, kind, expected_days FROM stage WHERE pipeline_id = ? AND deleted_at IS NULL ORDER BY position",
+        (pipeline_id,),
+    ).fetchall()
+    open_stages = [s for s in stages if s[1] == "open"]
+    won = next(s for s in stages if s[1] == "won")
+    lost = next(s for s in stages if s[1] == "lost")
+    closed = next((s for s in stages if s[1] == "closed"), lost)
+
+    base_company = conn.execute("SELECT coalesce(max(id), 0) FROM company").fetchone()[0]
+    base_contact = conn.execute("SELECT coalesce(max(id), 0) FROM contact").fetchone()[0]
+    base_deal = conn.execute("SELECT coalesce(max(id), 0) FROM deal").fetchone()[0]
+
+    n_companies = max(8, n_deals // 3)
+    companies = []
+    for i, name in enumerate(_company_names(n_companies, rng)):
+        cid = base_company + i + 1
+        slug = "".join(ch for ch in name.lower() if ch.isalnum())[:24]
+        created = start - dt.timedelta(days=rng.randint(0, 400))
+        companies.append((
+            cid, name, f"https://www.{slug}.example", f"{slug}.example", f"hello@{slug}.example",
+            f"+1 555 {rng.randint(100, 999)} {rng.randint(1000, 9999)}", f"{rng.randint(1, 250)} Main St, {rng.choice(_CITIES)}",
+            rng.choice(_SOURCES), rng.choice(("small", "small", "medium", "enterprise")), to_db(created), to_db(created),
+        ))
+    conn.executemany(
+        "INSERT INTO company (id, name, website, domain, email, phone, address, source, size, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        companies,
+    )
+    contacts = []
+    company_contact: dict[int, int] = {}
+    cid_next = base_contact
+    for company in companies:
+        for _ in range(1 if rng.random() < 0.6 else 2):
+            cid_next += 1
+            first, last = rng.choice(_FIRST), rng.choice(_LAST)
+            domain = company[3]
+            contacts.append((
+                cid_next, f"{first} {last}", f"{first.lower()}.{last.lower()}@{domain}".replace("ü", "ue"),
+                f"+1 555 {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
+                rng.choice(("CEO", "Founder", "Marketing lead", "Head of Sales", "Owner", "COO")),
+                company[0], company[9], company[9],
+            ))
+            company_contact.setdefault(company[0], cid_next)
+    # Some customers are people without a company.
+    solo = []
+    for _ in range(max(2, n_deals // 50)):
+        cid_next += 1
+        first, last = rng.choice(_FIRST), rng.choice(_LAST)
+        solo.append(cid_next)
+        contacts.append((cid_next, f"{first} {last}", f"{first.lower()}{cid_next}@mail.example", None, "Freelancer",
+                         None, to_db(start), to_db(start)))
+    conn.executemany(
+        "INSERT INTO contact (id, name, email, phone, title, company_id, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        contacts,
+    )
+
+    tag_ids = {}
+    for name in _SERVICES:
+        row = conn.execute("SELECT id FROM tag WHERE name = ? COLLATE NOCASE", (name,)).fetchone()
+        tag_ids[name] = row[0] if row else conn.execute("INSERT INTO tag (name) VALUES (?)", (name,)).lastrowid
+
+    deal_rows, change_rows, activity_rows, tag_rows = [], [], [], []
+    open_count = 0
+    span = (now - start).total_seconds()
+    for i in range(n_deals):
+        did = base_deal + i + 1
+        # Newer deals are more common (a growing practice), and the older a deal, the likelier it closed.
+        created = start + dt.timedelta(seconds=span * (1 - rng.random() ** 1.7))
+        created = created.replace(microsecond=0)
+        age_days = (now - created).days
+        service = rng.choice(_SERVICES)
+        company_id = None
+        contact_id = None
+        if rng.random() < 0.94:
+            company = companies[rng.randrange(len(companies))]
+            company_id = company[0]
+            contact_id = company_contact.get(company_id)
+            customer = company[1].split(" ")[0]
+        else:
+            contact_id = rng.choice(solo)
+            customer = "Private"
+        title = f"{rng.choice(_WORK[service])} – {customer}"
+        amount = rng.choice((1500, 2500, 4000, 6000, 8000, 12000, 15000, 20000, 30000, 45000, 80000))
+        amount = amount + rng.randint(0, 10) * 250
+        cost = int(amount * rng.uniform(0.25, 0.6)) // 50 * 50
+        # Walk the open stages; some deals then close.
+        reach = min(len(open_stages), 1 + int(rng.random() ** 0.8 * len(open_stages) * min(1.0, age_days / 60 + 0.3)))
+        closes = rng.random() < min(0.9, age_days / 420)
+        path = [s for s in open_stages[:reach]]
+        outcome = None
+        if closes:
+            roll = rng.random() + reach * 0.07
+            outcome = won if roll > 0.75 else (closed if roll < 0.12 else lost)
+            path.append(outcome)
+        t = created
+        remaining = (now - created).total_seconds()
+        steps = []
+        for j, stage in enumerate(path):
+            if j:
+                gap = remaining * rng.uniform(0.05, 0.35) if closes or j < len(path) - 1 else remaining * rng.uniform(0.1, 0.6)
+                t = min(now, t + dt.timedelta(seconds=gap))
+                remaining = (now - t).total_seconds()
+            steps.append((stage[0], t))
+        for j, (stage_id, when) in enumerate(steps):
+            change_rows.append((did, steps[j - 1][0] if j else None, stage_id, to_db(when)))
+        final_stage, entered = steps[-1]
+        is_open = outcome is None
+        open_count += is_open
+        closed_on = entered.date().isoformat() if not is_open else None
+        expected = (today + dt.timedelta(days=rng.randint(-20, 90))) if is_open else entered.date()
+        deal_rows.append((
+            did, title, company_id, contact_id, pipeline_id, final_stage, to_db(entered), amount * 100, cost * 100,
+            rng.choice((None, None, 1, 2, 3, 3, 4, 4, 5)) if is_open else rng.randint(1, 5),
+            expected.isoformat(), closed_on, rng.choice(_SOURCES),
+            rng.choice(_LOST) if outcome is lost else None,
+            f"https://docs.example/proposals/{did}" if reach >= 4 else None,
+            to_db(created), to_db(entered), 
+        ))
+        tag_rows.append((did, tag_ids[service]))
+        if rng.random() < 0.3:
+            extra = rng.choice(_SERVICES)
+            if extra != service:
+                tag_rows.append((did, tag_ids[extra]))
+        for _ in range(rng.randint(0, 3)):
+            when = created + dt.timedelta(seconds=(now - created).total_seconds() * rng.random())
+            kind = rng.choice(("note", "call", "email", "meeting"))
+            activity_rows.append((kind, rng.choice(_NOTES), did, company_id, contact_id, to_db(when), None, None, to_db(when)))
+        if is_open and rng.random() < 0.75:
+            due = today + dt.timedelta(days=rng.randint(-10, 21))
+            activity_rows.append(("task", rng.choice(_TASKS), did, company_id, contact_id, to_db(now), due.isoformat(), None, to_db(now)))
+    conn.executemany(
+        "INSERT INTO deal (id, title, company_id, contact_id, pipeline_id, stage_id, stage_entered_at, amount_cents,"
+        " cost_cents, confidence, expected_close, closed_on, source, lost_reason, proposal_url, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        deal_rows,
+    )
+    conn.executemany(
+        "INSERT INTO stage_change (deal_id, from_stage_id, to_stage_id, changed_at) VALUES (?, ?, ?, ?)", change_rows
+    )
+    conn.executemany(
+        "INSERT INTO activity (kind, body, deal_id, company_id, contact_id, occurred_at, due_on, done_at, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        activity_rows,
+    )
+    conn.executemany("INSERT OR IGNORE INTO deal_tag (deal_id, tag_id) VALUES (?, ?)", tag_rows)
+    return DemoSummary(len(companies), len(contacts), n_deals, len(change_rows), len(activity_rows), open_count)

@@ -1,0 +1,339 @@
+"""Versioned schema migrations, tracked in SQLite's `PRAGMA user_version`.
+
+Plain SQL run through the sqlite3 module: checking the version costs one pragma, so opening an
+up-to-date database imports nothing heavy. Each migration runs in one transaction, and a copy of
+the file is written beside it before the first one runs on an existing database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+# "CRMT": marks a file as a crmtui database (PRAGMA application_id).
+APPLICATION_ID = 0x43524D54
+
+V1_CORE = """
+CREATE TABLE pipeline (
+    id INTEGER PRIMARY KEY,
+    name VARCHAR NOT NULL,
+    position INTEGER NOT NULL DEFAULT 0,
+    is_default BOOLEAN NOT NULL DEFAULT 0,
+    created_at DATETIME NOT NULL,
+    deleted_at DATETIME
+);
+CREATE UNIQUE INDEX ux_pipeline_name ON pipeline (name COLLATE NOCASE) WHERE deleted_at IS NULL;
+
+CREATE TABLE stage (
+    id INTEGER PRIMARY KEY,
+    pipeline_id INTEGER NOT NULL REFERENCES pipeline (id),
+    name VARCHAR NOT NULL,
+    position INTEGER NOT NULL,
+    probability INTEGER NOT NULL DEFAULT 0 CHECK (probability BETWEEN 0 AND 100),
+    expected_days INTEGER,
+    kind VARCHAR NOT NULL DEFAULT 'open' CHECK (kind IN ('open', 'won', 'lost', 'closed')),
+    deleted_at DATETIME
+);
+CREATE UNIQUE INDEX ux_stage_name ON stage (pipeline_id, name COLLATE NOCASE) WHERE deleted_at IS NULL;
+
+CREATE TABLE company (
+    id INTEGER PRIMARY KEY,
+    name VARCHAR NOT NULL,
+    website VARCHAR,
+    domain VARCHAR,
+    email VARCHAR,
+    phone VARCHAR,
+    address VARCHAR,
+    source VARCHAR,
+    category VARCHAR,
+    size VARCHAR,
+    notes VARCHAR,
+    external_id VARCHAR,
+    created_at DATETIME NOT NULL,
+    updated_at DATETIME NOT NULL,
+    deleted_at DATETIME
+);
+CREATE INDEX ix_company_name ON company (name COLLATE NOCASE);
+CREATE INDEX ix_company_domain ON company (domain COLLATE NOCASE);
+CREATE INDEX ix_company_external ON company (external_id);
+
+CREATE TABLE contact (
+    id INTEGER PRIMARY KEY,
+    name VARCHAR NOT NULL,
+    email VARCHAR,
+    phone VARCHAR,
+    title VARCHAR,
+    company_id INTEGER REFERENCES company (id),
+    notes VARCHAR,
+    external_id VARCHAR,
+    created_at DATETIME NOT NULL,
+    updated_at DATETIME NOT NULL,
+    deleted_at DATETIME
+);
+CREATE INDEX ix_contact_name ON contact (name COLLATE NOCASE);
+CREATE INDEX ix_contact_email ON contact (email COLLATE NOCASE);
+CREATE INDEX ix_contact_company ON contact (company_id);
+CREATE INDEX ix_contact_external ON contact (external_id);
+
+CREATE TABLE deal (
+    id INTEGER PRIMARY KEY,
+    title VARCHAR NOT NULL,
+    company_id INTEGER REFERENCES company (id),
+    contact_id INTEGER REFERENCES contact (id),
+    pipeline_id INTEGER NOT NULL REFERENCES pipeline (id),
+    stage_id INTEGER NOT NULL REFERENCES stage (id),
+    stage_entered_at DATETIME NOT NULL,
+    amount_cents INTEGER NOT NULL DEFAULT 0,
+    cost_cents INTEGER,
+    currency VARCHAR,
+    confidence INTEGER CHECK (confidence IS NULL OR confidence BETWEEN 1 AND 5),
+    expected_close DATE,
+    closed_on DATE,
+    source VARCHAR,
+    lost_reason VARCHAR,
+    proposal_url VARCHAR,
+    notes VARCHAR,
+    external_id VARCHAR,
+    created_at DATETIME NOT NULL,
+    updated_at DATETIME NOT NULL,
+    deleted_at DATETIME
+);
+-- The board: deals of a stage, with counts and sums read from the index alone.
+CREATE INDEX ix_deal_stage ON deal (stage_id, amount_cents) WHERE deleted_at IS NULL;
+CREATE INDEX ix_deal_pipeline ON deal (pipeline_id, stage_id);
+CREATE INDEX ix_deal_company ON deal (company_id);
+CREATE INDEX ix_deal_contact ON deal (contact_id);
+-- Reports: per month by creation and by close.
+CREATE INDEX ix_deal_created ON deal (created_at);
+CREATE INDEX ix_deal_closed ON deal (closed_on);
+CREATE INDEX ix_deal_expected_close ON deal (expected_close);
+CREATE INDEX ix_deal_external ON deal (external_id);
+
+CREATE TABLE tag (
+    id INTEGER PRIMARY KEY,
+    name VARCHAR NOT NULL
+);
+CREATE UNIQUE INDEX ux_tag_name ON tag (name COLLATE NOCASE);
+
+CREATE TABLE deal_tag (
+    deal_id INTEGER NOT NULL REFERENCES deal (id) ON DELETE CASCADE,
+    tag_id INTEGER NOT NULL REFERENCES tag (id) ON DELETE CASCADE,
+    PRIMARY KEY (deal_id, tag_id)
+);
+CREATE INDEX ix_deal_tag_tag ON deal_tag (tag_id, deal_id);
+
+CREATE TABLE company_tag (
+    company_id INTEGER NOT NULL REFERENCES company (id) ON DELETE CASCADE,
+    tag_id INTEGER NOT NULL REFERENCES tag (id) ON DELETE CASCADE,
+    PRIMARY KEY (company_id, tag_id)
+);
+CREATE INDEX ix_company_tag_tag ON company_tag (tag_id, company_id);
+
+CREATE TABLE contact_tag (
+    contact_id INTEGER NOT NULL REFERENCES contact (id) ON DELETE CASCADE,
+    tag_id INTEGER NOT NULL REFERENCES tag (id) ON DELETE CASCADE,
+    PRIMARY KEY (contact_id, tag_id)
+);
+CREATE INDEX ix_contact_tag_tag ON contact_tag (tag_id, contact_id);
+
+CREATE TABLE activity (
+    id INTEGER PRIMARY KEY,
+    kind VARCHAR NOT NULL CHECK (kind IN ('note', 'call', 'email', 'meeting', 'task')),
+    body VARCHAR NOT NULL DEFAULT '',
+    deal_id INTEGER REFERENCES deal (id),
+    company_id INTEGER REFERENCES company (id),
+    contact_id INTEGER REFERENCES contact (id),
+    occurred_at DATETIME NOT NULL,
+    due_on DATE,
+    done_at DATETIME,
+    created_at DATETIME NOT NULL,
+    deleted_at DATETIME
+);
+CREATE INDEX ix_activity_deal ON activity (deal_id, occurred_at);
+CREATE INDEX ix_activity_company ON activity (company_id, occurred_at);
+CREATE INDEX ix_activity_contact ON activity (contact_id, occurred_at);
+CREATE INDEX ix_activity_open_tasks ON activity (due_on) WHERE kind = 'task' AND done_at IS NULL AND deleted_at IS NULL;
+
+CREATE TABLE stage_change (
+    id INTEGER PRIMARY KEY,
+    deal_id INTEGER NOT NULL REFERENCES deal (id) ON DELETE CASCADE,
+    from_stage_id INTEGER REFERENCES stage (id),
+    to_stage_id INTEGER NOT NULL REFERENCES stage (id),
+    changed_at DATETIME NOT NULL
+);
+CREATE INDEX ix_stage_change_deal ON stage_change (deal_id, changed_at);
+CREATE INDEX ix_stage_change_to ON stage_change (to_stage_id, deal_id);
+
+CREATE TABLE choice (
+    id INTEGER PRIMARY KEY,
+    list_name VARCHAR NOT NULL,
+    value VARCHAR NOT NULL,
+    position INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX ux_choice ON choice (list_name, value COLLATE NOCASE);
+
+CREATE TABLE custom_field (
+    id INTEGER PRIMARY KEY,
+    entity VARCHAR NOT NULL CHECK (entity IN ('deal', 'company', 'contact')),
+    name VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL DEFAULT 'text',
+    options VARCHAR,
+    position INTEGER NOT NULL DEFAULT 0,
+    deleted_at DATETIME
+);
+
+CREATE TABLE custom_value (
+    field_id INTEGER NOT NULL REFERENCES custom_field (id) ON DELETE CASCADE,
+    entity_id INTEGER NOT NULL,
+    value VARCHAR,
+    PRIMARY KEY (field_id, entity_id)
+);
+"""
+
+V2_SETTINGS_UNDO_LINKS = """
+CREATE TABLE setting (
+    key VARCHAR PRIMARY KEY,
+    value VARCHAR NOT NULL
+);
+
+CREATE TABLE undo_entry (
+    id INTEGER PRIMARY KEY,
+    scope VARCHAR NOT NULL DEFAULT 'board',
+    label VARCHAR NOT NULL,
+    payload VARCHAR NOT NULL,
+    created_at DATETIME NOT NULL,
+    undone_at DATETIME
+);
+CREATE INDEX ix_undo_scope ON undo_entry (scope, id);
+
+CREATE TABLE deal_link (
+    id INTEGER PRIMARY KEY,
+    deal_id INTEGER NOT NULL REFERENCES deal (id) ON DELETE CASCADE,
+    kind VARCHAR NOT NULL DEFAULT 'file',
+    target VARCHAR NOT NULL,
+    label VARCHAR,
+    created_at DATETIME NOT NULL
+);
+CREATE INDEX ix_deal_link_deal ON deal_link (deal_id);
+
+INSERT INTO setting (key, value) VALUES ('currency', 'USD');
+"""
+
+
+# The default pipeline of a new database (DOMAIN.md): name, kind, probability, expected days.
+DEFAULT_STAGES = [
+    ("Unqualified", "open", 10, 7),
+    ("Qualification", "open", 20, 14),
+    ("Writing proposal", "open", 40, 7),
+    ("Proposal sent", "open", 50, 14),
+    ("Negotiation", "open", 70, 21),
+    ("Contract out for signature", "open", 90, 7),
+    ("Won", "won", 100, None),
+    ("Lost", "lost", 0, None),
+    ("N/A", "closed", 0, None),
+]
+DEFAULT_CHOICES = {
+    "source": ["Referral", "Website", "Cold call", "Trade show", "LinkedIn", "Email campaign", "Partner", "Other"],
+    "lost_reason": ["Price too high", "Chose a competitor", "No budget", "No decision / ghosted", "Timing", "Scope mismatch", "Other"],
+    "customer_size": ["small", "medium", "enterprise"],
+    "category": ["Agency", "Retail", "Software", "Manufacturing", "Services", "Non-profit", "Public sector"],
+}
+
+
+def _v1(conn: sqlite3.Connection) -> None:
+    from crmtui.store.clock import to_db, utcnow
+
+    conn.executescript_in_tx(V1_CORE)  # type: ignore[attr-defined]
+    now = to_db(utcnow())
+    cur = conn.execute(
+        "INSERT INTO pipeline (name, position, is_default, created_at) VALUES (?, 0, 1, ?)",
+        ("Sales", now),
+    )
+    pipeline_id = cur.lastrowid
+    conn.executemany(
+        "INSERT INTO stage (pipeline_id, name, position, probability, expected_days, kind)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [(pipeline_id, name, i, prob, days, kind) for i, (name, kind, prob, days) in enumerate(DEFAULT_STAGES)],
+    )
+    conn.executemany(
+        "INSERT INTO choice (list_name, value, position) VALUES (?, ?, ?)",
+        [(name, value, i) for name, values in DEFAULT_CHOICES.items() for i, value in enumerate(values)],
+    )
+
+
+def _v2(conn: sqlite3.Connection) -> None:
+    conn.executescript_in_tx(V2_SETTINGS_UNDO_LINKS)  # type: ignore[attr-defined]
+
+
+# (version, description, function). Append only; never edit a released migration.
+MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
+    (1, "core records: pipelines, stages, companies, contacts, deals, tags, activities", _v1),
+    (2, "settings, undo log, deal file links", _v2),
+]
+LATEST_VERSION = MIGRATIONS[-1][0]
+
+
+class _Conn(sqlite3.Connection):
+    def executescript_in_tx(self, script: str) -> None:
+        """Run statements one by one (executescript would COMMIT our open transaction)."""
+        for statement in _split_sql(script):
+            self.execute(statement)
+
+
+def _split_sql(script: str) -> list[str]:
+    lines = [ln for ln in script.splitlines() if not ln.strip().startswith("--")]
+    statements, buf = [], []
+    for line in lines:
+        buf.append(line)
+        joined = "\n".join(buf)
+        if joined.rstrip().endswith(";") and sqlite3.complete_statement(joined):
+            statements.append(joined.strip())
+            buf = []
+    if "\n".join(buf).strip():
+        statements.append("\n".join(buf).strip())
+    return statements
+
+
+def connect_raw(path: Path, timeout: float = 5.0) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=timeout, factory=_Conn, isolation_level=None)
+    return conn
+
+
+def backup_before_migration(path: Path, conn: sqlite3.Connection, version: int) -> Path:
+    """Copy the database (consistently, WAL included) to `<name>.bak-v<N>-<timestamp>`."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = path.with_name(f"{path.name}.bak-v{version}-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.bak-v{version}-{stamp}-{n}")
+    dest = sqlite3.connect(target)
+    try:
+        conn.backup(dest)
+    finally:
+        dest.close()
+    target.chmod(0o600)
+    return target
+
+
+def migrate(conn: sqlite3.Connection, *, upto: int = LATEST_VERSION) -> list[int]:
+    """Bring the schema to `upto`, one transaction per migration. Returns versions applied."""
+    applied = []
+    current = conn.execute("PRAGMA user_version").fetchone()[0]
+    for version, _description, apply in MIGRATIONS:
+        if version <= current or version > upto:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            apply(conn)
+            if version == 1:
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version = {version}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        applied.append(version)
+    return applied

@@ -1,0 +1,213 @@
+"""The scripting commands, as a user meets them: output, exit codes, and nothing written on errors."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from crmtui import __version__
+from crmtui.cli import app
+from tests.conftest import fetch, snapshot_of
+
+runner = CliRunner()
+
+
+def run(*args: str, env: dict[str, str] | None = None):
+    return runner.invoke(app, list(args), env=env, catch_exceptions=False)
+
+
+@pytest.fixture
+def seeded(db_path: Path) -> Path:
+    assert run("--db", str(db_path), "add", "deal", "Website relaunch", "--company", "Acme", "--amount", "$12,500",
+               "--tag", "website", "--close-date", "15 Mar 2027", "--contact", "jo@acme.com").exit_code == 0
+    assert run("--db", str(db_path), "add", "deal", "Brand refresh", "--company", "Bolt", "--amount", "4000",
+               "--stage", "Negotiation", "--tag", "branding", "--source", "Referral").exit_code == 0
+    return db_path
+
+
+def test_version() -> None:
+    result = run("--version")
+    assert result.exit_code == 0 and result.stdout.strip() == f"crmtui {__version__}"
+
+
+def test_add_deal_writes_what_was_asked(seeded: Path) -> None:
+    rows = fetch(seeded, "SELECT d.title, c.name, d.amount_cents, d.expected_close, s.name, d.source FROM deal d "
+                 "JOIN company c ON c.id = d.company_id JOIN stage s ON s.id = d.stage_id ORDER BY d.id")
+    assert rows == [
+        ("Website relaunch", "Acme", 1250000, "2027-03-15", "Unqualified", None),
+        ("Brand refresh", "Bolt", 400000, None, "Negotiation", "Referral"),
+    ]
+
+
+def test_db_option_after_the_subcommand_and_env_var(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.db", tmp_path / "b.db"
+    assert run("add", "company", "Acme", "--db", str(a)).exit_code == 0
+    assert run("add", "company", "Bolt", env={"CRMTUI_DB": str(b)}).exit_code == 0
+    assert fetch(a, "SELECT name FROM company") == [("Acme",)]
+    assert fetch(b, "SELECT name FROM company") == [("Bolt",)]
+
+
+def test_default_database_lives_in_the_user_data_dir(isolated_home: Path) -> None:
+    assert run("add", "company", "Acme").exit_code == 0
+    path = isolated_home / ".local" / "share" / "crmtui" / "crmtui.db"
+    assert fetch(path, "SELECT name FROM company") == [("Acme",)]
+
+
+def test_deals_list_table_and_json(seeded: Path) -> None:
+    result = run("--db", str(seeded), "deals", "list")
+    assert result.exit_code == 0
+    assert "Website relaunch" in result.stdout and "12,500" in result.stdout and "Negotiation" in result.stdout
+    data = json.loads(run("--db", str(seeded), "deals", "list", "--json").stdout)
+    assert [d["title"] for d in data] == ["Brand refresh", "Website relaunch"]
+    assert data[1]["amount"] == 12500 and data[1]["amount_cents"] == 1250000
+    assert data[1]["company"] == "Acme" and data[1]["contact_email"] == "jo@acme.com"
+    assert data[1]["tags"] == ["website"]
+
+
+def test_deals_list_filters(seeded: Path) -> None:
+    def titles(*args: str) -> list[str]:
+        result = run("--db", str(seeded), "deals", "list", "--json", *args)
+        assert result.exit_code == 0, result.output
+        return [d["title"] for d in json.loads(result.stdout)]
+
+    assert titles("--stage", "negotiation") == ["Brand refresh"]
+    assert titles("--tag", "website") == ["Website relaunch"]
+    assert titles("--open") == ["Brand refresh", "Website relaunch"]
+    assert titles("--won") == []
+    run("--db", str(seeded), "won", "2")
+    assert titles("--won") == ["Brand refresh"]
+    run("--db", str(seeded), "lost", "1", "--reason", "No budget")
+    assert titles("--lost") == ["Website relaunch"]
+
+
+def test_empty_lists_say_how_to_add(db_path: Path) -> None:
+    result = run("--db", str(db_path), "deals", "list")
+    assert result.exit_code == 0 and "crmtui add deal" in result.stderr
+    assert json.loads(run("--db", str(db_path), "deals", "list", "--json").stdout) == []
+
+
+def test_companies_and_contacts(seeded: Path) -> None:
+    assert run("--db", str(seeded), "add", "company", "Cato", "--domain", "https://www.Cato.io/x").exit_code == 0
+    assert run("--db", str(seeded), "add", "contact", "Max Cato", "--email", "max@cato.io", "--company", "Cato").exit_code == 0
+    companies = json.loads(run("--db", str(seeded), "companies", "list", "--json").stdout)
+    assert [(c["name"], c["domain"], c["open_deals"]) for c in companies] == [
+        ("Acme", None, 1), ("Bolt", None, 1), ("Cato", "cato.io", 0)
+    ]
+    contacts = json.loads(run("--db", str(seeded), "contacts", "list", "--json", "--company", "Cato").stdout)
+    assert [(c["name"], c["email"], c["company"]) for c in contacts] == [("Max Cato", "max@cato.io", "Cato")]
+    assert "Max Cato" in run("--db", str(seeded), "contacts", "list").stdout
+    assert "cato.io" in run("--db", str(seeded), "companies", "list").stdout
+
+
+def test_deal_show_and_moves(seeded: Path) -> None:
+    result = run("--db", str(seeded), "move", "1", "Proposal sent")
+    assert result.exit_code == 0 and "Unqualified to Proposal sent" in result.stdout
+    assert run("--db", str(seeded), "won", "1").exit_code == 0
+    shown = run("--db", str(seeded), "deal", "show", "1")
+    assert "Website relaunch" in shown.stdout and "Won" in shown.stdout and "Proposal sent → Won" in shown.stdout
+    data = json.loads(run("--db", str(seeded), "deal", "show", "1", "--json").stdout)
+    assert data["stage"] == "Won" and data["closed_on"] is not None
+    assert [h["to"] for h in data["stage_history"]] == ["Unqualified", "Proposal sent", "Won"]
+    assert fetch(seeded, "SELECT count(*) FROM stage_change WHERE deal_id = 1") == [(3,)]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["add", "deal", "X", "--amount", "12,5x"], "amount: '12,5x' is not an amount"),
+        (["add", "deal", "X", "--stage", "Nowhere"], "unknown stage 'Nowhere'"),
+        (["add", "deal", "X", "--close-date", "someday"], "close date: 'someday' is not a date"),
+        (["add", "deal", "X", "--close-date", "03/04/2027"], "could be day/month or month/day"),
+        (["add", "deal", "X", "--confidence", "9"], "confidence"),
+        (["add", "deal", "  "], "title: required"),
+        (["add", "contact", "Jo", "--email", "jo(at)acme"], "not an email address"),
+        (["add", "company", "Acme", "--domain", "nodots"], "not a domain name"),
+        (["move", "99", "Won"], "no deal with id 99"),
+        (["move", "1", "Nowhere"], "unknown stage 'Nowhere'"),
+        (["move", "abc", "Won"], "is not a number"),
+        (["won", "99"], "no deal with id 99"),
+        (["lost", "1", "--reason", " "], "reason: required"),
+        (["deal", "show", "42"], "no deal with id 42"),
+        (["deals", "list", "--stage", "Nowhere"], "unknown stage"),
+        (["deals", "list", "--won", "--lost"], "choose one of"),
+        (["contacts", "list", "--company", "Nobody"], "no company called 'Nobody'"),
+        (["deals", "list", "--pipeline", "Nope"], "unknown pipeline 'Nope'"),
+    ],
+)
+def test_bad_input_is_one_clear_line_and_writes_nothing(seeded: Path, args: list[str], message: str) -> None:
+    before = snapshot_of(seeded)
+    result = run("--db", str(seeded), *args)
+    assert result.exit_code == 1
+    assert message in result.stderr
+    assert result.stderr.startswith("Error:")
+    assert "Traceback" not in result.output
+    assert snapshot_of(seeded) == before
+
+
+def test_missing_reason_is_a_usage_error(seeded: Path) -> None:
+    result = run("--db", str(seeded), "lost", "1")
+    assert result.exit_code == 2 and "--reason" in result.output
+
+
+def test_a_locked_database_is_reported(seeded: Path) -> None:
+    before = snapshot_of(seeded)
+    locker = sqlite3.connect(seeded, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    try:
+        result = run("--db", str(seeded), "add", "deal", "Blocked")
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    assert result.exit_code == 1
+    assert "locked by another program" in result.stderr
+    assert "Traceback" not in result.output
+    assert snapshot_of(seeded) == before
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"name,email\nAnn,ann@x.com\n", "not a crmtui database"),
+        (b"SQLite format 3\x00" + b"\x00" * 200, "damaged or not a database"),
+    ],
+)
+def test_a_file_that_is_not_a_crmtui_database(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "other.db"
+    path.write_bytes(content)
+    result = run("--db", str(path), "deals", "list")
+    assert result.exit_code == 1 and message in result.stderr
+    assert path.read_bytes() == content
+
+
+def test_demo_fills_and_refuses_to_fill_twice(db_path: Path) -> None:
+    result = run("demo", "--deals", "120", "--db", str(db_path))
+    assert result.exit_code == 0, result.output
+    assert "Added 120 deals" in result.stderr
+    assert fetch(db_path, "SELECT count(*) FROM deal") == [(120,)]
+    again = run("demo", "--deals", "5", "--db", str(db_path))
+    assert again.exit_code == 1 and "already has 120 deals" in again.stderr
+    assert fetch(db_path, "SELECT count(*) FROM deal") == [(120,)]
+    bad = run("demo", "--deals", "0", "--db", str(db_path))
+    assert bad.exit_code == 2
+
+
+def test_stages_command(db_path: Path) -> None:
+    data = json.loads(run("--db", str(db_path), "stages", "--json").stdout)
+    assert data["pipeline"] == "Sales" and data["stages"][0]["name"] == "Unqualified"
+
+
+def test_the_installed_command_has_no_traceback_on_a_bad_db(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "x.db"
+    path.write_text("hello")
+    proc = subprocess.run(
+        [sys.executable, "-m", "crmtui.cli", "--db", str(path), "deals", "list"], capture_output=True, text=True
+    )
+    assert proc.returncode == 1
+    assert "not a crmtui database" in proc.stderr and "Traceback" not in proc.stderr

@@ -1,0 +1,155 @@
+"""Opening, protecting and migrating the database file."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlmodel import SQLModel
+
+from crmtui.locations import default_db_path, resolve_db_path
+from crmtui.store import migrations, models  # noqa: F401  (registers the tables)
+from crmtui.store.db import open_database
+from crmtui.store.errors import DatabaseError
+from tests.conftest import fetch
+
+
+def test_new_database_is_private_and_safe(db_path: Path) -> None:
+    db = open_database(db_path)
+    assert stat.S_IMODE(db_path.stat().st_mode) == 0o600
+    assert fetch(db_path, "PRAGMA journal_mode") == [("wal",)]
+    assert fetch(db_path, "PRAGMA user_version") == [(migrations.LATEST_VERSION,)]
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() > 0
+    db.close()
+
+
+def test_directory_is_created_on_first_use(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "er" / "crm.db"
+    open_database(path).close()
+    assert path.exists()
+
+
+def test_default_pipeline_and_choice_lists(db_path: Path) -> None:
+    open_database(db_path).close()
+    stages = fetch(db_path, "SELECT name, kind, probability, expected_days FROM stage ORDER BY position")
+    assert stages == [
+        ("Unqualified", "open", 10, 7),
+        ("Qualification", "open", 20, 14),
+        ("Writing proposal", "open", 40, 7),
+        ("Proposal sent", "open", 50, 14),
+        ("Negotiation", "open", 70, 21),
+        ("Contract out for signature", "open", 90, 7),
+        ("Won", "won", 100, None),
+        ("Lost", "lost", 0, None),
+        ("N/A", "closed", 0, None),
+    ]
+    lists = {r[0] for r in fetch(db_path, "SELECT DISTINCT list_name FROM choice")}
+    assert {"source", "lost_reason", "customer_size"} <= lists
+
+
+def test_schema_matches_the_models(db_path: Path) -> None:
+    """The hand-written migrations and the SQLModel classes describe the same columns."""
+    open_database(db_path).close()
+    for table in SQLModel.metadata.sorted_tables:
+        on_disk = {r[1]: r for r in fetch(db_path, f'PRAGMA table_info("{table.name}")')}
+        assert set(on_disk) == {c.name for c in table.columns}, table.name
+        for column in table.columns:
+            assert bool(on_disk[column.name][3]) == (not column.nullable) or column.primary_key, (
+                table.name,
+                column.name,
+            )
+
+
+def test_a_file_that_is_not_sqlite_is_refused(db_path: Path) -> None:
+    db_path.write_text("name,email\nAnn,ann@x.com\n")
+    with pytest.raises(DatabaseError, match="not a crmtui database"):
+        open_database(db_path)
+    assert db_path.read_text().startswith("name,email")
+
+
+def test_another_programs_sqlite_file_is_refused(db_path: Path) -> None:
+    conn = sqlite3.connect(db_path)
+    conn.execute("CREATE TABLE things (x)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(DatabaseError, match="not a crmtui database"):
+        open_database(db_path)
+    assert fetch(db_path, "SELECT name FROM sqlite_master") == [("things",)]
+
+
+def test_a_newer_schema_is_refused(db_path: Path) -> None:
+    open_database(db_path).close()
+    conn = sqlite3.connect(db_path)
+    conn.execute(f"PRAGMA user_version = {migrations.LATEST_VERSION + 1}")
+    conn.close()
+    with pytest.raises(DatabaseError, match="newer crmtui"):
+        open_database(db_path)
+
+
+def test_a_damaged_file_gives_a_clear_error(db_path: Path) -> None:
+    open_database(db_path).close()
+    data = bytearray(db_path.read_bytes())
+    data[100:4096] = b"\xff" * (4096 - 100)  # trash the first page after the header
+    db_path.write_bytes(bytes(data))
+    with pytest.raises(DatabaseError) as info:
+        open_database(db_path)
+    assert str(db_path) in str(info.value)
+
+
+def test_migrating_an_older_database_keeps_its_data_and_a_backup(db_path: Path) -> None:
+    conn = migrations.connect_raw(db_path)
+    conn.execute("PRAGMA journal_mode = WAL")
+    migrations.migrate(conn, upto=1)
+    conn.execute(
+        "INSERT INTO company (name, created_at, updated_at) VALUES ('Acme', '2025-01-01 00:00:00', '2025-01-01 00:00:00')"
+    )
+    conn.execute(
+        "INSERT INTO deal (title, company_id, pipeline_id, stage_id, stage_entered_at, amount_cents, created_at,"
+        " updated_at) VALUES ('Old deal', 1, 1, 2, '2025-01-02 00:00:00', 500000, '2025-01-02 00:00:00',"
+        " '2025-01-02 00:00:00')"
+    )
+    conn.close()
+    assert fetch(db_path, "PRAGMA user_version") == [(1,)]
+
+    db = open_database(db_path)
+    assert db.backup_path is not None and db.backup_path.exists()
+    assert fetch(db.backup_path, "PRAGMA user_version") == [(1,)]
+    assert fetch(db.backup_path, "SELECT title FROM deal") == [("Old deal",)]
+    assert fetch(db_path, "PRAGMA user_version") == [(migrations.LATEST_VERSION,)]
+    assert fetch(db_path, "SELECT title, amount_cents FROM deal") == [("Old deal", 500000)]
+    assert fetch(db_path, "SELECT value FROM setting WHERE key = 'currency'") == [("USD",)]
+    from crmtui.store.deals import deal_rows
+
+    with db.session() as s:
+        assert deal_rows(s)[0]["company"] == "Acme"
+    db.close()
+    # Opening again migrates nothing and writes no second backup.
+    again = open_database(db_path)
+    assert again.backup_path is None
+    again.close()
+
+
+def test_locations_follow_flag_then_env_then_platform(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    assert resolve_db_path(None) == default_db_path()
+    assert str(default_db_path()).startswith(str(tmp_path))  # the test's HOME, never the real one
+    monkeypatch.setenv("CRMTUI_DB", str(tmp_path / "env.db"))
+    assert resolve_db_path(None) == tmp_path / "env.db"
+    assert resolve_db_path(tmp_path / "flag.db") == tmp_path / "flag.db"
+
+
+def test_store_never_imports_textual() -> None:
+    code = (
+        "import sys, crmtui.store, crmtui.store.deals, crmtui.store.demo, crmtui.store.listing, "
+        "crmtui.store.reports_basic, crmtui.cli; "
+        "bad = [m for m in sys.modules if m == 'textual' or m.startswith('textual.')]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
