@@ -32,6 +32,17 @@ class CrmApp(App[None]):
 
         self.push_screen(OverviewScreen())
 
+    # --- opening records (the detail screens replace the read-only view) ---------------------
+
+    def open_record(self, kind: str, record_id: int) -> None:
+        """Open a deal, company or contact. Screens call this instead of importing each other."""
+        if kind == "deal":
+            from crmtui.screens.deal_view import DealViewScreen
+
+            self.push_screen(DealViewScreen(record_id, masked=bool(self.settings.get("privacy"))))
+
+    # --- global screens ---------------------------------------------------------------------
+
     def action_help(self) -> None:
         from crmtui.screens.help import HelpScreen
 

@@ -481,6 +481,10 @@ def stages(
     out.print(table)
 
 
+# --- command modules: each registers its commands on `app` when imported -----------------
+# (imported here, after `app` and the helpers above exist)
+
+
 def main() -> None:
     """Console entry point: no traceback reaches the user, whatever happens."""
     try:
