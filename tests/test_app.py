@@ -69,3 +69,19 @@ def test_overview_snapshot(db_path: Path, snap_compare, fixed_clock) -> None:
     app = make_app(db)
     app.sub_title = "crm.db"  # the real path differs from run to run
     assert snap_compare(app, terminal_size=(120, 40))
+
+
+async def test_privacy_masks_amounts(db_path: Path) -> None:
+    db = open_database(db_path)
+    with db.session() as s:
+        create_deal(s, "A", amount="1000", stage="Negotiation")
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.screen.query_one(DataTable)
+        assert str(table.get_row("5")[3]) == "1,000"
+        await pilot.press("$")
+        assert app.privacy
+        assert "1,000" not in str(table.get_row("5")[3])
+        assert "1,000" not in str(app.screen.query_one("#overview-summary").render())
+        await pilot.press("$")
+        assert str(table.get_row("5")[3]) == "1,000"

@@ -6,6 +6,7 @@ from typing import Any
 
 from textual.app import App
 from textual.binding import Binding
+from textual.reactive import reactive
 
 from crmtui.store.db import Database
 
@@ -19,13 +20,18 @@ class CrmApp(App[None]):
     BINDINGS = [
         Binding("f1,question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("dollar_sign", "toggle_privacy", "Privacy", id="app.privacy"),
     ]
+
+    # Masks every amount on every screen (screen sharing with a client). Screens watch it.
+    privacy: reactive[bool] = reactive(False)
 
     def __init__(self, database: Database, settings: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.database = database
         self.settings = dict(settings or {})
         self.sub_title = str(database.path)
+        self.privacy = bool(self.settings.get("privacy", False))
 
     def on_mount(self) -> None:
         from crmtui.screens.overview import OverviewScreen
@@ -39,9 +45,13 @@ class CrmApp(App[None]):
         if kind == "deal":
             from crmtui.screens.deal_view import DealViewScreen
 
-            self.push_screen(DealViewScreen(record_id, masked=bool(self.settings.get("privacy"))))
+            self.push_screen(DealViewScreen(record_id, masked=self.privacy))
 
     # --- global screens ---------------------------------------------------------------------
+
+    def action_toggle_privacy(self) -> None:
+        self.privacy = not self.privacy
+        self.notify("Amounts hidden" if self.privacy else "Amounts shown", timeout=2)
 
     def action_help(self) -> None:
         from crmtui.screens.help import HelpScreen

@@ -40,10 +40,12 @@ class OverviewScreen(Screen[None]):
         table.add_column("Amount", key="amount")
         table.add_column("Weighted", key="weighted")
         self.action_refresh_data()
+        self.watch(self.app, "privacy", lambda _masked: self.action_refresh_data(), init=False)
 
     def action_refresh_data(self) -> None:
         with self.app.database.session() as session:
             pipeline, rows = stage_totals(session)
+        masked = self.app.privacy
         table = self.query_one(DataTable)
         table.clear()
         for r in rows:
@@ -51,16 +53,16 @@ class OverviewScreen(Screen[None]):
                 r["stage"],
                 r["kind"],
                 Text(f"{r['deals']:,}", justify="right"),
-                Text(format_money(r["amount_cents"]), justify="right"),
-                Text(format_money(r["weighted_cents"]), justify="right"),
+                Text(format_money(r["amount_cents"], masked=masked), justify="right"),
+                Text(format_money(r["weighted_cents"], masked=masked), justify="right"),
                 key=str(r["stage_id"]),
             )
         open_rows = [r for r in rows if r["kind"] == "open"]
         total = sum(r["deals"] for r in rows)
         summary = (
             f"{pipeline.name}: {sum(r['deals'] for r in open_rows):,} open deals, "
-            f"pipeline {format_money(sum(r['amount_cents'] for r in open_rows))}, "
-            f"weighted {format_money(sum(r['weighted_cents'] for r in open_rows))}"
+            f"pipeline {format_money(sum(r['amount_cents'] for r in open_rows), masked=masked)}, "
+            f"weighted {format_money(sum(r['weighted_cents'] for r in open_rows), masked=masked)}"
         )
         self.query_one("#overview-summary", Static).update(summary)
         self.query_one("#overview-empty").display = total == 0

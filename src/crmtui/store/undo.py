@@ -1,0 +1,128 @@
+"""A persisted undo log: each entry holds the operations that reverse one user change.
+
+A change is recorded in the same transaction as the change itself. Undo applies the reversing
+operations in reverse order, in one transaction, and marks the entry undone. Values are kept as
+SQLite stores them (read with raw SQL), so restoring them is exact.
+
+Operations (JSON):
+- {"op": "update", "table": T, "id": N, "values": {column: old value, ...}}  restore columns
+- {"op": "delete_row", "table": T, "id": N}   remove a row the change inserted (a stage change)
+- {"op": "trash", "table": T, "id": N}        soft-delete a record the change created
+- {"op": "restore", "table": T, "id": N}      bring back a record the change trashed
+- {"op": "set_tags", "entity": E, "id": N, "tags": [...]}  restore a record's tags
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import Session, select
+
+from crmtui.store import clock
+from crmtui.store.models import UndoEntry
+
+# Tables (and their columns) an undo may touch: never formatted from user input.
+_TABLES = {
+    "deal": {"title", "company_id", "contact_id", "pipeline_id", "stage_id", "stage_entered_at", "amount_cents",
+             "cost_cents", "currency", "confidence", "expected_close", "closed_on", "source", "lost_reason",
+             "proposal_url", "notes", "external_id", "updated_at", "deleted_at"},
+    "company": {"name", "website", "domain", "email", "phone", "address", "source", "category", "size", "notes",
+                "external_id", "updated_at", "deleted_at"},
+    "contact": {"name", "email", "phone", "title", "company_id", "notes", "external_id", "updated_at", "deleted_at"},
+    "activity": {"kind", "body", "deal_id", "company_id", "contact_id", "occurred_at", "due_on", "done_at",
+                 "deleted_at"},
+    "stage_change": set(),
+    "deal_link": set(),
+}
+MAX_DEPTH = 200  # entries kept per scope; older ones are pruned
+
+
+class UndoError(Exception):
+    pass
+
+
+def _check(table: str, columns: list[str] | set[str] = ()) -> None:
+    if table not in _TABLES:
+        raise UndoError(f"undo cannot touch table {table!r}")
+    unknown = set(columns) - _TABLES[table]
+    if unknown:
+        raise UndoError(f"undo cannot touch {table}.{', '.join(sorted(unknown))}")
+
+
+def row_values(session: Session, table: str, row_id: int, columns: list[str]) -> dict[str, Any]:
+    """The current stored values of some columns of a row (to put in an "update" op)."""
+    _check(table, columns)
+    cols = ", ".join(columns)
+    row = session.connection().execute(text(f"SELECT {cols} FROM {table} WHERE id = :id"), {"id": row_id}).one()
+    return dict(zip(columns, row, strict=True))
+
+
+def update_op(session: Session, table: str, row_id: int, columns: list[str]) -> dict[str, Any]:
+    """An op that restores `columns` of a row to what they are now: call it before changing them."""
+    return {"op": "update", "table": table, "id": row_id, "values": row_values(session, table, row_id, columns)}
+
+
+def record(session: Session, label: str, ops: list[dict[str, Any]], *, scope: str = "board") -> UndoEntry:
+    """Add an undo entry (in the caller's transaction)."""
+    entry = UndoEntry(scope=scope, label=label, payload=json.dumps(ops), created_at=clock.utcnow())
+    session.add(entry)
+    session.flush()
+    session.connection().execute(
+        text(
+            "DELETE FROM undo_entry WHERE scope = :scope AND id <= ("
+            " SELECT id FROM undo_entry WHERE scope = :scope ORDER BY id DESC LIMIT 1 OFFSET :keep)"
+        ),
+        {"scope": scope, "keep": MAX_DEPTH},
+    )
+    return entry
+
+
+def pending(session: Session, *, scope: str | None = "board", limit: int = 50) -> list[UndoEntry]:
+    """Entries that can still be undone, newest first."""
+    query = select(UndoEntry).where(UndoEntry.undone_at.is_(None))
+    if scope is not None:
+        query = query.where(UndoEntry.scope == scope)
+    return list(session.exec(query.order_by(UndoEntry.id.desc()).limit(limit)))
+
+
+def undo_last(session: Session, *, scope: str | None = "board") -> UndoEntry | None:
+    """Reverse the newest change not yet undone; None when there is nothing to undo."""
+    entries = pending(session, scope=scope, limit=1)
+    if not entries:
+        return None
+    entry = entries[0]
+    conn = session.connection()
+    for op in reversed(json.loads(entry.payload)):
+        kind = op["op"]
+        if kind == "set_tags":
+            from crmtui.store.tags import set_tags
+
+            set_tags(session, op["entity"], op["id"], op["tags"])
+            continue
+        table = op["table"]
+        if kind == "update":
+            _check(table, op["values"])
+            assignments = ", ".join(f"{c} = :v_{c}" for c in op["values"])
+            params = {f"v_{c}": v for c, v in op["values"].items()}
+            conn.execute(text(f"UPDATE {table} SET {assignments} WHERE id = :id"), {**params, "id": op["id"]})
+        elif kind == "delete_row":
+            _check(table)
+            conn.execute(text(f"DELETE FROM {table} WHERE id = :id"), {"id": op["id"]})
+        elif kind == "trash":
+            _check(table, ["deleted_at"])
+            conn.execute(
+                text(f"UPDATE {table} SET deleted_at = :now WHERE id = :id"),
+                {"now": clock.to_db(clock.utcnow()), "id": op["id"]},
+            )
+        elif kind == "restore":
+            _check(table, ["deleted_at"])
+            conn.execute(text(f"UPDATE {table} SET deleted_at = NULL WHERE id = :id"), {"id": op["id"]})
+        else:
+            raise UndoError(f"unknown undo operation {kind!r}")
+    entry.undone_at = clock.utcnow()
+    session.add(entry)
+    session.flush()
+    session.expire_all()  # ORM objects loaded before the undo are stale now
+    return entry

@@ -1,0 +1,63 @@
+"""The persisted undo log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crmtui.store import undo
+from crmtui.store.db import Database, open_database
+from crmtui.store.deals import create_deal, move_deal
+from crmtui.store.models import StageChange
+from tests.conftest import fetch
+
+
+def _move_with_undo(db: Database, deal_id: int, stage: str) -> None:
+    with db.session() as s:
+        op = undo.update_op(s, "deal", deal_id, ["stage_id", "stage_entered_at", "closed_on", "lost_reason", "updated_at"])
+        result = move_deal(s, deal_id, stage)
+        change = s.exec(
+            __import__("sqlmodel").select(StageChange).where(StageChange.deal_id == deal_id).order_by(StageChange.id.desc())
+        ).first()
+        undo.record(s, f"move to {result.to_stage.name}", [op, {"op": "delete_row", "table": "stage_change", "id": change.id}])
+
+
+def test_undo_restores_exactly_and_survives_a_restart(db_path: Path, fixed_clock) -> None:
+    db = open_database(db_path)
+    with db.session() as s:
+        deal = create_deal(s, "Deal", expected_close="2027-01-01")
+    before = fetch(db_path, "SELECT * FROM deal")
+    _move_with_undo(db, deal.id, "Won")
+    _move_with_undo(db, deal.id, "Lost")
+    db.close()
+
+    db = open_database(db_path)  # a restart
+    with db.session() as s:
+        assert [e.label for e in undo.pending(s)] == ["move to Lost", "move to Won"]
+        assert undo.undo_last(s).label == "move to Lost"
+    assert fetch(db_path, "SELECT s.name FROM deal d JOIN stage s ON s.id = d.stage_id") == [("Won",)]
+    with db.session() as s:
+        undo.undo_last(s)
+    assert fetch(db_path, "SELECT * FROM deal") == before
+    assert fetch(db_path, "SELECT count(*) FROM stage_change") == [(1,)]
+    with db.session() as s:
+        assert undo.undo_last(s) is None
+    db.close()
+
+
+def test_undo_refuses_unknown_tables(db: Database) -> None:
+    with pytest.raises(undo.UndoError):
+        with db.session() as s:
+            undo.update_op(s, "sqlite_master", 1, ["name"])
+
+
+def test_depth_is_bounded(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(undo, "MAX_DEPTH", 20)
+    with db.session() as s:
+        deal = create_deal(s, "Deal")
+        for i in range(30):
+            undo.record(s, f"change {i}", [undo.update_op(s, "deal", deal.id, ["title"])])
+    with db.session() as s:
+        labels = [e.label for e in undo.pending(s, limit=100)]
+    assert len(labels) == 20 and labels[0] == "change 29"
