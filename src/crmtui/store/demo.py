@@ -97,6 +97,7 @@ def generate_demo(db: Database, *, deals: int = 200, seed: int = 42, force: bool
                 summary = _fill(conn, deals, seed)
                 for sql in indexes:
                     conn.execute(sql)
+                conn.execute("PRAGMA analysis_limit = 1000")  # approximate stats, fast on big tables
                 conn.execute("ANALYZE")
                 conn.execute("COMMIT")
             except BaseException:
@@ -194,72 +195,83 @@ def _fill(conn: sqlite3.Connection, n_deals: int, seed: int) -> DemoSummary:
     deal_rows, change_rows, activity_rows, tag_rows = [], [], [], []
     open_count = 0
     span = (now - start).total_seconds()
+    # Hot loop: plain floats and a local random() (rng.choice/randint cost more than the inserts).
+    rand = rng.random
+
+    def pick(seq):  # noqa: ANN001, ANN202
+        return seq[int(rand() * len(seq))]
+
+    n_open = len(open_stages)
+    n_companies_ = len(companies)
+    amounts = (1500, 2500, 4000, 6000, 8000, 12000, 15000, 20000, 30000, 45000, 80000)
+    stars_open = (None, None, 1, 2, 3, 3, 4, 4, 5)
+    kinds = ("note", "call", "email", "meeting")
+    now_db = to_db(now)
+    epoch = start
     for i in range(n_deals):
         did = base_deal + i + 1
         # Newer deals are more common (a growing practice), and the older a deal, the likelier it closed.
-        created = start + dt.timedelta(seconds=span * (1 - rng.random() ** 1.7))
-        created = created.replace(microsecond=0)
-        age_days = (now - created).days
-        service = rng.choice(_SERVICES)
+        created_s = float(int(span * (1 - rand() ** 1.7)))  # seconds after `start`
+        age_days = (span - created_s) / 86400
+        service = pick(_SERVICES)
         company_id = None
-        contact_id = None
-        if rng.random() < 0.94:
-            company = companies[rng.randrange(len(companies))]
+        if rand() < 0.94:
+            company = companies[int(rand() * n_companies_)]
             company_id = company[0]
             contact_id = company_contact.get(company_id)
             customer = company[1].split(" ")[0]
         else:
-            contact_id = rng.choice(solo)
+            contact_id = pick(solo)
             customer = "Private"
-        title = f"{rng.choice(_WORK[service])} – {customer}"
-        amount = rng.choice((1500, 2500, 4000, 6000, 8000, 12000, 15000, 20000, 30000, 45000, 80000))
-        amount = amount + rng.randint(0, 10) * 250
-        cost = int(amount * rng.uniform(0.25, 0.6)) // 50 * 50
+        title = f"{pick(_WORK[service])} – {customer}"
+        amount = pick(amounts) + int(rand() * 11) * 250
+        cost = int(amount * (0.25 + 0.35 * rand())) // 50 * 50
         # Walk the open stages; some deals then close.
-        reach = min(len(open_stages), 1 + int(rng.random() ** 0.8 * len(open_stages) * min(1.0, age_days / 60 + 0.3)))
-        closes = rng.random() < min(0.9, age_days / 420)
-        path = [s for s in open_stages[:reach]]
+        reach = min(n_open, 1 + int(rand() ** 0.8 * n_open * min(1.0, age_days / 60 + 0.3)))
+        closes = rand() < min(0.9, age_days / 420)
+        path = open_stages[:reach]
         outcome = None
         if closes:
-            roll = rng.random() + reach * 0.07
+            roll = rand() + reach * 0.07
             outcome = won if roll > 0.75 else (closed if roll < 0.12 else lost)
-            path.append(outcome)
-        t = created
-        remaining = (now - created).total_seconds()
-        steps = []
+            path = [*path, outcome]
+        t = created_s
+        prev_stage = None
+        last = len(path) - 1
         for j, stage in enumerate(path):
             if j:
-                gap = remaining * rng.uniform(0.05, 0.35) if closes or j < len(path) - 1 else remaining * rng.uniform(0.1, 0.6)
-                t = min(now, t + dt.timedelta(seconds=gap))
-                remaining = (now - t).total_seconds()
-            steps.append((stage[0], t))
-        for j, (stage_id, when) in enumerate(steps):
-            change_rows.append((did, steps[j - 1][0] if j else None, stage_id, to_db(when)))
-        final_stage, entered = steps[-1]
+                remaining = span - t
+                gap = remaining * (0.05 + 0.3 * rand()) if closes or j < last else remaining * (0.1 + 0.5 * rand())
+                t = min(span, t + int(gap))
+            when = to_db(epoch + dt.timedelta(seconds=t))
+            if j == 0:
+                created_db = when
+            change_rows.append((did, prev_stage, stage[0], when))
+            prev_stage = stage[0]
+        entered_db = when
         is_open = outcome is None
         open_count += is_open
-        closed_on = entered.date().isoformat() if not is_open else None
-        expected = (today + dt.timedelta(days=rng.randint(-20, 90))) if is_open else entered.date()
+        entered_day = entered_db[:10]
+        expected = (today + dt.timedelta(days=int(rand() * 111) - 20)).isoformat() if is_open else entered_day
         deal_rows.append((
-            did, title, company_id, contact_id, pipeline_id, final_stage, to_db(entered), amount * 100, cost * 100,
-            rng.choice((None, None, 1, 2, 3, 3, 4, 4, 5)) if is_open else rng.randint(1, 5),
-            expected.isoformat(), closed_on, rng.choice(_SOURCES),
-            rng.choice(_LOST) if outcome is lost else None,
+            did, title, company_id, contact_id, pipeline_id, prev_stage, entered_db, amount * 100, cost * 100,
+            pick(stars_open) if is_open else 1 + int(rand() * 5),
+            expected, None if is_open else entered_day, pick(_SOURCES),
+            pick(_LOST) if outcome is lost else None,
             f"https://docs.example/proposals/{did}" if reach >= 4 else None,
-            to_db(created), to_db(entered), 
+            created_db, entered_db,
         ))
         tag_rows.append((did, tag_ids[service]))
-        if rng.random() < 0.3:
-            extra = rng.choice(_SERVICES)
+        if rand() < 0.3:
+            extra = pick(_SERVICES)
             if extra != service:
                 tag_rows.append((did, tag_ids[extra]))
-        for _ in range(rng.randint(0, 3)):
-            when = created + dt.timedelta(seconds=(now - created).total_seconds() * rng.random())
-            kind = rng.choice(("note", "call", "email", "meeting"))
-            activity_rows.append((kind, rng.choice(_NOTES), did, company_id, contact_id, to_db(when), None, None, to_db(when)))
-        if is_open and rng.random() < 0.75:
-            due = today + dt.timedelta(days=rng.randint(-10, 21))
-            activity_rows.append(("task", rng.choice(_TASKS), did, company_id, contact_id, to_db(now), due.isoformat(), None, to_db(now)))
+        for _ in range(int(rand() * 4)):
+            when = to_db(epoch + dt.timedelta(seconds=int(created_s + (span - created_s) * rand())))
+            activity_rows.append((pick(kinds), pick(_NOTES), did, company_id, contact_id, when, None, None, when))
+        if is_open and rand() < 0.75:
+            due = today + dt.timedelta(days=int(rand() * 32) - 10)
+            activity_rows.append(("task", pick(_TASKS), did, company_id, contact_id, now_db, due.isoformat(), None, now_db))
     conn.executemany(
         "INSERT INTO deal (id, title, company_id, contact_id, pipeline_id, stage_id, stage_entered_at, amount_cents,"
         " cost_cents, confidence, expected_close, closed_on, source, lost_reason, proposal_url, created_at, updated_at)"
