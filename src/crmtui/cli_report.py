@@ -1,0 +1,232 @@
+"""`crmtui report`: the dashboard's figures from the shell, as tables, JSON or Markdown."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Optional
+
+import typer
+
+from crmtui.cli import DbOption, app, handles_errors, open_session, out, print_json
+
+_EIGHTHS = " ▏▎▍▌▋▊▉█"
+
+
+def bar_text(value: int | float, maximum: int | float, width: int) -> str:
+    """A horizontal bar of `width` cells at most, in eighths of a cell."""
+    if maximum <= 0 or value <= 0 or width <= 0:
+        return ""
+    eighths = max(1, round(value / maximum * width * 8))
+    full, rest = divmod(eighths, 8)
+    return "█" * full + (_EIGHTHS[rest] if rest else "")
+
+
+def percent(ratio: float | None) -> str:
+    return "—" if ratio is None else f"{ratio * 100:.0f}%"
+
+
+def _money(cents: int | None) -> str:
+    from crmtui.store.money import format_money
+
+    return "—" if cents is None else format_money(cents)
+
+
+@app.command()
+@handles_errors
+def report(
+    ctx: typer.Context,
+    period: Annotated[
+        Optional[str],
+        typer.Option("--period", "-p", help="month, quarter, 12m, ytd or all (default: 12m).", show_default=False),
+    ] = None,
+    date_from: Annotated[Optional[str], typer.Option("--from", help="First day of a custom period.")] = None,
+    date_to: Annotated[Optional[str], typer.Option("--to", help="Last day of a custom period.")] = None,
+    pipeline: Annotated[Optional[str], typer.Option(help="Only this pipeline (default: all).")] = None,
+    tag: Annotated[Optional[str], typer.Option(help="Only deals with this tag.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON for scripts (amounts in currency units).")] = False,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print Markdown to paste into a note.")] = False,
+    db: DbOption = None,
+) -> None:
+    """The dashboard's figures: stat cards, per month, breakdowns, funnel and forecast."""
+    from crmtui.store.errors import ValidationError
+    from crmtui.store.reports import full_report, make_filter, report_json
+
+    if json_out and markdown:
+        raise ValidationError("choose one of --json and --markdown")
+    filt = make_filter(period, date_from=date_from, date_to=date_to, pipeline=pipeline, tag=tag)
+    with open_session(ctx, db) as s:
+        rep = full_report(s, filt)
+    if json_out:
+        print_json(report_json(rep))
+    elif markdown:
+        typer.echo(render_markdown(rep))
+    else:
+        print_tables(rep)
+
+
+# --- plain figures, shared by the table and Markdown renderings ---------------------------------------
+
+
+def _scope_line(rep: dict[str, Any]) -> str:
+    f = rep["filter"]
+    span = ""
+    if f["from"] or f["to"]:
+        span = f" ({f['from'] or '…'} to {f['to'] or '…'})"
+    parts = [f"{f['label']}{span}", f"pipeline {f['pipeline']}" if f["pipeline"] else "all pipelines"]
+    if f["tag"]:
+        parts.append(f"tag {f['tag']}")
+    if rep["currency"]:
+        parts.append(f"amounts in {rep['currency']}")
+    return " · ".join(parts)
+
+
+def card_rows(rep: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, value) for each stat card."""
+    c = rep["cards"]
+    cycle = "—" if c["average_cycle_days"] is None else f"{c['average_cycle_days']:g} days"
+    return [
+        ("Open pipeline", _money(c["open_pipeline_cents"])),
+        ("Weighted forecast", _money(c["weighted_forecast_cents"])),
+        ("Won this month", f"{_money(c['won_this_month_cents'])} ({c['won_this_month_deals']})"),
+        ("Won this quarter", f"{_money(c['won_this_quarter_cents'])} ({c['won_this_quarter_deals']})"),
+        ("Win rate", f"{percent(c['win_rate'])} ({c['won_deals']} won, {c['lost_deals']} lost)"),
+        ("Average won deal", _money(c["average_won_cents"])),
+        ("Average sales cycle", cycle),
+        ("Open deals", f"{c['open_deals']:,}"),
+        ("No next step", f"{c['no_next_step']:,}"),
+        ("Aging in stage", f"{c['aging']:,}"),
+    ]
+
+
+def _month_name(key: str | None) -> str:
+    from crmtui.store.reports import month_label
+
+    return "No close date" if key is None else month_label(key)
+
+
+def _sections(rep: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]], str]]:
+    """(title, headers, rows, justify per column as 'l'/'r') for every table after the cards."""
+    sections = []
+    months = rep["months"]
+    sections.append((
+        "Per month",
+        ["Month", "Pipeline generated", "New deals", "Sales", "Won", "Lost deals"],
+        [[_month_name(m["month"]), _money(m["created_cents"]), f"{m['created_deals']:,}", _money(m["won_cents"]),
+          f"{m['won_deals']:,}", f"{m['lost_deals']:,}"] for m in months],
+        "lrrrrr",
+    ))
+    sections.append((
+        "Sales and pipeline by tag",
+        ["Tag", "Sales", "Won", "Pipeline generated", "Created", "Open pipeline", "Open"],
+        [[t["tag"], _money(t["won_cents"]), f"{t['won_deals']:,}", _money(t["created_cents"]),
+          f"{t['created_deals']:,}", _money(t["open_cents"]), f"{t['open_deals']:,}"] for t in rep["by_tag"]],
+        "lrrrrrr",
+    ))
+    multi = len({r["pipeline"] for r in rep["by_stage"]}) > 1
+    sections.append((
+        "Deals and value by stage (open now; closed in the period)",
+        ["Stage", "Kind", "Deals", "Value", "Weighted"],
+        [[(f"{r['pipeline']}: " if multi else "") + r["stage"], r["kind"], f"{r['deals']:,}", _money(r["amount_cents"]),
+          _money(r["weighted_cents"]) if r["kind"] == "open" else ""] for r in rep["by_stage"]],
+        "llrrr",
+    ))
+    sections.append((
+        "Lead sources",
+        ["Source", "Deals", "Won", "Won value", "Lost", "Win rate"],
+        [[r["source"] or "(none)", f"{r['deals']:,}", f"{r['won_deals']:,}", _money(r["won_cents"]),
+          f"{r['lost_deals']:,}", percent(r["win_rate"])] for r in rep["sources"]],
+        "lrrrrr",
+    ))
+    sections.append((
+        "Lost reasons",
+        ["Reason", "Deals", "Value", "Share"],
+        [[r["reason"] or "(none)", f"{r['deals']:,}", _money(r["amount_cents"]), percent(r["share"])]
+         for r in rep["lost_reasons"]],
+        "lrrr",
+    ))
+    f = rep["funnel"]
+    sections.append((
+        f"Funnel: {f['pipeline']}, {f['deals']:,} deals created in the period",
+        ["Stage", "Reached", "To next stage"],
+        [[s["stage"], f"{s['reached']:,}", percent(s["conversion"]) if s["conversion"] is not None else ""]
+         for s in f["stages"]],
+        "lrr",
+    ))
+    fc = rep["forecast"]
+    sections.append((
+        f"Forecast by expected close month (open deals; {fc['overdue_deals']:,} overdue, {_money(fc['overdue_cents'])})",
+        ["Close month", "Deals", "Amount", "Weighted", "Overdue"],
+        [[_month_name(m["month"]), f"{m['deals']:,}", _money(m["amount_cents"]), _money(m["weighted_cents"]),
+          f"{m['overdue_deals']:,}" if m["overdue_deals"] else ""] for m in fc["months"]],
+        "lrrrr",
+    ))
+    return sections
+
+
+# --- renderings ---------------------------------------------------------------------------------------
+
+
+def print_tables(rep: dict[str, Any]) -> None:
+    """Rich tables; money columns of the month, tag, stage and forecast tables carry a bar."""
+    from rich.table import Table
+
+    out.print(f"[bold]crmtui report[/] · {_scope_line(rep)}")
+    out.print()
+    cards = Table.grid(padding=(0, 2))
+    cards.add_column(style="bold")
+    cards.add_column(justify="right")
+    cards.add_column(style="bold")
+    cards.add_column(justify="right")
+    rows = card_rows(rep)
+    half = (len(rows) + 1) // 2
+    for left, right in zip(rows[:half], rows[half:] + [("", "")]):
+        cards.add_row(*left, *right)
+    out.print(cards)
+    bars = _bar_columns(rep)
+    for index, (title, headers, body, justify) in enumerate(_sections(rep)):
+        out.print()
+        table = Table(title=title, title_justify="left", title_style="bold", show_edge=False, header_style="bold")
+        for name, j in zip(headers, justify):
+            table.add_column(name, justify="right" if j == "r" else "left", no_wrap=True)
+        extra = bars.get(index)
+        if extra:
+            table.add_column("", no_wrap=True, style="cyan")
+        if not body:
+            out.print(f"[bold]{title}[/]\n  [dim]nothing in this period[/]")
+            continue
+        for i, row in enumerate(body):
+            table.add_row(*row, *([extra[i]] if extra else []))
+        out.print(table)
+
+
+def _bar_columns(rep: dict[str, Any]) -> dict[int, list[str]]:
+    """Sparkline bars for the section at each index (see `_sections` order)."""
+
+    def bars(values: list[int], width: int = 16) -> list[str]:
+        top = max(values, default=0)
+        return [bar_text(v, top, width) for v in values]
+
+    return {
+        0: bars([m["won_cents"] for m in rep["months"]]),
+        1: bars([t["won_cents"] for t in rep["by_tag"]]),
+        2: bars([r["amount_cents"] for r in rep["by_stage"]]),
+        5: bars([s["reached"] for s in rep["funnel"]["stages"]]),
+        6: bars([m["weighted_cents"] for m in rep["forecast"]["months"]]),
+    }
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|") or " "
+
+
+def render_markdown(rep: dict[str, Any]) -> str:
+    lines = [f"## Sales report: {_scope_line(rep)}", "", "| Figure | Value |", "| --- | ---: |"]
+    lines += [f"| {_md_cell(k)} | {_md_cell(v)} |" for k, v in card_rows(rep)]
+    for title, headers, body, justify in _sections(rep):
+        lines += ["", f"### {title}", ""]
+        if not body:
+            lines.append("Nothing in this period.")
+            continue
+        lines.append("| " + " | ".join(headers) + " |")
+        lines.append("| " + " | ".join("---:" if j == "r" else "---" for j in justify) + " |")
+        lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in body]
+    return "\n".join(lines)
