@@ -267,10 +267,77 @@ def _v2(conn: sqlite3.Connection) -> None:
     conn.executescript_in_tx(V2_SETTINGS_UNDO_LINKS)  # type: ignore[attr-defined]
 
 
+# The finder (issue 4): one FTS5 index over deal titles, company names/domains/emails and contact
+# names/emails. rowid = record id * 4 + kind (1 deal, 2 company, 3 contact), so the triggers that
+# keep it in step touch one row by rowid. Only live records (deleted_at IS NULL) are indexed.
+V4_SEARCH = """
+CREATE VIRTUAL TABLE search_index USING fts5(name, extra, tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3');
+
+CREATE TRIGGER search_deal_ai AFTER INSERT ON deal WHEN new.deleted_at IS NULL BEGIN
+  INSERT INTO search_index (rowid, name, extra) VALUES (new.id * 4 + 1, new.title, '');
+END;
+CREATE TRIGGER search_deal_au AFTER UPDATE OF title, deleted_at ON deal BEGIN
+  DELETE FROM search_index WHERE rowid = old.id * 4 + 1;
+  INSERT INTO search_index (rowid, name, extra) SELECT new.id * 4 + 1, new.title, '' WHERE new.deleted_at IS NULL;
+END;
+CREATE TRIGGER search_deal_ad AFTER DELETE ON deal BEGIN
+  DELETE FROM search_index WHERE rowid = old.id * 4 + 1;
+END;
+
+CREATE TRIGGER search_company_ai AFTER INSERT ON company WHEN new.deleted_at IS NULL BEGIN
+  INSERT INTO search_index (rowid, name, extra)
+  VALUES (new.id * 4 + 2, new.name, trim(coalesce(new.domain, '') || ' ' || coalesce(new.email, '')));
+END;
+CREATE TRIGGER search_company_au AFTER UPDATE OF name, domain, email, deleted_at ON company BEGIN
+  DELETE FROM search_index WHERE rowid = old.id * 4 + 2;
+  INSERT INTO search_index (rowid, name, extra)
+  SELECT new.id * 4 + 2, new.name, trim(coalesce(new.domain, '') || ' ' || coalesce(new.email, ''))
+  WHERE new.deleted_at IS NULL;
+END;
+CREATE TRIGGER search_company_ad AFTER DELETE ON company BEGIN
+  DELETE FROM search_index WHERE rowid = old.id * 4 + 2;
+END;
+
+CREATE TRIGGER search_contact_ai AFTER INSERT ON contact WHEN new.deleted_at IS NULL BEGIN
+  INSERT INTO search_index (rowid, name, extra) VALUES (new.id * 4 + 3, new.name, coalesce(new.email, ''));
+END;
+CREATE TRIGGER search_contact_au AFTER UPDATE OF name, email, deleted_at ON contact BEGIN
+  DELETE FROM search_index WHERE rowid = old.id * 4 + 3;
+  INSERT INTO search_index (rowid, name, extra)
+  SELECT new.id * 4 + 3, new.name, coalesce(new.email, '') WHERE new.deleted_at IS NULL;
+END;
+CREATE TRIGGER search_contact_ad AFTER DELETE ON contact BEGIN
+  DELETE FROM search_index WHERE rowid = old.id * 4 + 3;
+END;
+
+INSERT INTO search_index (rowid, name, extra)
+  SELECT id * 4 + 1, title, '' FROM deal WHERE deleted_at IS NULL;
+INSERT INTO search_index (rowid, name, extra)
+  SELECT id * 4 + 2, name, trim(coalesce(domain, '') || ' ' || coalesce(email, '')) FROM company WHERE deleted_at IS NULL;
+INSERT INTO search_index (rowid, name, extra)
+  SELECT id * 4 + 3, name, coalesce(email, '') FROM contact WHERE deleted_at IS NULL;
+
+-- Trash list: newest deletions first, per table, read from an index.
+CREATE INDEX ix_deal_deleted ON deal (deleted_at) WHERE deleted_at IS NOT NULL;
+CREATE INDEX ix_company_deleted ON company (deleted_at) WHERE deleted_at IS NOT NULL;
+CREATE INDEX ix_contact_deleted ON contact (deleted_at) WHERE deleted_at IS NOT NULL;
+CREATE INDEX ix_activity_deleted ON activity (deleted_at) WHERE deleted_at IS NOT NULL;
+"""
+
+
+def _v4(conn: sqlite3.Connection) -> None:
+    conn.executescript_in_tx(V4_SEARCH)  # type: ignore[attr-defined]
+
+
+def _v5(conn: sqlite3.Connection) -> None:
+    conn.executescript_in_tx(V5_FOLLOW_UPS)  # type: ignore[attr-defined]
+
+
 # (version, description, function). Append only; never edit a released migration.
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (1, "core records: pipelines, stages, companies, contacts, deals, tags, activities", _v1),
     (2, "settings, undo log, deal file links", _v2),
+    (4, "finder: full-text index over deals, companies and contacts, kept in step by triggers", _v4),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 

@@ -1,0 +1,167 @@
+"""Activities, tasks and the trash from the shell: `crmtui log`, `crmtui task`, `crmtui tasks`,
+`crmtui trash`. Record ids: `12` or `D12` a deal, `C7` a company, `P31` a contact (person),
+`A88` an activity or task (see store/trash.py)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from crmtui.cli import DbOption, JsonOption, app, err, handles_errors, open_session, out, print_json
+
+task_app = typer.Typer(help="Add a task to a record, or mark one done.", no_args_is_help=True)
+trash_app = typer.Typer(help="What was deleted, and bringing it back.", no_args_is_help=True)
+app.add_typer(task_app, name="task")
+app.add_typer(trash_app, name="trash")
+
+RecordArg = Annotated[
+    str, typer.Argument(metavar="ID", help="Deal id (12 or D12), company C7 or contact P31.")
+]
+
+
+@app.command("log")
+@handles_errors
+def log(
+    ctx: typer.Context,
+    record: RecordArg,
+    note: Annotated[Optional[str], typer.Option("--note", help="Log a note with this text.")] = None,
+    call: Annotated[Optional[str], typer.Option("--call", help="Log a call with this text.")] = None,
+    email: Annotated[Optional[str], typer.Option("--email", help="Log an email with this text.")] = None,
+    meeting: Annotated[Optional[str], typer.Option("--meeting", help="Log a meeting with this text.")] = None,
+    date: Annotated[Optional[str], typer.Option("--date", help="When it happened (default: now).")] = None,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Log a note, call, email or meeting on a deal, company or contact."""
+    from crmtui.store.activities import log_activity
+    from crmtui.store.errors import ValidationError
+    from crmtui.store.trash import parse_ref
+
+    given = [(k, v) for k, v in (("note", note), ("call", call), ("email", email), ("meeting", meeting)) if v is not None]
+    if len(given) != 1:
+        raise ValidationError("give exactly one of --note, --call, --email or --meeting with its text")
+    kind, body = given[0]
+    ref = parse_ref(record, default="deal", allowed=("deal", "company", "contact"))
+    with open_session(ctx, db) as s:
+        activity = log_activity(s, kind, ref.kind, ref.id, body, when=date)
+        result = {"id": activity.id, "ref": f"A{activity.id}", "kind": kind, "record": str(ref),
+                  "occurred_at": activity.occurred_at.isoformat(timespec="seconds") + "Z", "text": activity.body}
+    if json_out:
+        print_json(result)
+    else:
+        out.print(f"Logged {kind} A{activity.id} on {ref.kind} {ref.id}")
+
+
+@task_app.command("add")
+@handles_errors
+def task_add(
+    ctx: typer.Context,
+    record: RecordArg,
+    text: Annotated[str, typer.Argument(metavar="TEXT", help="What to do.")],
+    due: Annotated[str, typer.Option("--due", help="Due date: 2026-12-01, tomorrow, fri, +3d ...")] = "",
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Add a task with a due date to a deal, company or contact."""
+    from crmtui.store.activities import add_task
+    from crmtui.store.trash import parse_ref
+
+    ref = parse_ref(record, default="deal", allowed=("deal", "company", "contact"))
+    with open_session(ctx, db) as s:
+        task = add_task(s, ref.kind, ref.id, text, due)
+        result = {"id": task.id, "ref": f"A{task.id}", "record": str(ref), "text": task.body,
+                  "due_on": task.due_on.isoformat()}
+    if json_out:
+        print_json(result)
+    else:
+        out.print(f"Added task {task.id} on {ref.kind} {ref.id}, due {task.due_on.isoformat()}")
+
+
+@task_app.command("done")
+@handles_errors
+def task_done(
+    ctx: typer.Context,
+    task_id: Annotated[str, typer.Argument(metavar="TASK_ID", help="The task's id (as `crmtui tasks` shows).")],
+    db: DbOption = None,
+) -> None:
+    """Mark a task done."""
+    from crmtui.store.activities import complete_task
+
+    with open_session(ctx, db) as s:
+        task = complete_task(s, task_id)
+        body = task.body
+    out.print(f"Done: task {task.id} {body!r}")
+
+
+@app.command("tasks")
+@handles_errors
+def tasks_list(
+    ctx: typer.Context,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only tasks due before today.")] = False,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Open tasks by due date, overdue first."""
+    from crmtui.store.activities import tasks
+
+    with open_session(ctx, db) as s:
+        rows = tasks(s, overdue=overdue)
+    if json_out:
+        print_json(rows)
+        return
+    if not rows:
+        err.print("No overdue tasks." if overdue else "No open tasks. Add one with [bold]crmtui task add ID TEXT --due DATE[/].")
+        return
+    table = Table(show_edge=False, header_style="bold")
+    for name, justify in (("ID", "right"), ("Due", "left"), ("Task", "left"), ("About", "left")):
+        table.add_column(name, justify=justify, overflow="fold" if name == "Task" else "ellipsis")
+    for r in rows:
+        about = r["deal"] and f"D{r['deal_id']} {r['deal']}" or r["company"] or r["contact"] or ""
+        due = r["due_on"] or ""
+        style = "red" if r["overdue"] else ("bold" if r["due_today"] else "")
+        table.add_row(str(r["id"]), f"[{style}]{due}[/]" if style else due, r["body"], about)
+    out.print(table)
+
+
+@trash_app.command("list")
+@handles_errors
+def trash_list_cmd(
+    ctx: typer.Context,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """What is in the trash, newest first. IDs: D deal, C company, P contact, A activity/task."""
+    from crmtui.store.trash import trash_list
+
+    with open_session(ctx, db) as s:
+        rows = trash_list(s)
+    if json_out:
+        print_json(rows)
+        return
+    if not rows:
+        err.print("The trash is empty.")
+        return
+    table = Table(show_edge=False, header_style="bold")
+    for name in ("ID", "Kind", "What", "Deleted"):
+        table.add_column(name, overflow="fold" if name == "What" else "ellipsis")
+    for r in rows:
+        table.add_row(r["ref"], r["kind"], r["label"], r["deleted_at"][:16].replace("T", " "))
+    out.print(table)
+
+
+@trash_app.command("restore")
+@handles_errors
+def trash_restore_cmd(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(metavar="ID", help="As `crmtui trash list` shows: D12, C7, P31, A88.")],
+    db: DbOption = None,
+) -> None:
+    """Bring a deal, company, contact or activity back from the trash."""
+    from crmtui.store.trash import parse_ref, restore
+
+    parsed = parse_ref(ref)
+    with open_session(ctx, db) as s:
+        done, label = restore(s, parsed)
+    out.print(f"Restored {done.kind} {done} {label!r}")

@@ -1,0 +1,282 @@
+"""Editing deals, companies and contacts, with the same checks everywhere (forms check each field
+as it is typed with `check_field`; saving runs them all again in the store).
+
+Each save is one undo entry in the record's scope (`deal:12`), holding every column as it was
+before, so `u` restores the record exactly (stage change and tags included).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+from crmtui.store import clock, undo
+from crmtui.store.activities import get_record, undo_scope
+from crmtui.store.dates import parse_date
+from crmtui.store.errors import ValidationError
+from crmtui.store.models import Company, Contact, DealLink
+from crmtui.store.money import format_money, parse_amount
+from crmtui.store.tags import clean_tags, set_tags, tags_of
+from crmtui.store.validate import (
+    clean_confidence,
+    clean_currency,
+    clean_email,
+    clean_text,
+    clean_url,
+    normalise_domain,
+    require_text,
+)
+
+
+def _amount(value: str, field: str) -> int | None:
+    cents = parse_amount(value or None, field=field)
+    if cents is not None and cents < 0:
+        raise ValidationError(f"{field}: must not be negative", field)
+    return cents
+
+
+def _domain(value: str) -> str | None:
+    if not clean_text(value):
+        return None
+    dom = normalise_domain(value)
+    if dom is None:
+        raise ValidationError(f"domain: {value!r} is not a domain name", "domain")
+    return dom
+
+
+def _size(value: str) -> str | None:
+    text_value = clean_text(value)
+    if text_value and text_value.lower() not in ("small", "medium", "enterprise"):
+        raise ValidationError(f"size: {value!r} is not small, medium or enterprise", "size")
+    return text_value.lower() if text_value else None
+
+
+def _date(field: str) -> Callable[[str], dt.date | None]:
+    return lambda value: parse_date(value or None, field=field)
+
+
+# field -> (label, cleaner). A cleaner turns the typed text into the stored value or raises
+# ValidationError naming the field. Order is the form's order.
+DEAL_FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "title": ("Title", lambda v: require_text(v, "title")),
+    "company": ("Company", lambda v: clean_text(v)),
+    "contact": ("Contact", lambda v: clean_text(v)),
+    "stage": ("Stage", lambda v: require_text(v, "stage")),
+    "amount": ("Amount", lambda v: _amount(v, "amount") or 0),
+    "cost": ("Cost", lambda v: _amount(v, "cost")),
+    "currency": ("Currency", clean_currency),
+    "confidence": ("Confidence (1-5)", clean_confidence),
+    "expected_close": ("Expected close", _date("expected close")),
+    "closed_on": ("Closed on", _date("closed on")),
+    "source": ("Source", clean_text),
+    "lost_reason": ("Lost reason", clean_text),
+    "proposal_url": ("Proposal URL", lambda v: clean_url(v, "proposal URL")),
+    "tags": ("Tags", lambda v: clean_tags([v or ""])),
+    "notes": ("Notes", clean_text),
+}
+COMPANY_FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "name": ("Name", lambda v: require_text(v, "name")),
+    "website": ("Website", lambda v: clean_url(v, "website")),
+    "domain": ("Domain", _domain),
+    "email": ("Email", clean_email),
+    "phone": ("Phone", clean_text),
+    "address": ("Address", clean_text),
+    "source": ("Source", clean_text),
+    "category": ("Category", clean_text),
+    "size": ("Size", _size),
+    "tags": ("Tags", lambda v: clean_tags([v or ""])),
+    "notes": ("Notes", clean_text),
+}
+CONTACT_FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "name": ("Name", lambda v: require_text(v, "name")),
+    "email": ("Email", clean_email),
+    "phone": ("Phone", clean_text),
+    "title": ("Title", clean_text),
+    "company": ("Company", clean_text),
+    "tags": ("Tags", lambda v: clean_tags([v or ""])),
+    "notes": ("Notes", clean_text),
+}
+FIELDS = {"deal": DEAL_FIELDS, "company": COMPANY_FIELDS, "contact": CONTACT_FIELDS}
+
+_COLUMNS = {
+    "deal": ["title", "company_id", "contact_id", "pipeline_id", "stage_id", "stage_entered_at", "amount_cents",
+             "cost_cents", "currency", "confidence", "expected_close", "closed_on", "source", "lost_reason",
+             "proposal_url", "notes", "updated_at", "deleted_at"],
+    "company": ["name", "website", "domain", "email", "phone", "address", "source", "category", "size", "notes",
+                "updated_at", "deleted_at"],
+    "contact": ["name", "email", "phone", "title", "company_id", "notes", "updated_at", "deleted_at"],
+}
+
+
+def check_field(kind: str, field: str, value: str) -> str | None:
+    """The reason a typed value is wrong, or None when it is fine (forms call this per keystroke)."""
+    try:
+        FIELDS[kind][field][1](value)
+    except ValidationError as exc:
+        return exc.message
+    return None
+
+
+def form_values(session: Session, kind: str, record_id: int) -> dict[str, str]:
+    """A record's editable fields as the text a form shows."""
+    record = get_record(session, kind, record_id)
+    values: dict[str, str] = {}
+    for field in FIELDS[kind]:
+        if field == "tags":
+            values[field] = ", ".join(tags_of(session, kind, record_id))
+        elif field == "company":
+            values[field] = _name_of(session, Company, record.company_id)
+        elif field == "contact":
+            values[field] = _name_of(session, Contact, record.contact_id)
+        elif field == "stage":
+            values[field] = session.connection().execute(
+                text("SELECT name FROM stage WHERE id = :id"), {"id": record.stage_id}
+            ).scalar_one()
+        elif field in ("amount", "cost"):
+            cents = getattr(record, f"{field}_cents")
+            values[field] = "" if cents is None else format_money(cents).replace(",", "")
+        else:
+            value = getattr(record, field)
+            values[field] = "" if value is None else str(value)
+    return values
+
+
+def _name_of(session: Session, model: type, record_id: int | None) -> str:
+    if record_id is None:
+        return ""
+    row = session.get(model, record_id)
+    return row.name if row is not None else ""
+
+
+def _clean_all(kind: str, values: Mapping[str, str]) -> dict[str, Any]:
+    spec = FIELDS[kind]
+    unknown = set(values) - set(spec)
+    if unknown:
+        raise ValidationError(f"cannot edit {', '.join(sorted(unknown))} of a {kind}", sorted(unknown)[0])
+    return {field: spec[field][1](value) for field, value in values.items()}
+
+
+def _linked_company(session: Session, name: str | None) -> int | None:
+    from crmtui.store.companies import find_company, get_company
+
+    if name is None:
+        return None
+    if name.startswith("#") and name[1:].isdigit():
+        return get_company(session, int(name[1:])).id
+    found = find_company(session, name)
+    if found is None:
+        raise ValidationError(f"company: no company called {name!r} (add it first, or pick #id)", "company")
+    return found.id
+
+
+def _linked_contact(session: Session, name: str | None) -> int | None:
+    from crmtui.store.contacts import find_contact, get_contact
+
+    if name is None:
+        return None
+    if name.startswith("#") and name[1:].isdigit():
+        return get_contact(session, int(name[1:])).id
+    found = find_contact(session, name)
+    if found is None:
+        raise ValidationError(f"contact: no contact called {name!r} (add it first, or pick #id)", "contact")
+    return found.id
+
+
+def update_record(session: Session, kind: str, record_id: int, values: Mapping[str, str]) -> list[str]:
+    """Save edited fields (as typed) of a deal, company or contact. Returns the fields changed.
+
+    Unchanged values are left alone; nothing is written (and no undo entry made) when nothing changed.
+    """
+    cleaned = _clean_all(kind, values)
+    record = get_record(session, kind, record_id)
+    before = form_values(session, kind, record_id)
+    changed = [f for f, v in values.items() if (v or "").strip() != (before.get(f) or "").strip()]
+    if not changed:
+        return []
+    ops: list[dict[str, Any]] = [undo.update_op(session, kind, record_id, _COLUMNS[kind])]
+    if "tags" in changed:
+        ops.append({"op": "set_tags", "entity": kind, "id": record_id, "tags": tags_of(session, kind, record_id)})
+    for field in changed:
+        value = cleaned[field]
+        if field == "tags":
+            set_tags(session, kind, record_id, value)
+        elif field == "company":
+            record.company_id = _linked_company(session, value)
+        elif field == "contact":
+            record.contact_id = _linked_contact(session, value)
+        elif field in ("amount", "cost"):
+            setattr(record, f"{field}_cents", value)
+        elif field == "stage":
+            continue  # below, after the other fields, through move_deal (records a stage change)
+        else:
+            setattr(record, field, value)
+    record.updated_at = clock.utcnow()
+    session.add(record)
+    session.flush()
+    if kind == "deal" and "stage" in changed:
+        from crmtui.store.deals import move_deal
+
+        result = move_deal(session, record_id, cleaned["stage"], lost_reason=cleaned.get("lost_reason"))
+        if result.changed:
+            last = session.connection().execute(
+                text("SELECT max(id) FROM stage_change WHERE deal_id = :id"), {"id": record_id}
+            ).scalar_one()
+            ops.append({"op": "delete_row", "table": "stage_change", "id": last})
+    labels = ", ".join(FIELDS[kind][f][0].split(" (")[0].lower() for f in changed)
+    undo.record(session, f"edit {labels}", ops, scope=undo_scope(kind, record_id))
+    return changed
+
+
+def trash_record(session: Session, kind: str, record_id: int) -> None:
+    """Move a deal, company or contact to the trash (undoable on its page and from the trash)."""
+    record = get_record(session, kind, record_id)
+    record.deleted_at = clock.utcnow()
+    session.add(record)
+    session.flush()
+    undo.record(session, f"delete {kind}", [{"op": "restore", "table": kind, "id": record_id}], scope=undo_scope(kind, record_id))
+
+
+def undo_last_edit(session: Session, kind: str, record_id: int) -> str | None:
+    """Reverse the newest change on a record's page; its label, or None when there is none."""
+    entry = undo.undo_last(session, scope=undo_scope(kind, record_id))
+    return entry.label if entry else None
+
+
+# --- deal links (files, contract, URLs) -------------------------------------------------------
+
+LINK_KINDS = ("file", "contract", "url")
+
+
+def add_link(session: Session, deal_id: int, target: str, *, kind: str = "file", label: str | None = None) -> DealLink:
+    """Attach a file path or URL to a deal (the file stays where it is)."""
+    get_record(session, "deal", deal_id)
+    if kind not in LINK_KINDS:
+        raise ValidationError(f"link kind: {kind!r} is not one of {', '.join(LINK_KINDS)}", "kind")
+    target = require_text(target, "path or URL", max_len=2000)
+    if "://" in target:
+        target = clean_url(target, "URL") or target
+    else:
+        from pathlib import Path
+
+        target = str(Path(target).expanduser())
+    link = DealLink(deal_id=deal_id, kind=kind, target=target, label=clean_text(label), created_at=clock.utcnow())
+    session.add(link)
+    session.flush()
+    undo.record(session, "add link", [{"op": "delete_row", "table": "deal_link", "id": link.id}], scope=undo_scope("deal", deal_id))
+    return link
+
+
+def deal_links(session: Session, deal_id: int) -> list[DealLink]:
+    from sqlmodel import select
+
+    return list(session.exec(select(DealLink).where(DealLink.deal_id == deal_id).order_by(DealLink.id)))
+
+
+__all__ = [
+    "DEAL_FIELDS", "COMPANY_FIELDS", "CONTACT_FIELDS", "FIELDS", "check_field", "form_values", "update_record",
+    "trash_record", "undo_last_edit", "add_link", "deal_links",
+]
