@@ -167,6 +167,10 @@ def add_deal(
     source: Annotated[Optional[str], typer.Option(help="Where the lead came from.")] = None,
     close_date: Annotated[Optional[str], typer.Option("--close-date", help="Expected close date.")] = None,
     confidence: Annotated[Optional[int], typer.Option(help="Your confidence, 1-5 stars.")] = None,
+    follow_up: Annotated[
+        Optional[bool],
+        typer.Option("--follow-up/--no-follow-up", help="Add the 'Follow up' task (default: the follow-up rule)."),
+    ] = None,
     json_out: JsonOption = False,
     db: DbOption = None,
 ) -> None:
@@ -176,7 +180,7 @@ def add_deal(
     with open_session(ctx, db) as s:
         deal = create_deal(
             s, title, company=company, contact=contact, amount=amount, stage=stage, pipeline=pipeline,
-            tags=tag, source=source, expected_close=close_date, confidence=confidence,
+            tags=tag, source=source, expected_close=close_date, confidence=confidence, follow_up=follow_up,
         )
         row = deal_detail(s, deal.id)
     if json_out:
@@ -483,6 +487,7 @@ def stages(
 
 # --- command modules: each registers its commands on `app` when imported -----------------
 # (imported here, after `app` and the helpers above exist)
+from crmtui import cli_followups  # noqa: E402,F401
 from crmtui import cli_records  # noqa: E402,F401
 from crmtui import cli_report  # noqa: E402,F401
 

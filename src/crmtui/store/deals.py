@@ -41,9 +41,12 @@ def create_deal(
     proposal_url: str | None = None,
     notes: str | None = None,
     external_id: str | None = None,
+    follow_up: bool | None = False,
 ) -> Deal:
     """Add a deal. Company and contact are names (created when new) or `#id`; amount as people
     write it; the stage defaults to the pipeline's first open stage. Records the first stage change.
+
+    `follow_up`: add the "Follow up" task; None follows the rules (what the CLI and TUI pass).
     """
     title = require_text(title, "title")
     amount_cents = parse_amount(amount, field="amount") or 0
@@ -89,6 +92,10 @@ def create_deal(
     if tags:
         set_tags(session, "deal", deal.id, tags)
     session.flush()
+    from crmtui.store import followups
+
+    if target.kind == "open" and (follow_up or (follow_up is None and followups.wants_follow_up(session))):
+        followups.add_follow_up_task(session, deal.id)
     return deal
 
 
@@ -215,7 +222,7 @@ SELECT d.id, d.title, d.company_id, c.name AS company, d.contact_id, p.name AS c
        p.email AS contact_email, d.pipeline_id, pl.name AS pipeline, d.stage_id, s.name AS stage,
        s.kind AS stage_kind, s.probability, d.amount_cents, d.cost_cents, d.currency, d.confidence,
        d.expected_close, d.closed_on, d.source, d.lost_reason, d.proposal_url, d.external_id,
-       d.stage_entered_at, d.created_at, d.updated_at,
+       d.stage_entered_at, d.created_at, d.updated_at, d.snoozed_until, d.next_task_due, d.open_tasks,
        (SELECT group_concat(name, ';') FROM (SELECT t.name FROM deal_tag dt JOIN tag t ON t.id = dt.tag_id
          WHERE dt.deal_id = d.id ORDER BY t.name)) AS tags
 FROM deal d

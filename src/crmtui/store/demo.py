@@ -112,15 +112,16 @@ _BULK_TABLES = ("company", "contact", "deal", "stage_change", "activity", "deal_
 
 
 def _drop_indexes(conn: sqlite3.Connection) -> list[str]:
-    """Drop the (non-unique) indexes of the tables the demo fills; returns their CREATE statements."""
+    """Drop the (non-unique) indexes and the triggers of the tables the demo fills; returns their
+    CREATE statements. The demo writes the values the triggers would keep itself."""
     rows = conn.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN (%s)"
-        % ",".join("?" * len(_BULK_TABLES)),
+        "SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') AND sql IS NOT NULL"
+        " AND tbl_name IN (%s) ORDER BY type" % ",".join("?" * len(_BULK_TABLES)),
         _BULK_TABLES,
     ).fetchall()
-    for name, _sql in rows:
-        conn.execute(f'DROP INDEX "{name}"')
-    return [sql for _name, sql in rows]
+    for kind, name, _sql in rows:
+        conn.execute(f'DROP {kind.upper()} "{name}"')
+    return [sql for _kind, _name, sql in rows]
 
 
 def _fill(conn: sqlite3.Connection, n_deals: int, seed: int) -> DemoSummary:
@@ -266,16 +267,23 @@ def _fill(conn: sqlite3.Connection, n_deals: int, seed: int) -> DemoSummary:
             extra = pick(_SERVICES)
             if extra != service:
                 tag_rows.append((did, tag_ids[extra]))
+        touched = entered_db
         for _ in range(int(rand() * 4)):
             when = to_db(epoch + dt.timedelta(seconds=int(created_s + (span - created_s) * rand())))
+            touched = max(touched, when)
             activity_rows.append((pick(kinds), pick(_NOTES), did, company_id, contact_id, when, None, None, when))
+        due_iso = None
         if is_open and rand() < 0.75:
-            due = today + dt.timedelta(days=int(rand() * 32) - 10)
-            activity_rows.append(("task", pick(_TASKS), did, company_id, contact_id, now_db, due.isoformat(), None, now_db))
+            due_iso = (today + dt.timedelta(days=int(rand() * 32) - 10)).isoformat()
+            touched = max(touched, now_db)
+            activity_rows.append(("task", pick(_TASKS), did, company_id, contact_id, now_db, due_iso, None, now_db))
+        # What the follow-up triggers keep: last touch and open tasks.
+        deal_rows[-1] += (touched, 1 if due_iso else 0, due_iso, due_iso)
     conn.executemany(
         "INSERT INTO deal (id, title, company_id, contact_id, pipeline_id, stage_id, stage_entered_at, amount_cents,"
-        " cost_cents, confidence, expected_close, closed_on, source, lost_reason, proposal_url, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " cost_cents, confidence, expected_close, closed_on, source, lost_reason, proposal_url, created_at, updated_at,"
+        " last_touch_at, open_tasks, next_task_due, last_task_due)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         deal_rows,
     )
     conn.executemany(

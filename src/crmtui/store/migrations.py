@@ -241,6 +241,69 @@ DEFAULT_CHOICES = {
     "category": ["Agency", "Retail", "Software", "Manufacturing", "Services", "Non-profit", "Public sector"],
 }
 
+# Kept in step by triggers, so every writer (TUI, CLI, import, another process) agrees:
+# a deal's last touch (creation, stage move, any activity) and its open tasks.
+_RECOMPUTE_TASKS = """
+    open_tasks = (SELECT count(*) FROM activity a WHERE a.deal_id = deal.id AND a.kind = 'task'
+                  AND a.done_at IS NULL AND a.deleted_at IS NULL),
+    next_task_due = (SELECT min(a.due_on) FROM activity a WHERE a.deal_id = deal.id AND a.kind = 'task'
+                     AND a.done_at IS NULL AND a.deleted_at IS NULL),
+    last_task_due = (SELECT max(a.due_on) FROM activity a WHERE a.deal_id = deal.id AND a.kind = 'task'
+                     AND a.done_at IS NULL AND a.deleted_at IS NULL),
+    last_touch_at = max(coalesce(last_touch_at, ''),
+                        coalesce((SELECT max(coalesce(a.done_at, a.occurred_at)) FROM activity a
+                                  WHERE a.deal_id = deal.id AND a.deleted_at IS NULL), ''))
+"""
+FOLLOW_UP_TRIGGERS = f"""
+CREATE TRIGGER tr_deal_touch_insert AFTER INSERT ON deal WHEN NEW.last_touch_at IS NULL BEGIN
+    UPDATE deal SET last_touch_at = max(NEW.created_at, NEW.stage_entered_at) WHERE id = NEW.id;
+END;
+CREATE TRIGGER tr_deal_touch_move AFTER UPDATE OF stage_entered_at ON deal
+WHEN NEW.stage_entered_at > coalesce(NEW.last_touch_at, '') BEGIN
+    UPDATE deal SET last_touch_at = NEW.stage_entered_at WHERE id = NEW.id;
+END;
+CREATE TRIGGER tr_activity_deal_insert AFTER INSERT ON activity WHEN NEW.deal_id IS NOT NULL BEGIN
+    UPDATE deal SET {_RECOMPUTE_TASKS} WHERE id = NEW.deal_id;
+END;
+CREATE TRIGGER tr_activity_deal_update AFTER UPDATE ON activity
+WHEN OLD.deal_id IS NOT NULL OR NEW.deal_id IS NOT NULL BEGIN
+    UPDATE deal SET {_RECOMPUTE_TASKS} WHERE id IN (OLD.deal_id, NEW.deal_id);
+END;
+CREATE TRIGGER tr_activity_deal_delete AFTER DELETE ON activity WHEN OLD.deal_id IS NOT NULL BEGIN
+    UPDATE deal SET {_RECOMPUTE_TASKS} WHERE id = OLD.deal_id;
+END;
+"""
+FOLLOW_UP_TRIGGER_NAMES = ("tr_deal_touch_insert", "tr_deal_touch_move", "tr_activity_deal_insert",
+                           "tr_activity_deal_update", "tr_activity_deal_delete")
+
+V5_FOLLOW_UPS = """
+ALTER TABLE deal ADD COLUMN snoozed_until DATE;
+ALTER TABLE deal ADD COLUMN last_touch_at DATETIME;
+ALTER TABLE deal ADD COLUMN open_tasks INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE deal ADD COLUMN next_task_due DATE;
+ALTER TABLE deal ADD COLUMN last_task_due DATE;
+
+CREATE INDEX ix_activity_deal_open_task ON activity (deal_id, due_on)
+    WHERE kind = 'task' AND done_at IS NULL AND deleted_at IS NULL;
+
+UPDATE deal SET
+    open_tasks = (SELECT count(*) FROM activity a WHERE a.deal_id = deal.id AND a.kind = 'task'
+                  AND a.done_at IS NULL AND a.deleted_at IS NULL),
+    next_task_due = (SELECT min(a.due_on) FROM activity a WHERE a.deal_id = deal.id AND a.kind = 'task'
+                     AND a.done_at IS NULL AND a.deleted_at IS NULL),
+    last_task_due = (SELECT max(a.due_on) FROM activity a WHERE a.deal_id = deal.id AND a.kind = 'task'
+                     AND a.done_at IS NULL AND a.deleted_at IS NULL),
+    last_touch_at = max(created_at, stage_entered_at,
+                        coalesce((SELECT max(coalesce(a.done_at, a.occurred_at)) FROM activity a
+                                  WHERE a.deal_id = deal.id AND a.deleted_at IS NULL), ''));
+
+-- The agenda's rules, each answered from its own small index (counts without reading deals).
+CREATE INDEX ix_deal_touch ON deal (stage_id, last_touch_at, last_task_due, snoozed_until) WHERE deleted_at IS NULL;
+CREATE INDEX ix_deal_entered ON deal (stage_id, stage_entered_at, snoozed_until) WHERE deleted_at IS NULL;
+CREATE INDEX ix_deal_no_task ON deal (stage_id, snoozed_until) WHERE deleted_at IS NULL AND open_tasks = 0;
+CREATE INDEX ix_deal_close ON deal (stage_id, expected_close, snoozed_until) WHERE deleted_at IS NULL;
+""" + FOLLOW_UP_TRIGGERS
+
 
 def _v1(conn: sqlite3.Connection) -> None:
     from crmtui.store.clock import to_db, utcnow
@@ -333,11 +396,16 @@ def _v5(conn: sqlite3.Connection) -> None:
     conn.executescript_in_tx(V5_FOLLOW_UPS)  # type: ignore[attr-defined]
 
 
+def _v5(conn: sqlite3.Connection) -> None:
+    conn.executescript_in_tx(V5_FOLLOW_UPS)  # type: ignore[attr-defined]
+
+
 # (version, description, function). Append only; never edit a released migration.
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (1, "core records: pipelines, stages, companies, contacts, deals, tags, activities", _v1),
     (2, "settings, undo log, deal file links", _v2),
     (4, "finder: full-text index over deals, companies and contacts, kept in step by triggers", _v4),
+    (5, "follow-ups: snooze, last touch and open tasks per deal (triggers), agenda indexes", _v5),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 

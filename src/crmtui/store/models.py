@@ -93,6 +93,12 @@ class Deal(SQLModel, table=True):
     created_at: NaiveDatetime
     updated_at: NaiveDatetime
     deleted_at: Optional[NaiveDatetime] = None
+    # schema 5 (follow-ups). The last four are kept by triggers on activity and deal: never set them.
+    snoozed_until: Optional[dt.date] = None
+    last_touch_at: Optional[NaiveDatetime] = None
+    open_tasks: int = 0
+    next_task_due: Optional[dt.date] = None
+    last_task_due: Optional[dt.date] = None
 
 
 class Tag(SQLModel, table=True):

@@ -27,7 +27,7 @@ from crmtui.store.models import UndoEntry
 _TABLES = {
     "deal": {"title", "company_id", "contact_id", "pipeline_id", "stage_id", "stage_entered_at", "amount_cents",
              "cost_cents", "currency", "confidence", "expected_close", "closed_on", "source", "lost_reason",
-             "proposal_url", "notes", "external_id", "updated_at", "deleted_at"},
+             "proposal_url", "notes", "external_id", "updated_at", "deleted_at", "snoozed_until"},
     "company": {"name", "website", "domain", "email", "phone", "address", "source", "category", "size", "notes",
                 "external_id", "updated_at", "deleted_at"},
     "contact": {"name", "email", "phone", "title", "company_id", "notes", "external_id", "updated_at", "deleted_at"},
@@ -125,4 +125,24 @@ def undo_last(session: Session, *, scope: str | None = "board") -> UndoEntry | N
     session.add(entry)
     session.flush()
     session.expire_all()  # ORM objects loaded before the undo are stale now
+    session.refresh(entry)  # ...but the entry itself is returned: keep it readable after the session
     return entry
+
+
+def latest_id(session: Session) -> int | None:
+    """The id of the newest undo entry (to remember what a screen's action recorded)."""
+    return session.connection().execute(text("SELECT max(id) FROM undo_entry")).scalar_one()
+
+
+def undo_entry(session: Session, entry_id: int) -> UndoEntry | None:
+    """Reverse one specific entry (if not undone yet): a screen undoing its own last action."""
+    entry = session.get(UndoEntry, entry_id)
+    if entry is None or entry.undone_at is not None:
+        return None
+    newer = session.connection().execute(
+        text("SELECT count(*) FROM undo_entry WHERE scope = :scope AND id > :id AND undone_at IS NULL"),
+        {"scope": entry.scope, "id": entry_id},
+    ).scalar_one()
+    if newer:
+        raise UndoError(f"a later change ({entry.scope}) must be undone first")
+    return undo_last(session, scope=entry.scope)
