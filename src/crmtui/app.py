@@ -21,7 +21,12 @@ class CrmApp(App[None]):
         Binding("f1,question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("dollar_sign", "toggle_privacy", "Privacy", id="app.privacy"),
+        Binding("ctrl+f", "finder", "Find", id="app.finder"),
+        Binding("C", "companies", "Companies", id="app.companies"),
+        Binding("P", "contacts", "Contacts", id="app.contacts"),
+        Binding("T", "trash", "Trash", id="app.trash"),
     ]
+    COMMANDS = App.COMMANDS | {lambda: _record_commands()}
 
     # Masks every amount on every screen (screen sharing with a client). Screens watch it.
     privacy: reactive[bool] = reactive(False)
@@ -43,9 +48,52 @@ class CrmApp(App[None]):
     def open_record(self, kind: str, record_id: int) -> None:
         """Open a deal, company or contact. Screens call this instead of importing each other."""
         if kind == "deal":
-            from crmtui.screens.deal_view import DealViewScreen
+            from crmtui.screens.deal_detail import DealDetailScreen
 
-            self.push_screen(DealViewScreen(record_id, masked=self.privacy))
+            self.push_screen(DealDetailScreen(record_id))
+        elif kind == "company":
+            from crmtui.screens.company_detail import CompanyDetailScreen
+
+            self.push_screen(CompanyDetailScreen(record_id))
+        elif kind == "contact":
+            from crmtui.screens.contact_detail import ContactDetailScreen
+
+            self.push_screen(ContactDetailScreen(record_id))
+
+    def action_finder(self) -> None:
+        from crmtui.screens.finder import FinderScreen
+
+        if not isinstance(self.screen, FinderScreen):
+            self.push_screen(FinderScreen())
+
+    def action_companies(self) -> None:
+        from crmtui.screens.record_lists import CompaniesScreen
+
+        if not isinstance(self.screen, CompaniesScreen):
+            self.push_screen(CompaniesScreen())
+
+    def action_contacts(self) -> None:
+        from crmtui.screens.record_lists import ContactsScreen
+
+        if not isinstance(self.screen, ContactsScreen):
+            self.push_screen(ContactsScreen())
+
+    def action_trash(self) -> None:
+        from crmtui.screens.trash import TrashScreen
+
+        if not isinstance(self.screen, TrashScreen):
+            self.push_screen(TrashScreen())
+
+    def action_new_deal(self) -> None:
+        from crmtui.screens.edit_forms import new_deal_form
+
+        form = new_deal_form(self.database)
+
+        def done(saved: bool | None) -> None:
+            if saved and form.created_id:
+                self.open_record("deal", form.created_id)
+
+        self.push_screen(form, done)
 
     # --- global screens ---------------------------------------------------------------------
 
@@ -58,6 +106,12 @@ class CrmApp(App[None]):
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
+
+
+def _record_commands():  # noqa: ANN202 - the palette provider, imported when the palette opens
+    from crmtui.commands import RecordCommands
+
+    return RecordCommands
 
 
 def make_app(database: Database, settings: dict[str, Any] | None = None) -> CrmApp:

@@ -1,0 +1,251 @@
+"""A deal's page: every field, the customer looked up live, profit, stage history with days per
+stage, the next open task, linked records and files, and the timeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Footer, Header, Static
+
+from crmtui.screens.record_screen import RecordScreen
+from crmtui.store.activities import next_open_task, stage_history, timeline
+from crmtui.store.deals import deal_detail
+from crmtui.store.errors import CrmError, NotFound
+from crmtui.store.money import format_money
+from crmtui.widgets import opener
+from crmtui.widgets.timeline import Timeline
+
+
+def stars(n: int | None) -> str:
+    return "★" * n + "☆" * (5 - n) if n else "—"
+
+
+def task_line(task: Any, today: Any) -> str:  # noqa: ANN401
+    if task is None:
+        return "[dim]Next: no open task — t adds one[/]"
+    due = task.due_on
+    if due is None:
+        when = ""
+    elif due < today:
+        when = f"[b red]overdue since {due.isoformat()}[/]"
+    elif due == today:
+        when = "[b yellow]due today[/]"
+    else:
+        when = f"due {due.isoformat()}"
+    return f"[b]Next:[/] ☐ {task.body}  {when}  [dim](space marks it done)[/]"
+
+
+class DealDetailScreen(RecordScreen):
+    """One deal, editable. Opened by `app.open_record("deal", id)`."""
+
+    kind = "deal"
+    CSS_PATH = "detail.tcss"
+    BINDINGS = [
+        Binding("o", "open_proposal", "Proposal", id="deal.proposal"),
+        Binding("f", "open_file", "Files", id="deal.files"),
+        Binding("L", "add_link", "Link file", id="deal.add_link"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="crumbs", classes="crumbs")
+        yield Static("", id="next-task", classes="next-task")
+        with Horizontal(id="detail-top"):
+            yield Static("", id="facts", classes="facts")
+            with Vertical(id="detail-side"):
+                yield Static("", id="history", classes="history")
+                yield Static("Linked (enter opens)", classes="section-title")
+                yield DataTable(id="related", cursor_type="row", show_header=False)
+        yield Static("Timeline (newest first)", classes="section-title")
+        yield Timeline(id="timeline")
+        yield Footer()
+
+    def refresh_data(self) -> None:
+        from crmtui.store.editing import deal_links
+
+        try:
+            with self.database.session() as s:
+                row = deal_detail(s, self.record_id)
+                customer = _customer(s, row)
+                stays = stage_history(s, self.record_id)
+                task = next_open_task(s, "deal", self.record_id)
+                entries = timeline(s, "deal", self.record_id)
+                links = [(link.id, link.kind, link.target, link.label) for link in deal_links(s, self.record_id)]
+        except NotFound:
+            self.notify(f"Deal #{self.record_id} is gone (deleted elsewhere)", severity="warning")
+            self.app.pop_screen()
+            return
+        self.row, self.links = row, links
+        self.set_crumb(row["title"])
+        self.query_one("#facts", Static).update(render_facts(row, customer, len(links), masked=self.masked))
+        self.query_one("#history", Static).update(render_history(stays))
+        self.query_one("#next-task", Static).update(task_line(task, self.today))
+        related = self.query_one("#related", DataTable)
+        related.clear(columns=True)
+        related.add_column("what", width=9)
+        related.add_column("target", width=48)
+        if row["company_id"]:
+            related.add_row("Company", customer["company"], key=f"company:{row['company_id']}")
+        if row["contact_id"]:
+            related.add_row("Contact", customer["contact"], key=f"contact:{row['contact_id']}")
+        if row["proposal_url"]:
+            related.add_row("Proposal", row["proposal_url"], key="proposal")
+        for link_id, kind, target, label in links:
+            related.add_row(kind.capitalize(), label or target, key=f"link:{link_id}")
+        if not related.row_count:
+            related.add_row("", Text("no company, contact or files — e edits, L links a file", style="dim"), key="none")
+        self.query_one(Timeline).show(entries, self.today)
+
+    # --- keys -------------------------------------------------------------------------------
+
+    @on(DataTable.RowSelected, "#related")
+    def _open_related(self, event: DataTable.RowSelected) -> None:
+        key = event.row_key.value
+        if self.open_linked(key):
+            return
+        if key == "proposal":
+            self.action_open_proposal()
+        elif key and key.startswith("link:"):
+            link = next((x for x in self.links if f"link:{x[0]}" == key), None)
+            if link:
+                self._open(link[2])
+
+    @on(DataTable.RowSelected, "#timeline")
+    def _open_timeline_deal(self, event: DataTable.RowSelected) -> None:
+        pass  # a deal's timeline entries are all about this deal
+
+    def action_open_proposal(self) -> None:
+        url = self.row.get("proposal_url") if hasattr(self, "row") else None
+        if not url:
+            self.notify("No proposal URL on this deal (e edits it)", severity="warning", timeout=3)
+            return
+        self._open(url)
+
+    def action_open_file(self) -> None:
+        related = self.query_one("#related", DataTable)
+        key = self.row_key(related)
+        chosen = next((x for x in self.links if f"link:{x[0]}" == key), None) if key else None
+        if chosen is None and self.links:
+            chosen = self.links[0]
+            if len(self.links) > 1:
+                self.notify("Several files: pick one in the Linked list and press enter", timeout=3)
+                related.focus()
+                related.move_cursor(row=related.get_row_index(f"link:{chosen[0]}"))
+                return
+        if chosen is None:
+            self.notify("No files linked to this deal (L links one)", severity="warning", timeout=3)
+            return
+        self._open(chosen[2])
+
+    def _open(self, target: str) -> None:
+        try:
+            opener.open_target(target)
+        except OSError as exc:
+            self.notify(f"Cannot open {target}: {exc.strerror or exc}", severity="error")
+            return
+        self.notify(f"Opened {target}", timeout=2)
+
+    def action_add_link(self) -> None:
+        from crmtui.screens.edit_forms import FormField, FormScreen
+        from crmtui.store.editing import LINK_KINDS, add_link
+
+        def required(value: str) -> str | None:
+            return None if value.strip() else "path or URL: required"
+
+        def save(values: dict[str, str]) -> None:
+            with self.database.session() as s:
+                add_link(s, self.record_id, values["target"], kind=values["kind"], label=values["label"])
+
+        form = FormScreen(
+            f"Link a file to deal #{self.record_id}",
+            [
+                FormField("target", "Path or URL", "", required, placeholder="~/contracts/acme-signed.pdf"),
+                FormField("kind", "Kind", "file", choices=[(k, k) for k in LINK_KINDS]),
+                FormField("label", "Label", "", placeholder="Signed contract"),
+            ],
+            save,
+        )
+        self.app.push_screen(form, lambda ok: self._after_form(ok, "Linked"))
+
+
+def _customer(session: Any, row: dict[str, Any]) -> dict[str, str]:  # noqa: ANN401
+    """The customer's name, email and phone, looked up now from the company and the contact."""
+    from sqlalchemy import text
+
+    out = {"company": "", "company_email": "", "company_phone": "", "contact": "", "email": "", "phone": "", "title": ""}
+    conn = session.connection()
+    if row["company_id"]:
+        c = conn.execute(text("SELECT name, email, phone, deleted_at FROM company WHERE id = :id"), {"id": row["company_id"]}).first()
+        if c:
+            out.update(company=c[0] + (" (in trash)" if c[3] else ""), company_email=c[1] or "", company_phone=c[2] or "")
+    if row["contact_id"]:
+        p = conn.execute(text("SELECT name, email, phone, title, deleted_at FROM contact WHERE id = :id"), {"id": row["contact_id"]}).first()
+        if p:
+            out.update(contact=p[0] + (" (in trash)" if p[4] else ""), email=p[1] or "", phone=p[2] or "", title=p[3] or "")
+    return out
+
+
+def render_facts(row: dict[str, Any], customer: dict[str, str], n_links: int, *, masked: bool) -> Table:  # noqa: ANN401
+    currency = row["currency"] or ""
+
+    def money(cents: int | None) -> Text:
+        return Text("—" if cents is None else format_money(cents, currency, masked=masked))
+
+    profit = None if row["cost_cents"] is None else row["amount_cents"] - row["cost_cents"]
+    weighted = row["amount_cents"] * row["probability"] // 100
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True, min_width=14)
+    grid.add_column(overflow="ellipsis", no_wrap=True)
+    grid.add_row(Text(f"#{row['id']}", style="dim"), Text(row["title"], style="bold"))
+    name = customer["company"] or customer["contact"] or "—"
+    grid.add_row("Customer", name)
+    contact = customer["contact"] + (f", {customer['title']}" if customer["title"] else "") if customer["contact"] else "—"
+    grid.add_row("Contact", contact)
+    grid.add_row("Email", customer["email"] or customer["company_email"] or "—")
+    grid.add_row("Phone", customer["phone"] or customer["company_phone"] or "—")
+    entered = row["stage_entered_at"][:10]
+    grid.add_row("Stage", f"{row['stage']} ({row['probability']}%) since {entered}")
+    amount = money(row["amount_cents"])
+    if row["currency"]:
+        amount.append(f"  ({row['currency']})", style="dim")
+    grid.add_row("Amount", amount)
+    grid.add_row("Cost", money(row["cost_cents"]))
+    profit_text = money(profit)
+    if profit is not None and profit < 0 and not masked:
+        profit_text.stylize("red")
+    grid.add_row("Profit", profit_text)
+    grid.add_row("Weighted", money(weighted))
+    grid.add_row("Pipeline", row["pipeline"])
+    grid.add_row("Confidence", stars(row["confidence"]))
+    grid.add_row("Expected close", str(row["expected_close"] or "—"))
+    grid.add_row("Closed on", str(row["closed_on"] or "—"))
+    grid.add_row("Source", row["source"] or "—")
+    if row["stage_kind"] == "lost" or row["lost_reason"]:
+        grid.add_row("Lost reason", row["lost_reason"] or "—")
+    grid.add_row("Tags", ", ".join(row["tags"]) or "—")
+    grid.add_row("Proposal", row["proposal_url"] or "—")
+    grid.add_row("Files", f"{n_links} linked" if n_links else "—")
+    return grid
+
+
+def render_history(stays: list[Any]) -> Table:  # noqa: ANN401
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(style="dim", no_wrap=True)
+    grid.add_column(no_wrap=True, overflow="ellipsis")
+    grid.add_column(justify="right", no_wrap=True)
+    grid.add_row(Text("Stage history", style="bold"), "", "")
+    for stay in stays[-8:]:
+        days = f"{stay.days} d" + (" so far" if stay.left is None else "")
+        grid.add_row(stay.entered.strftime("%Y-%m-%d"), stay.stage, Text(days, style="bold" if stay.left is None else ""))
+    if len(stays) > 8:
+        grid.add_row("", Text(f"(+{len(stays) - 8} earlier)", style="dim"), "")
+    return grid
+
+
+__all__ = ["DealDetailScreen", "CrmError"]

@@ -1,0 +1,183 @@
+"""What the deal, company and contact pages share: the breadcrumb, back with esc, and the keys
+that work on any record (edit, log an activity, add/complete a task, undo, delete)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Static
+
+from crmtui.store import clock
+from crmtui.store.errors import CrmError
+from crmtui.widgets.timeline import Timeline
+
+
+class RecordScreen(Screen[None]):
+    """A page about one record. Subclasses set `kind` and fill the page in `refresh_data`."""
+
+    kind = "deal"
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="record.back"),
+        Binding("e", "edit", "Edit", id="record.edit"),
+        Binding("a", "log_activity", "Log activity", id="record.log"),
+        Binding("t", "add_task", "Task", id="record.task"),
+        Binding("space", "complete_task", "Done", id="record.done"),
+        Binding("u", "undo", "Undo", id="record.undo"),
+        Binding("delete", "trash", "Delete", id="record.delete"),
+        Binding("r", "refresh_data", "Refresh", id="record.refresh", show=False),
+    ]
+
+    def __init__(self, record_id: int) -> None:
+        super().__init__()
+        self.record_id = record_id
+        self.crumb = f"{self.kind} #{record_id}"
+
+    @property
+    def database(self):  # noqa: ANN201
+        return self.app.database
+
+    def on_mount(self) -> None:
+        self.app.sub_title = self.app.sub_title  # keep whatever the app shows
+        self.watch(self.app, "privacy", lambda _masked: self.refresh_data(), init=False)
+        self.refresh_data()
+
+    def on_screen_resume(self) -> None:
+        # Back from a linked record or a form: what we show may have changed there.
+        if self.is_mounted:
+            self.refresh_data()
+
+    # --- subclass hooks ---------------------------------------------------------------------
+
+    def refresh_data(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def action_refresh_data(self) -> None:
+        self.refresh_data()
+
+    def set_crumb(self, label: str) -> None:
+        """Name this page in the breadcrumb and redraw it."""
+        self.crumb = label
+        trail = [s.crumb for s in self.app.screen_stack if isinstance(s, RecordScreen)]
+        if self not in self.app.screen_stack:
+            trail.append(label)
+        text = "  ›  ".join(trail)
+        self.query_one("#crumbs", Static).update(f"[dim]{text[:-len(label)]}[/][b]{label}[/]" if text.endswith(label) else text)
+
+    @property
+    def masked(self) -> bool:
+        return bool(self.app.privacy)
+
+    @property
+    def today(self) -> dt.date:
+        return clock.today()
+
+    # --- keys -------------------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def _after_form(self, saved: bool | None, message: str) -> None:
+        if saved:
+            self.notify(message, timeout=2)
+        self.refresh_data()
+
+    def action_edit(self) -> None:
+        from crmtui.screens.edit_forms import record_form
+
+        self.app.push_screen(
+            record_form(self.database, self.kind, self.record_id), lambda ok: self._after_form(ok, "Saved (u undoes)")
+        )
+
+    def action_log_activity(self) -> None:
+        from crmtui.screens.activity_form import activity_form
+
+        self.app.push_screen(
+            activity_form(self.database, self.kind, self.record_id), lambda ok: self._after_form(ok, "Logged")
+        )
+
+    def action_add_task(self) -> None:
+        from crmtui.screens.task_form import task_form
+
+        self.app.push_screen(task_form(self.database, self.kind, self.record_id), lambda ok: self._after_form(ok, "Task added"))
+
+    def action_complete_task(self) -> None:
+        """Complete the task under the timeline's cursor, else the next open task."""
+        from crmtui.store.activities import complete_task, next_open_task, undo_scope
+
+        timeline = self.query(Timeline).first()
+        entry = timeline.selected() if timeline is not None and timeline.has_focus else None
+        try:
+            with self.database.session() as s:
+                if entry is not None and entry.kind == "task" and not entry.done:
+                    task_id = entry.activity_id
+                else:
+                    task = next_open_task(s, self.kind, self.record_id)
+                    if task is None:
+                        self.notify("No open task here. Add one with t.", timeout=3)
+                        return
+                    task_id = task.id
+                done = complete_task(s, task_id, scope=undo_scope(self.kind, self.record_id))
+                body = done.body
+        except CrmError as exc:
+            self.notify(exc.message, severity="error")
+            return
+        self.notify(f"Done: {body} (u undoes)", timeout=3)
+        self.refresh_data()
+
+    def action_undo(self) -> None:
+        from crmtui.store.editing import undo_last_edit
+
+        try:
+            with self.database.session() as s:
+                label = undo_last_edit(s, self.kind, self.record_id)
+        except CrmError as exc:
+            self.notify(exc.message, severity="error")
+            return
+        self.notify(f"Undone: {label}" if label else "Nothing to undo on this page", timeout=3)
+        self.refresh_data()
+
+    def action_trash(self) -> None:
+        from crmtui.screens.edit_forms import ConfirmScreen
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                return
+            from crmtui.store.editing import trash_record
+
+            try:
+                with self.database.session() as s:
+                    trash_record(s, self.kind, self.record_id)
+            except CrmError as exc:
+                self.notify(exc.message, severity="error")
+                return
+            letter = {"deal": "D", "company": "C", "contact": "P"}[self.kind]
+            self.app.pop_screen()
+            self.app.notify(
+                f"Moved {self.kind} {self.crumb!r} to the trash (T, or crmtui trash restore {letter}{self.record_id})",
+                timeout=5,
+            )
+
+        self.app.push_screen(ConfirmScreen(f"Move {self.kind} [b]{self.crumb}[/] to the trash?"), answered)
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def open_linked(self, key: str | None) -> bool:
+        """Open `deal:12` / `company:3` / `contact:5` keys (rows of the related tables)."""
+        if not key or ":" not in key:
+            return False
+        kind, _, raw = key.partition(":")
+        if kind in ("deal", "company", "contact") and raw.isdigit():
+            self.app.open_record(kind, int(raw))
+            return True
+        return False
+
+    @staticmethod
+    def row_key(table: DataTable) -> str | None:
+        if not table.row_count:
+            return None
+        try:
+            return table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        except Exception:  # noqa: BLE001 - no row under the cursor
+            return None
