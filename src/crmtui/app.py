@@ -21,6 +21,7 @@ class CrmApp(App[None]):
         Binding("f1,question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("dollar_sign", "toggle_privacy", "Privacy", id="app.privacy"),
+        Binding("d", "dashboard", "Dashboard", id="app.dashboard"),
         Binding("ctrl+f", "finder", "Find", id="app.finder"),
         Binding("C", "companies", "Companies", id="app.companies"),
         Binding("P", "contacts", "Contacts", id="app.contacts"),
@@ -100,6 +101,13 @@ class CrmApp(App[None]):
     def action_toggle_privacy(self) -> None:
         self.privacy = not self.privacy
         self.notify("Amounts hidden" if self.privacy else "Amounts shown", timeout=2)
+
+    def action_dashboard(self) -> None:
+        """The dashboard, from anywhere; nothing happens when it is already showing."""
+        from crmtui.screens.dashboard import DashboardScreen
+
+        if not isinstance(self.screen, DashboardScreen):
+            self.push_screen(DashboardScreen())
 
     def action_help(self) -> None:
         from crmtui.screens.help import HelpScreen

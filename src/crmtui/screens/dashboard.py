@@ -1,0 +1,471 @@
+"""The dashboard: stat cards, per-month bars, breakdowns, funnel and forecast, read at a glance.
+
+The figures come from `store.reports` in a worker thread (the screen never waits on SQL), and
+reload when the filter changes, when the screen comes back, and when another connection commits
+(a cheap `PRAGMA data_version` on a connection of our own). Choosing a card, a bar or a row opens
+the deals behind it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Footer, Header, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
+
+from crmtui.store.errors import CrmError
+from crmtui.store.money import format_money, format_money_short
+from crmtui.store.reports import Drill, ReportFilter, filter_choices, full_report, make_filter, month_label
+from crmtui.widgets.charts import Bar, BarChart
+from crmtui.widgets.stat_card import StatCard
+
+# How often the screen asks SQLite whether anything changed (seconds).
+CHANGE_CHECK_INTERVAL = 2.0
+# Below this width, two columns of charts and tables instead of four and three.
+NARROW_WIDTH = 110
+
+# (card id, label, what it opens)
+CARDS = [
+    ("open-pipeline", "Open pipeline", Drill("open")),
+    ("weighted", "Weighted value", Drill("open")),
+    ("won-month", "Won this month", Drill("won_month")),
+    ("won-quarter", "Won this quarter", Drill("won_quarter")),
+    ("win-rate", "Win rate", Drill("closed_period")),
+    ("average-won", "Avg won deal", Drill("won_period")),
+    ("cycle", "Avg sales cycle", Drill("won_period")),
+    ("open-deals", "Open deals", Drill("open")),
+    ("no-next-step", "No next step", Drill("no_next_step")),
+    ("aging", "Aging deals", Drill("aging")),
+]
+# (chart id, title, money?, month field, drill figure)
+CHARTS = [
+    ("chart-generated", "Pipeline generated", True, "created_cents", "created"),
+    ("chart-sales", "Sales (won)", True, "won_cents", "won"),
+    ("chart-new", "New deals", False, "created_deals", "created"),
+    ("chart-lost", "Deals lost", False, "lost_deals", "lost"),
+]
+TABLES = [
+    ("table-tags", "Sales & pipeline by tag", (("Tag", 12), ("Won", 5), ("New", 5), ("Open", 5))),
+    ("table-stages", "Deals by stage", (("Stage", 16), ("Deals", 6), ("Value", 6))),
+    ("table-sources", "Lead sources", (("Source", 13), ("Deals", 5), ("Won", 5), ("Win", 4))),
+    ("table-lost", "Lost reasons", (("Reason", 16), ("Deals", 5), ("Value", 6))),
+    ("table-funnel", "Funnel", (("Stage", 16), ("Reached", 7), ("→ next", 6))),
+    ("table-forecast", "Forecast by close month", (("Close", 8), ("Deals", 5), ("Amount", 6), ("Weighted", 8))),
+]
+
+
+def _pct(ratio: float | None) -> str:
+    return "—" if ratio is None else f"{ratio * 100:.0f}%"
+
+
+def _deals(n: int) -> str:
+    return f"{n:,} deal" if n == 1 else f"{n:,} deals"
+
+
+def _right(text: str, style: str = "") -> Text:
+    return Text(text, justify="right", style=style)
+
+
+class DashboardScreen(Screen[None]):
+    """Every figure of `store.reports.full_report` for the chosen period, pipeline and tag."""
+
+    CSS_PATH = "dashboard.tcss"
+    BINDINGS = [
+        Binding("p", "next_period", "Period", id="dashboard.period"),
+        Binding("f", "custom_period", "From–to", id="dashboard.from_to"),
+        Binding("l", "next_pipeline", "Pipeline", id="dashboard.pipeline"),
+        Binding("t", "pick_tag", "Tag", id="dashboard.tag"),
+        Binding("r", "reload", "Refresh", id="dashboard.refresh"),
+        Binding("escape", "back", "Back", id="dashboard.back"),
+    ]
+
+    def __init__(self, filt: ReportFilter | None = None) -> None:
+        super().__init__()
+        self.filt = filt or ReportFilter()
+        self.report: dict[str, Any] | None = None
+        self.row_drills: dict[str, dict[str, Drill]] = {}
+        self._watch_conn: sqlite3.Connection | None = None
+        self._data_version: int | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="dash-filters", classes="screen-title")
+        with VerticalScroll(id="dash-body"):
+            with Grid(id="dash-cards"):
+                for card_id, label, drill in CARDS:
+                    yield StatCard(label, drill=drill, id=card_id)
+            with Grid(id="dash-charts"):
+                for chart_id, title, money, _field, _figure in CHARTS:
+                    yield BarChart(title, money=money, id=chart_id)
+            with Grid(id="dash-tables"):
+                for table_id, title, _columns in TABLES:
+                    table = DataTable(id=table_id, cursor_type="row", zebra_stripes=True, classes="dash-table")
+                    table.border_title = title
+                    yield table
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "Dashboard"
+        for table_id, _title, columns in TABLES:
+            table = self.query_one(f"#{table_id}", DataTable)
+            for i, (name, width) in enumerate(columns):
+                table.add_column(name, key=str(i), width=width)
+        self._set_width_class(self.size.width)
+        self._show_filters(loading=True)
+        self.query_one("#dash-body").loading = True
+        self.watch(self.app, "privacy", lambda _on: self._render_report(), init=False)
+        try:
+            self._watch_conn = self.app.database.raw()
+            self._data_version = self._read_data_version()
+        except sqlite3.Error:
+            self._watch_conn = None
+        self.set_interval(CHANGE_CHECK_INTERVAL, self._check_for_changes)
+        self.load_figures()
+
+    def on_unmount(self) -> None:
+        if self._watch_conn is not None:
+            self._watch_conn.close()
+            self._watch_conn = None
+
+    def on_resize(self, event: Any) -> None:
+        self._set_width_class(event.size.width)
+
+    def _set_width_class(self, width: int) -> None:
+        narrow = width < NARROW_WIDTH
+        self.set_class(narrow, "-narrow")
+        for card in self.query(StatCard):
+            card.set_class(narrow, "-compact")
+
+    # --- loading -----------------------------------------------------------------------------
+
+    def _read_data_version(self) -> int | None:
+        if self._watch_conn is None:
+            return None
+        return self._watch_conn.execute("PRAGMA data_version").fetchone()[0]
+
+    def _check_for_changes(self) -> None:
+        """Reload when another connection has committed since the figures were read."""
+        if not self.is_current:
+            return
+        try:
+            version = self._read_data_version()
+        except sqlite3.Error:
+            return
+        if version is not None and version != self._data_version:
+            self._data_version = version
+            self.load_figures()
+
+    def on_screen_resume(self) -> None:
+        if self.report is not None:
+            self._check_for_changes()
+
+    def action_reload(self) -> None:
+        self.load_figures()
+
+    def load_figures(self) -> None:
+        self._show_filters(loading=True)
+        self._load(self.filt)
+
+    @work(thread=True, exclusive=True, group="dashboard-figures")
+    def _load(self, filt: ReportFilter) -> None:
+        worker = get_current_worker()
+        try:
+            with self.app.database.session() as session:
+                report = full_report(session, filt)
+        except CrmError as exc:
+            if not worker.is_cancelled:
+                self.app.call_from_thread(self._failed, filt, exc.message)
+            return
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._loaded, filt, report)
+
+    def _loaded(self, filt: ReportFilter, report: dict[str, Any]) -> None:
+        if filt != self.filt:  # an older filter's figures arriving late
+            return
+        self.report = report
+        self.query_one("#dash-body").loading = False
+        self._render_report()
+
+    def _failed(self, filt: ReportFilter, message: str) -> None:
+        self.query_one("#dash-body").loading = False
+        self.notify(message, severity="error", timeout=6)
+        if filt.tag or filt.pipeline:  # a tag or pipeline that is gone: drop it and carry on
+            self.filt = ReportFilter(period=filt.period, start=filt.start, end=filt.end)
+            self.load_figures()
+        else:
+            self._show_filters()
+
+    # --- filters -----------------------------------------------------------------------------
+
+    def _show_filters(self, *, loading: bool = False) -> None:
+        f = self.filt
+        text = Text()
+        text.append("Period ", style="dim")
+        text.append(f.label(), style="bold")
+        if self.report is not None and f.period not in ("all", "custom"):
+            rf = self.report["filter"]
+            text.append(f" ({rf['from']} – {rf['to']})", style="dim")
+        text.append("   Pipeline ", style="dim")
+        text.append(str(f.pipeline) if f.pipeline else "all", style="bold")
+        text.append("   Tag ", style="dim")
+        text.append(f.tag or "all", style="bold")
+        if loading:
+            text.append("   updating…", style="italic")
+        self.query_one("#dash-filters", Static).update(text)
+
+    def _set_filter(self, filt: ReportFilter) -> None:
+        self.filt = filt
+        self.load_figures()
+
+    def action_next_period(self) -> None:
+        self._set_filter(self.filt.next_period())
+
+    def action_next_pipeline(self) -> None:
+        with self.app.database.session() as session:
+            names = filter_choices(session)["pipelines"]
+        cycle: list[str | None] = [None, *names]
+        current = next((i for i, n in enumerate(cycle) if n and str(n).casefold() == str(self.filt.pipeline or "").casefold()), 0)
+        self._set_filter(ReportFilter(self.filt.period, self.filt.start, self.filt.end,
+                                      cycle[(current + 1) % len(cycle)], self.filt.tag))
+
+    def action_pick_tag(self) -> None:
+        with self.app.database.session() as session:
+            tags = filter_choices(session)["tags"]
+
+        def chosen(tag: str | None) -> None:
+            if tag is not None:
+                self._set_filter(ReportFilter(self.filt.period, self.filt.start, self.filt.end,
+                                              self.filt.pipeline, tag or None))
+
+        self.app.push_screen(TagPicker(tags, self.filt.tag), chosen)
+
+    def action_custom_period(self) -> None:
+        def chosen(filt: ReportFilter | None) -> None:
+            if filt is not None:
+                self._set_filter(ReportFilter("custom", filt.start, filt.end, self.filt.pipeline, self.filt.tag))
+
+        self.app.push_screen(PeriodDialog(self.filt), chosen)
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 2:
+            self.app.pop_screen()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "back":
+            return len(self.app.screen_stack) > 2
+        return True
+
+    # --- drawing the figures -------------------------------------------------------------------
+
+    def _render_report(self) -> None:
+        report = self.report
+        if report is None:
+            return
+        masked = self.app.privacy
+        self._show_filters()
+        self._render_cards(report["cards"], masked)
+        months = report["months"]
+        for chart_id, _title, money, field, figure in CHARTS:
+            chart = self.query_one(f"#{chart_id}", BarChart)
+            bars = [Bar(dt_label(m["month"]), m[field], Drill(figure, m["month"])) for m in months]
+            total = sum(m[field] for m in months)
+            summary = ("Σ " + format_money_short(total, masked=masked)) if money else f"Σ {total:,}"
+            chart.set_bars(bars, masked=masked, summary=summary)
+        self._render_tables(report, masked)
+
+    def _render_cards(self, c: dict[str, Any], masked: bool) -> None:
+        def card(card_id: str) -> StatCard:
+            return self.query_one(f"#{card_id}", StatCard)
+
+        def money(card_id: str, cents: int | None, note: str) -> None:
+            if cents is None:
+                card(card_id).show("—", note)
+            else:
+                card(card_id).show(format_money(cents, masked=masked), note,
+                                   short=format_money_short(cents, masked=masked))
+
+        money("open-pipeline", c["open_pipeline_cents"], f"{_deals(c['open_deals'])} open")
+        money("weighted", c["weighted_forecast_cents"], "amount × probability")
+        today = self.report["filter"]["today"] if self.report else ""
+        money("won-month", c["won_this_month_cents"],
+              f"{_deals(c['won_this_month_deals'])} · {month_label(today[:7]) if today else ''}")
+        quarter = f"Q{(int(today[5:7]) - 1) // 3 + 1} {today[:4]}" if today else ""
+        money("won-quarter", c["won_this_quarter_cents"], f"{_deals(c['won_this_quarter_deals'])} · {quarter}")
+        card("win-rate").show(_pct(c["win_rate"]), f"{c['won_deals']:,} won · {c['lost_deals']:,} lost")
+        money("average-won", c["average_won_cents"], f"of {c['won_deals']:,} won")
+        cycle = c["average_cycle_days"]
+        card("cycle").show("—" if cycle is None else f"{cycle:g} days", "created → won")
+        card("open-deals").show(f"{c['open_deals']:,}", "open now")
+        card("no-next-step").show(f"{c['no_next_step']:,}", "without an open task", warn=c["no_next_step"] > 0)
+        card("aging").show(f"{c['aging']:,}", "past the stage's days", warn=c["aging"] > 0)
+
+    def _fill_table(self, table_id: str, rows: list[tuple[str, Drill | None, tuple[Any, ...]]], empty: str) -> None:
+        table = self.query_one(f"#{table_id}", DataTable)
+        keep = table.cursor_row
+        table.clear()
+        drills: dict[str, Drill] = {}
+        for key, drill, cells in rows:
+            table.add_row(*cells, key=key)
+            if drill is not None:
+                drills[key] = drill
+        if not rows:
+            table.add_row(Text(empty, style="dim"), *[""] * (len(table.columns) - 1), key="-empty")
+        self.row_drills[table_id] = drills
+        table.move_cursor(row=min(keep, max(0, table.row_count - 1)))
+
+    def _render_tables(self, r: dict[str, Any], masked: bool) -> None:
+        def short(cents: int) -> str:
+            return format_money_short(cents, masked=masked)
+
+        self._fill_table("table-tags", [
+            (f"tag-{t['tag_id']}", Drill("tag", t["tag_id"]),
+             (t["tag"], _right(short(t["won_cents"])), _right(short(t["created_cents"])), _right(short(t["open_cents"]))))
+            for t in r["by_tag"]
+        ], "no tagged deals")
+        multi = len({s["pipeline"] for s in r["by_stage"]}) > 1
+        stage_rows: list[tuple[str, Drill | None, tuple[Any, ...]]] = []
+        heading = None
+        for s in r["by_stage"]:
+            if multi and s["pipeline"] != heading:
+                # Several pipelines: a heading row (choosing it opens nothing) before each one's stages.
+                heading = s["pipeline"]
+                stage_rows.append((f"pipeline-{len(stage_rows)}", None, (Text(heading, style="bold underline"), "", "")))
+            stage_rows.append((f"stage-{s['stage_id']}", Drill("stage", s["stage_id"]), (
+                Text(s["stage"], style="" if s["kind"] == "open" else "dim"),
+                _right(f"{s['deals']:,}"), _right(short(s["amount_cents"])))))
+        self._fill_table("table-stages", stage_rows, "no stages")
+        self._fill_table("table-sources", [
+            (f"source-{i}", Drill("source", s["source"]),
+             (s["source"] or "(none)", _right(f"{s['deals']:,}"), _right(short(s["won_cents"])), _right(_pct(s["win_rate"]))))
+            for i, s in enumerate(r["sources"])
+        ], "no deals in this period")
+        self._fill_table("table-lost", [
+            (f"lost-{i}", Drill("lost_reason", s["reason"]),
+             (s["reason"] or "(none)", _right(f"{s['deals']:,}"), _right(short(s["amount_cents"]))))
+            for i, s in enumerate(r["lost_reasons"])
+        ], "nothing lost in this period")
+        funnel = r["funnel"]
+        self.query_one("#table-funnel", DataTable).border_title = f"Funnel · {funnel['pipeline']} · {funnel['deals']:,} deals"
+        self._fill_table("table-funnel", [
+            (f"funnel-{s['stage_id']}", Drill("funnel", s["stage_id"]),
+             (s["stage"], _right(f"{s['reached']:,}"), _right(_pct(s["conversion"]) if s["conversion"] is not None else "")))
+            for s in funnel["stages"]
+        ], "no open stages")
+        fc = r["forecast"]
+        rows: list[tuple[str, Drill, tuple[Any, ...]]] = []
+        if fc["overdue_deals"]:
+            rows.append(("overdue", Drill("overdue"), (
+                Text("⚠ overdue", style="bold red"), _right(f"{fc['overdue_deals']:,}"),
+                _right(short(fc["overdue_cents"])), _right(""))))
+        for m in fc["months"]:
+            label = dt_label(m["month"]) if m["month"] else "no date"
+            if m["overdue_deals"]:
+                label += " ⚠"
+            rows.append((f"fc-{m['month'] or 'none'}", Drill("forecast", m["month"] or ""), (
+                label, _right(f"{m['deals']:,}"), _right(short(m["amount_cents"])), _right(short(m["weighted_cents"])))))
+        self._fill_table("table-forecast", rows, "no open deals")
+
+    # --- choosing a figure opens its deals ---------------------------------------------------------
+
+    def _open_deals(self, drill: Drill) -> None:
+        from crmtui.screens.deal_list import DealListScreen
+
+        self.app.push_screen(DealListScreen(self.filt, drill))
+
+    @on(BarChart.Chosen)
+    def _bar_chosen(self, event: BarChart.Chosen) -> None:
+        self._open_deals(event.bar.key)
+
+    @on(StatCard.Chosen)
+    def _card_chosen(self, event: StatCard.Chosen) -> None:
+        self._open_deals(event.card.drill)
+
+    @on(DataTable.RowSelected, ".dash-table")
+    def _row_chosen(self, event: DataTable.RowSelected) -> None:
+        drill = self.row_drills.get(event.data_table.id or "", {}).get(str(event.row_key.value))
+        if drill is not None:
+            self._open_deals(drill)
+
+
+def dt_label(month: str) -> str:
+    """`2026-03` -> `Mar 26` (short, for chart rows)."""
+    full = month_label(month)
+    return full[:4] + full[-2:]
+
+
+class TagPicker(ModalScreen[str | None]):
+    """Choose the tag the figures are about (or all tags). Returns "" for all, None for cancel."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="tag_picker.cancel")]
+
+    def __init__(self, tags: list[str], current: str | None) -> None:
+        super().__init__()
+        self.tags = tags
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="tag-picker-box", classes="dash-dialog"):
+            yield Label("Show figures for the tag:", classes="screen-title")
+            options = [Option("All tags", id="")] + [Option(t, id=t) for t in self.tags]
+            yield OptionList(*options, id="tag-picker-list")
+            yield Static("[dim]enter chooses · esc cancels[/]", markup=True)
+
+    def on_mount(self) -> None:
+        option_list = self.query_one(OptionList)
+        if self.current:
+            index = next((i + 1 for i, t in enumerate(self.tags) if t.casefold() == self.current.casefold()), 0)
+            option_list.highlighted = index
+        else:
+            option_list.highlighted = 0
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id or "")
+
+
+class PeriodDialog(ModalScreen[ReportFilter | None]):
+    """A from–to period; dates as people write them (2026-03-01, 1 Mar 2026, 01.03.2026)."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="period_dialog.cancel")]
+
+    def __init__(self, filt: ReportFilter) -> None:
+        super().__init__()
+        self.filt = filt
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="period-box", classes="dash-dialog"):
+            yield Label("Figures for a period of your choice", classes="screen-title")
+            with Horizontal(classes="period-row"):
+                yield Label("From", classes="period-label")
+                yield Input(value=str(self.filt.start or ""), placeholder="2026-01-01 (empty: the beginning)", id="period-from")
+            with Horizontal(classes="period-row"):
+                yield Label("To", classes="period-label")
+                yield Input(value=str(self.filt.end or ""), placeholder="2026-06-30 (empty: today)", id="period-to")
+            yield Static("", id="period-error")
+            yield Static("[dim]enter applies · esc cancels[/]", markup=True)
+
+    @on(Input.Submitted)
+    def _apply(self) -> None:
+        start = self.query_one("#period-from", Input).value
+        end = self.query_one("#period-to", Input).value
+        if not start.strip() and not end.strip():
+            self.query_one("#period-error", Static).update(Text("Give a from date, a to date, or both.", style="red"))
+            return
+        try:
+            filt = make_filter(None, date_from=start, date_to=end or None)
+        except CrmError as exc:
+            self.query_one("#period-error", Static).update(Text(exc.message, style="red"))
+            return
+        if filt.end is None:
+            from crmtui.store import clock
+
+            filt = ReportFilter("custom", filt.start, clock.today())
+        self.dismiss(filt)
