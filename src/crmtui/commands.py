@@ -20,7 +20,7 @@ class RecordCommands(Provider):
 
     async def discover(self) -> Hits:
         for name, help_text, action in COMMANDS:
-            yield DiscoveryHit(name, partial(self.app.run_action, action), help=help_text)
+            yield DiscoveryHit(name, getattr(self.app, f"action_{action}"), help=help_text)
 
     async def search(self, query: str) -> Hits:
         from crmtui.store.search import find_records
@@ -29,7 +29,7 @@ class RecordCommands(Provider):
         for name, help_text, action in COMMANDS:
             score = matcher.match(name)
             if score > 0:
-                yield Hit(score, matcher.highlight(name), partial(self.app.run_action, action), help=help_text)
+                yield Hit(score, matcher.highlight(name), getattr(self.app, f"action_{action}"), help=help_text)
         if len(query.strip()) < 2:
             return
         with self.app.database.session() as s:

@@ -38,10 +38,10 @@ class RecordListScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.sort = "name"
-        self.offset = 0
+        self.sort_key = "name"
+        self.page_offset = 0
         self.total = 0
-        self.search = ""
+        self.query_text = ""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -72,7 +72,7 @@ class RecordListScreen(Screen[None]):
         raise NotImplementedError
 
     def load(self) -> None:
-        self._load(self.search, self.sort, self.offset)
+        self._load(self.query_text, self.sort_key, self.page_offset)
 
     @work(thread=True, exclusive=True, group="record-list")
     def _load(self, search: str, sort: str, offset: int) -> None:
@@ -81,7 +81,7 @@ class RecordListScreen(Screen[None]):
         self.app.call_from_thread(self._show, search, sort, offset, total, rows)
 
     def _show(self, search: str, sort: str, offset: int, total: int, rows: list[dict[str, Any]]) -> None:
-        if (search, sort, offset) != (self.search, self.sort, self.offset):
+        if (search, sort, offset) != (self.query_text, self.sort_key, self.page_offset):
             return  # an older request finished after a newer one was made
         self.total = total
         table = self.query_one(DataTable)
@@ -98,8 +98,8 @@ class RecordListScreen(Screen[None]):
 
     @on(Input.Changed, "#list-search")
     def _search(self, event: Input.Changed) -> None:
-        self.search = event.value.strip()
-        self.offset = 0
+        self.query_text = event.value.strip()
+        self.page_offset = 0
         self.load()
 
     @on(Input.Submitted, "#list-search")
@@ -120,16 +120,16 @@ class RecordListScreen(Screen[None]):
 
     def action_cycle_sort(self) -> None:
         names = list(self.SORTS)
-        self.sort = names[(names.index(self.sort) + 1) % len(names)]
-        self.offset = 0
+        self.sort_key = names[(names.index(self.sort_key) + 1) % len(names)]
+        self.page_offset = 0
         self.load()
 
     def action_page(self, step: int) -> None:
-        offset = self.offset + step * PAGE_SIZE
+        offset = self.page_offset + step * PAGE_SIZE
         if offset < 0 or offset >= max(self.total, 1):
             self.notify("No more pages that way", timeout=2)
             return
-        self.offset = offset
+        self.page_offset = offset
         self.load()
 
 
