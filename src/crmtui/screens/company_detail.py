@@ -11,7 +11,7 @@ from sqlalchemy import text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static
 
 from crmtui.screens.record_screen import RecordScreen
@@ -45,9 +45,9 @@ def deal_totals(deals: list[dict[str, Any]]) -> dict[str, int]:
 
 def fill_deals_table(table: DataTable, deals: list[dict[str, Any]], *, masked: bool) -> None:
     table.clear(columns=True)
-    table.add_column("#", key="id", width=6)
-    table.add_column("Deal", key="title", width=34)
-    table.add_column("Stage", key="stage", width=16)
+    table.add_column("#", key="id", width=5)
+    table.add_column("Deal", key="title", width=24)
+    table.add_column("Stage", key="stage", width=14)
     table.add_column("Amount", key="amount", width=10)
     table.add_column("Close", key="close", width=10)
     for d in deals:
@@ -80,10 +80,10 @@ class CompanyDetailScreen(RecordScreen):
         yield Static("", id="crumbs", classes="crumbs")
         yield Static("", id="next-task", classes="next-task")
         with Horizontal(id="detail-top"):
-            with Vertical(id="company-left"):
+            with VerticalScroll(id="company-left"):
                 yield Static("", id="facts", classes="facts")
             with Vertical(id="company-right"):
-                yield Static("", id="summary", classes="section-title")
+                yield Static("", id="summary", classes="summary")
                 yield Static("Deals (enter opens)", classes="section-title")
                 yield DataTable(id="deals", cursor_type="row", zebra_stripes=True)
                 yield Static("Contacts", classes="section-title")
@@ -117,8 +117,8 @@ class CompanyDetailScreen(RecordScreen):
         fill_deals_table(self.query_one("#deals", DataTable), deals, masked=self.masked)
         table = self.query_one("#contacts", DataTable)
         table.clear(columns=True)
-        table.add_column("name", width=24)
-        table.add_column("email")
+        table.add_column("name", width=22)
+        table.add_column("email", width=44)
         for c in contacts:
             table.add_row(c[1], Text(" · ".join(x for x in (c[2], c[3]) if x), style="dim"), key=f"contact:{c[0]}")
         if not contacts:

@@ -9,7 +9,7 @@ from rich.text import Text
 from sqlalchemy import text
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static
 
 from crmtui.screens.company_detail import deal_totals, fill_deals_table, summary_line
@@ -31,12 +31,12 @@ class ContactDetailScreen(RecordScreen):
         yield Static("", id="crumbs", classes="crumbs")
         yield Static("", id="next-task", classes="next-task")
         with Horizontal(id="detail-top"):
-            with Vertical(id="contact-left"):
+            with VerticalScroll(id="contact-left"):
                 yield Static("", id="facts", classes="facts")
                 yield Static("Company (enter opens)", classes="section-title")
                 yield DataTable(id="related", cursor_type="row", show_header=False)
             with Vertical(id="contact-right"):
-                yield Static("", id="summary", classes="section-title")
+                yield Static("", id="summary", classes="summary")
                 yield Static("Deals (enter opens)", classes="section-title")
                 yield DataTable(id="deals", cursor_type="row", zebra_stripes=True)
         yield Static("Activities (newest first)", classes="section-title")

@@ -10,7 +10,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static
 
 from crmtui.screens.record_screen import RecordScreen
@@ -57,7 +57,8 @@ class DealDetailScreen(RecordScreen):
         yield Static("", id="crumbs", classes="crumbs")
         yield Static("", id="next-task", classes="next-task")
         with Horizontal(id="detail-top"):
-            yield Static("", id="facts", classes="facts")
+            with VerticalScroll(id="facts-scroll"):
+                yield Static("", id="facts", classes="facts")
             with Vertical(id="detail-side"):
                 yield Static("", id="history", classes="history")
                 yield Static("Linked (enter opens)", classes="section-title")
