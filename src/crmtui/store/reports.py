@@ -17,6 +17,7 @@ Deleted deals never count. Money is integer cents throughout; `report_json` turn
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -170,6 +171,7 @@ class _Scope:
     tag_id: int | None
     tag_name: str | None
     params: dict[str, Any] = field(default_factory=dict)
+    cache: dict[str, Any] = field(default_factory=dict)  # scans shared by several figures
 
     @property
     def base(self) -> str:
@@ -252,6 +254,101 @@ def _ratio(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
+# --- the scans: each reads its deals once, grouped finely; the figures add the groups up -----------
+
+
+def _stages(session: Session, sc: _Scope) -> dict[int, dict[str, Any]]:
+    """Live stages (of the filter's pipeline, else all) by id, in pipeline order."""
+    if "stages" not in sc.cache:
+        where = "s.deleted_at IS NULL" + (" AND s.pipeline_id = :pipeline_id" if sc.pipeline_id is not None else "")
+        rows = _all(
+            session,
+            f"""SELECT s.id, s.name, s.kind, s.probability, s.expected_days, s.pipeline_id, p.name AS pipeline
+                FROM stage s JOIN pipeline p ON p.id = s.pipeline_id AND p.deleted_at IS NULL
+                WHERE {where} ORDER BY p.position, p.id, s.position, s.id""",
+            sc.params,
+        )
+        sc.cache["stages"] = {r["id"]: r for r in rows}
+    return sc.cache["stages"]
+
+
+def _open_groups(session: Session, sc: _Scope) -> list[dict[str, Any]]:
+    """Open deals now, per stage and expected close month: count, amount, overdue, without a task."""
+    if "open" not in sc.cache:
+        sc.cache["open"] = _all(
+            session,
+            f"""
+            SELECT d.stage_id, substr(d.expected_close, 1, 7) AS month, count(*) AS n,
+                   coalesce(sum(d.amount_cents), 0) AS cents,
+                   count(CASE WHEN d.expected_close < :today THEN 1 END) AS overdue,
+                   coalesce(sum(CASE WHEN d.expected_close < :today THEN d.amount_cents END), 0) AS overdue_cents,
+                   count(CASE WHEN d.open_tasks = 0 THEN 1 END) AS no_task
+            FROM deal d JOIN stage s ON s.id = d.stage_id
+            WHERE {sc.base} AND s.kind = 'open'
+            GROUP BY d.stage_id, month
+            """,
+            sc.params,
+        )
+    return sc.cache["open"]
+
+
+def _closed_groups(session: Session, sc: _Scope) -> list[dict[str, Any]]:
+    """Deals closed in the period, per stage, close month, source and lost reason: count,
+    amount and the sum of their sales cycles in days (creation date to close date)."""
+    if "closed" not in sc.cache:
+        sc.cache["closed"] = _all(
+            session,
+            f"""
+            SELECT d.stage_id, s.kind, substr(d.closed_on, 1, 7) AS month, coalesce(d.source, '') AS source,
+                   coalesce(d.lost_reason, '') AS reason, count(*) AS n, coalesce(sum(d.amount_cents), 0) AS cents,
+                   sum(julianday(d.closed_on) - julianday(substr(d.created_at, 1, 10))) AS cycle_days
+            FROM deal d JOIN stage s ON s.id = d.stage_id
+            WHERE {sc.base} AND s.kind != 'open' AND {sc.closed_in}
+            GROUP BY d.stage_id, month, source, reason
+            """,
+            sc.params,
+        )
+    return sc.cache["closed"]
+
+
+def _created_groups(session: Session, sc: _Scope) -> list[dict[str, Any]]:
+    """Deals created in the period, per creation month and source: count and amount."""
+    if "created" not in sc.cache:
+        sc.cache["created"] = _all(
+            session,
+            f"""
+            SELECT substr(d.created_at, 1, 7) AS month, coalesce(d.source, '') AS source, count(*) AS n,
+                   coalesce(sum(d.amount_cents), 0) AS cents
+            FROM deal d WHERE {sc.base} AND {sc.created_in}
+            GROUP BY month, source
+            """,
+            sc.params,
+        )
+    return sc.cache["created"]
+
+
+def _tag_groups(session: Session, sc: _Scope) -> list[dict[str, Any]]:
+    """Tagged deals per tag, stage kind, created-in-period and closed-in-period: count, amount."""
+    if "tags" not in sc.cache:
+        sc.cache["tags"] = _all(
+            session,
+            f"""
+            SELECT dt.tag_id, s.kind, {sc.created_in} AS created, (s.kind = 'won' AND {sc.closed_in}) AS won,
+                   count(*) AS n, coalesce(sum(d.amount_cents), 0) AS cents
+            FROM deal_tag dt JOIN deal d ON d.id = dt.deal_id JOIN stage s ON s.id = d.stage_id
+            WHERE {sc.base}
+            GROUP BY dt.tag_id, s.kind, created, won
+            """,
+            sc.params,
+        )
+    return sc.cache["tags"]
+
+
+def _weighted(cents_by_stage: dict[int, int], stages: dict[int, dict[str, Any]]) -> int:
+    """Σ amount × probability, in cents (rounded down once, at the end)."""
+    return sum(cents * stages[sid]["probability"] for sid, cents in cents_by_stage.items() if sid in stages) // 100
+
+
 # --- the figures -----------------------------------------------------------------------------------
 
 
@@ -260,106 +357,96 @@ def stat_cards(session: Session, filt: ReportFilter, *, _sc: _Scope | None = Non
     average won deal, average sales cycle (days, creation to close of won deals), open deals,
     open deals without an open task, open deals older in their stage than its expected days."""
     sc = _sc or _scope(session, filt)
-    row = _all(
+    stages = _stages(session, sc)
+    open_cents: dict[int, int] = {}
+    open_deals = no_task = 0
+    for g in _open_groups(session, sc):
+        open_cents[g["stage_id"]] = open_cents.get(g["stage_id"], 0) + g["cents"]
+        open_deals += g["n"]
+        no_task += g["no_task"]
+    won = lost = won_cents = 0
+    cycle_days = 0.0
+    for g in _closed_groups(session, sc):
+        if g["kind"] == "won":
+            won += g["n"]
+            won_cents += g["cents"]
+            cycle_days += g["cycle_days"] or 0
+        elif g["kind"] == "lost":
+            lost += g["n"]
+    # Won this month / quarter are calendar figures, whatever the period (the close-date index).
+    calendar = _all(
         session,
         f"""
-        SELECT
-          coalesce(sum(CASE WHEN s.kind = 'open' THEN d.amount_cents END), 0) AS open_cents,
-          coalesce(sum(CASE WHEN s.kind = 'open' THEN d.amount_cents * s.probability END), 0) AS weighted_x100,
-          count(CASE WHEN s.kind = 'open' THEN 1 END) AS open_deals,
-          count(CASE WHEN s.kind = 'open' AND s.expected_days IS NOT NULL
-                      AND julianday(:now) - julianday(d.stage_entered_at) > s.expected_days THEN 1 END) AS aging,
-          count(CASE WHEN s.kind = 'won' AND d.closed_on BETWEEN :month_start AND :month_end THEN 1 END) AS won_month,
-          coalesce(sum(CASE WHEN s.kind = 'won' AND d.closed_on BETWEEN :month_start AND :month_end
-                       THEN d.amount_cents END), 0) AS won_month_cents,
-          count(CASE WHEN s.kind = 'won' AND d.closed_on BETWEEN :quarter_start AND :quarter_end THEN 1 END) AS won_quarter,
-          coalesce(sum(CASE WHEN s.kind = 'won' AND d.closed_on BETWEEN :quarter_start AND :quarter_end
-                       THEN d.amount_cents END), 0) AS won_quarter_cents,
-          count(CASE WHEN s.kind = 'won' AND {sc.closed_in} THEN 1 END) AS won,
-          coalesce(sum(CASE WHEN s.kind = 'won' AND {sc.closed_in} THEN d.amount_cents END), 0) AS won_cents,
-          coalesce(sum(CASE WHEN s.kind = 'won' AND {sc.closed_in}
-                       THEN julianday(d.closed_on) - julianday(date(d.created_at)) END), 0) AS cycle_days,
-          count(CASE WHEN s.kind = 'lost' AND {sc.closed_in} THEN 1 END) AS lost
+        SELECT count(*) AS quarter, coalesce(sum(d.amount_cents), 0) AS quarter_cents,
+               count(CASE WHEN d.closed_on >= :month_start THEN 1 END) AS month,
+               coalesce(sum(CASE WHEN d.closed_on >= :month_start AND d.closed_on <= :month_end
+                            THEN d.amount_cents END), 0) AS month_cents
         FROM deal d JOIN stage s ON s.id = d.stage_id
-        WHERE {sc.base}
+        WHERE {sc.base} AND s.kind = 'won' AND d.closed_on BETWEEN :quarter_start AND :quarter_end
         """,
         sc.params,
     )[0]
-    # Open deals with an open task; "no next step" is the rest.
-    with_task = session.connection().execute(
-        text(
-            f"""
-            SELECT count(*) FROM deal d JOIN stage s ON s.id = d.stage_id
-            WHERE {sc.base} AND s.kind = 'open' AND d.id IN (
-                SELECT a.deal_id FROM activity a
-                WHERE a.kind = 'task' AND a.done_at IS NULL AND a.deleted_at IS NULL AND a.deal_id IS NOT NULL)
-            """
-        ),
-        sc.params,
-    ).scalar_one()
-    won, lost = row["won"], row["lost"]
+    # Aging: per open stage, deals that entered it before now − expected days (index on entry time).
+    cutoffs = [(sid, clock.to_db(sc.now - dt.timedelta(days=s["expected_days"])))
+               for sid, s in stages.items() if s["kind"] == "open" and s["expected_days"] is not None]
+    aging = 0
+    if cutoffs:
+        values = ", ".join(f"(:aging_stage_{i}, :aging_cutoff_{i})" for i in range(len(cutoffs)))
+        params = dict(sc.params)
+        for i, (sid, cutoff) in enumerate(cutoffs):
+            params[f"aging_stage_{i}"], params[f"aging_cutoff_{i}"] = sid, cutoff
+        aging = session.connection().execute(
+            text(
+                f"""WITH cut(stage_id, cutoff) AS (VALUES {values})
+                    SELECT count(*) FROM cut JOIN deal d ON d.stage_id = cut.stage_id
+                    WHERE {sc.base} AND d.stage_entered_at < cut.cutoff"""
+            ),
+            params,
+        ).scalar_one()
     return {
-        "open_pipeline_cents": row["open_cents"],
-        "weighted_forecast_cents": row["weighted_x100"] // 100,
-        "won_this_month_cents": row["won_month_cents"],
-        "won_this_month_deals": row["won_month"],
-        "won_this_quarter_cents": row["won_quarter_cents"],
-        "won_this_quarter_deals": row["won_quarter"],
+        "open_pipeline_cents": sum(open_cents.values()),
+        "weighted_forecast_cents": _weighted(open_cents, stages),
+        "won_this_month_cents": calendar["month_cents"],
+        "won_this_month_deals": calendar["month"],
+        "won_this_quarter_cents": calendar["quarter_cents"],
+        "won_this_quarter_deals": calendar["quarter"],
         "won_deals": won,
-        "won_cents": row["won_cents"],
+        "won_cents": won_cents,
         "lost_deals": lost,
         "win_rate": _ratio(won, won + lost),
-        "average_won_cents": (row["won_cents"] + won // 2) // won if won else None,
-        "average_cycle_days": round(row["cycle_days"] / won, 1) if won else None,
-        "open_deals": row["open_deals"],
-        "no_next_step": row["open_deals"] - with_task,
-        "aging": row["aging"],
+        "average_won_cents": (won_cents + won // 2) // won if won else None,
+        "average_cycle_days": round(cycle_days / won, 1) if won else None,
+        "open_deals": open_deals,
+        "no_next_step": no_task,
+        "aging": aging,
     }
-
-
-def _months_of(session: Session, sc: _Scope) -> list[str]:
-    start, end = sc.start, sc.end
-    if start is None or end is None:
-        row = session.connection().execute(
-            text(f"SELECT min(d.created_at), min(d.closed_on), max(d.created_at), max(d.closed_on) FROM deal d WHERE {sc.base}"),
-            sc.params,
-        ).first()
-        firsts = [dt.date.fromisoformat(str(v)[:10]) for v in row[:2] if v]
-        lasts = [dt.date.fromisoformat(str(v)[:10]) for v in row[2:] if v]
-        if start is None:
-            start = min(firsts) if firsts else sc.today
-        if end is None:
-            end = max([sc.today, *lasts])
-    if start > end:
-        return []
-    return month_keys(start, end)
 
 
 def monthly(session: Session, filt: ReportFilter, *, _sc: _Scope | None = None) -> list[dict[str, Any]]:
     """Per month of the period: pipeline generated (value and count of deals created), sales
-    (value and count won, by close date) and deals lost (count and value, by close date)."""
+    (value and count won, by close date) and deals lost (count and value, by close date).
+    "All time" runs from the first month with a deal created or closed to this month."""
     sc = _sc or _scope(session, filt)
+    created, closed = _created_groups(session, sc), _closed_groups(session, sc)
+    start, end = sc.start, sc.end
+    seen = [g["month"] for g in created] + [g["month"] for g in closed if g["kind"] in ("won", "lost")]
+    if start is None:
+        start = dt.date.fromisoformat(min(seen) + "-01") if seen else sc.today
+    if end is None:
+        end = max([sc.today] + ([dt.date.fromisoformat(max(seen) + "-01")] if seen else []))
     months = {
-        key: {"month": key, "created_deals": 0, "created_cents": 0, "won_deals": 0, "won_cents": 0, "lost_deals": 0, "lost_cents": 0}
-        for key in _months_of(session, sc)
+        key: {"month": key, "created_deals": 0, "created_cents": 0, "won_deals": 0, "won_cents": 0,
+              "lost_deals": 0, "lost_cents": 0}
+        for key in (month_keys(start, end) if start <= end else [])
     }
-    for r in _all(
-        session,
-        f"""SELECT substr(d.created_at, 1, 7) AS month, count(*) AS n, coalesce(sum(d.amount_cents), 0) AS cents
-            FROM deal d WHERE {sc.base} AND {sc.created_in} GROUP BY month""",
-        sc.params,
-    ):
-        if r["month"] in months:
-            months[r["month"]].update(created_deals=r["n"], created_cents=r["cents"])
-    for r in _all(
-        session,
-        f"""SELECT substr(d.closed_on, 1, 7) AS month, s.kind, count(*) AS n, coalesce(sum(d.amount_cents), 0) AS cents
-            FROM deal d JOIN stage s ON s.id = d.stage_id
-            WHERE {sc.base} AND {sc.closed_in} AND s.kind IN ('won', 'lost') GROUP BY month, s.kind""",
-        sc.params,
-    ):
-        if r["month"] in months:
-            months[r["month"]].update({f"{r['kind']}_deals": r["n"], f"{r['kind']}_cents": r["cents"]})
+    for g in created:
+        if g["month"] in months:
+            months[g["month"]]["created_deals"] += g["n"]
+            months[g["month"]]["created_cents"] += g["cents"]
+    for g in closed:
+        if g["kind"] in ("won", "lost") and g["month"] in months:
+            months[g["month"]][f"{g['kind']}_deals"] += g["n"]
+            months[g["month"]][f"{g['kind']}_cents"] += g["cents"]
     return list(months.values())
 
 
@@ -367,48 +454,41 @@ def by_tag(session: Session, filt: ReportFilter, *, _sc: _Scope | None = None) -
     """Per tag (the service sold): sales (won in the period), pipeline generated (created in
     the period) and open pipeline now. Biggest sales first."""
     sc = _sc or _scope(session, filt)
-    return _all(
-        session,
-        f"""
-        SELECT t.id AS tag_id, t.name AS tag,
-          count(CASE WHEN s.kind = 'won' AND {sc.closed_in} THEN 1 END) AS won_deals,
-          coalesce(sum(CASE WHEN s.kind = 'won' AND {sc.closed_in} THEN d.amount_cents END), 0) AS won_cents,
-          count(CASE WHEN {sc.created_in} THEN 1 END) AS created_deals,
-          coalesce(sum(CASE WHEN {sc.created_in} THEN d.amount_cents END), 0) AS created_cents,
-          count(CASE WHEN s.kind = 'open' THEN 1 END) AS open_deals,
-          coalesce(sum(CASE WHEN s.kind = 'open' THEN d.amount_cents END), 0) AS open_cents
-        FROM deal_tag dt JOIN tag t ON t.id = dt.tag_id JOIN deal d ON d.id = dt.deal_id
-        JOIN stage s ON s.id = d.stage_id
-        WHERE {sc.base}
-        GROUP BY t.id
-        HAVING won_deals + created_deals + open_deals > 0
-        ORDER BY won_cents DESC, created_cents DESC, t.name
-        """,
-        sc.params,
-    )
+    groups = _tag_groups(session, sc)
+    names = dict(session.connection().execute(text("SELECT id, name FROM tag")).all())
+    tags: dict[int, dict[str, Any]] = {}
+    for g in groups:
+        t = tags.setdefault(g["tag_id"], {
+            "tag_id": g["tag_id"], "tag": names.get(g["tag_id"], ""), "won_deals": 0, "won_cents": 0,
+            "created_deals": 0, "created_cents": 0, "open_deals": 0, "open_cents": 0})
+        if g["won"]:
+            t["won_deals"] += g["n"]
+            t["won_cents"] += g["cents"]
+        if g["created"]:
+            t["created_deals"] += g["n"]
+            t["created_cents"] += g["cents"]
+        if g["kind"] == "open":
+            t["open_deals"] += g["n"]
+            t["open_cents"] += g["cents"]
+    rows = [t for t in tags.values() if t["won_deals"] + t["created_deals"] + t["open_deals"]]
+    return sorted(rows, key=lambda t: (-t["won_cents"], -t["created_cents"], t["tag"].casefold()))
 
 
 def by_stage(session: Session, filt: ReportFilter, *, _sc: _Scope | None = None) -> list[dict[str, Any]]:
     """Deals and value per stage: open stages hold the open deals now; won, lost and closed
     stages the deals closed in the period. Every stage is listed, in pipeline order."""
     sc = _sc or _scope(session, filt)
-    where = "s.deleted_at IS NULL" + (" AND s.pipeline_id = :pipeline_id" if sc.pipeline_id is not None else "")
-    rows = _all(
-        session,
-        f"""
-        SELECT s.id AS stage_id, s.name AS stage, s.kind, s.probability, p.name AS pipeline,
-               count(d.id) AS deals, coalesce(sum(d.amount_cents), 0) AS amount_cents,
-               coalesce(sum(d.amount_cents * s.probability), 0) AS weighted_x100
-        FROM stage s JOIN pipeline p ON p.id = s.pipeline_id AND p.deleted_at IS NULL
-        LEFT JOIN deal d ON d.stage_id = s.id AND {sc.base} AND (s.kind = 'open' OR {sc.closed_in})
-        WHERE {where}
-        GROUP BY s.id
-        ORDER BY p.position, p.id, s.position, s.id
-        """,
-        sc.params,
-    )
-    for r in rows:
-        r["weighted_cents"] = r.pop("weighted_x100") // 100
+    counts: dict[int, list[int]] = {}
+    for g in _open_groups(session, sc) + _closed_groups(session, sc):
+        c = counts.setdefault(g["stage_id"], [0, 0])
+        c[0] += g["n"]
+        c[1] += g["cents"]
+    rows = []
+    for sid, s in _stages(session, sc).items():
+        deals, cents = counts.get(sid, (0, 0))
+        rows.append({"stage_id": sid, "stage": s["name"], "kind": s["kind"], "probability": s["probability"],
+                     "pipeline": s["pipeline"], "deals": deals, "amount_cents": cents,
+                     "weighted_cents": cents * s["probability"] // 100})
     return rows
 
 
@@ -416,44 +496,38 @@ def by_source(session: Session, filt: ReportFilter, *, _sc: _Scope | None = None
     """Lead source attribution: deals created in the period, and won value and win rate of the
     deals closed in the period, per source ("" when the deal has none). Biggest won value first."""
     sc = _sc or _scope(session, filt)
-    rows = _all(
-        session,
-        f"""
-        SELECT coalesce(d.source, '') AS source,
-          count(CASE WHEN {sc.created_in} THEN 1 END) AS deals,
-          count(CASE WHEN s.kind = 'won' AND {sc.closed_in} THEN 1 END) AS won_deals,
-          coalesce(sum(CASE WHEN s.kind = 'won' AND {sc.closed_in} THEN d.amount_cents END), 0) AS won_cents,
-          count(CASE WHEN s.kind = 'lost' AND {sc.closed_in} THEN 1 END) AS lost_deals
-        FROM deal d JOIN stage s ON s.id = d.stage_id
-        WHERE {sc.base}
-        GROUP BY 1
-        HAVING deals + won_deals + lost_deals > 0
-        ORDER BY won_cents DESC, deals DESC, 1
-        """,
-        sc.params,
-    )
-    for r in rows:
+    sources: dict[str, dict[str, Any]] = {}
+
+    def row(name: str) -> dict[str, Any]:
+        return sources.setdefault(name, {"source": name, "deals": 0, "won_deals": 0, "won_cents": 0, "lost_deals": 0})
+
+    for g in _created_groups(session, sc):
+        row(g["source"])["deals"] += g["n"]
+    for g in _closed_groups(session, sc):
+        if g["kind"] == "won":
+            row(g["source"])["won_deals"] += g["n"]
+            row(g["source"])["won_cents"] += g["cents"]
+        elif g["kind"] == "lost":
+            row(g["source"])["lost_deals"] += g["n"]
+    for r in sources.values():
         r["win_rate"] = _ratio(r["won_deals"], r["won_deals"] + r["lost_deals"])
-    return rows
+    rows = [r for r in sources.values() if r["deals"] + r["won_deals"] + r["lost_deals"]]
+    return sorted(rows, key=lambda r: (-r["won_cents"], -r["deals"], r["source"]))
 
 
 def lost_reasons(session: Session, filt: ReportFilter, *, _sc: _Scope | None = None) -> list[dict[str, Any]]:
-    """Deals lost in the period per reason ("" when none was given): count and value."""
+    """Deals lost in the period per reason ("" when none was given): count, value and share."""
     sc = _sc or _scope(session, filt)
-    rows = _all(
-        session,
-        f"""
-        SELECT coalesce(d.lost_reason, '') AS reason, count(*) AS deals, coalesce(sum(d.amount_cents), 0) AS amount_cents
-        FROM deal d JOIN stage s ON s.id = d.stage_id
-        WHERE {sc.base} AND s.kind = 'lost' AND {sc.closed_in}
-        GROUP BY 1 ORDER BY deals DESC, amount_cents DESC, 1
-        """,
-        sc.params,
-    )
-    total = sum(r["deals"] for r in rows)
-    for r in rows:
+    reasons: dict[str, dict[str, Any]] = {}
+    for g in _closed_groups(session, sc):
+        if g["kind"] == "lost":
+            r = reasons.setdefault(g["reason"], {"reason": g["reason"], "deals": 0, "amount_cents": 0})
+            r["deals"] += g["n"]
+            r["amount_cents"] += g["cents"]
+    total = sum(r["deals"] for r in reasons.values())
+    for r in reasons.values():
         r["share"] = _ratio(r["deals"], total)
-    return rows
+    return sorted(reasons.values(), key=lambda r: (-r["deals"], -r["amount_cents"], r["reason"]))
 
 
 def _funnel_stages(session: Session, sc: _Scope) -> tuple[Any, list[tuple[Any, int]]]:
@@ -465,37 +539,43 @@ def _funnel_stages(session: Session, sc: _Scope) -> tuple[Any, list[tuple[Any, i
     return pipe, [(s, i) for i, s in enumerate(ordered)]
 
 
+def _funnel_counts(session: Session, sc: _Scope) -> tuple[Any, list[tuple[Any, int]], dict[int, int]]:
+    """The funnel's pipeline, its ranked stages, and how many cohort deals got furthest to each rank."""
+    if "funnel" not in sc.cache:
+        pipe, ranked = _funnel_stages(session, sc)
+        params = dict(sc.params, funnel_pipeline=pipe.id)
+        counts: dict[int, int] = {}
+        if ranked:
+            values = ", ".join(f"({s.id}, {rank})" for s, rank in ranked)  # ids and ranks are ints we made
+            current = " ".join(f"WHEN {s.id} THEN {rank}" for s, rank in ranked)
+            # Each deal's furthest rank over its stage history (read from the covering index on
+            # stage_change.to_stage_id) and its current stage. Every deal has history: the services,
+            # the demo and the importer all record the stage a deal is created in.
+            rows = _all(
+                session,
+                f"""
+                WITH rk(stage_id, r) AS (VALUES {values}),
+                hist AS (SELECT sc.deal_id, max(rk.r) AS r FROM rk JOIN stage_change sc ON sc.to_stage_id = rk.stage_id
+                         GROUP BY sc.deal_id)
+                SELECT max(h.r, CASE d.stage_id {current} ELSE -1 END) AS r, count(*) AS n
+                FROM hist h JOIN deal d ON d.id = h.deal_id
+                WHERE {sc.base} AND {sc.created_in} AND d.pipeline_id = :funnel_pipeline
+                GROUP BY 1
+                """,
+                params,
+            )
+            counts = {r["r"]: r["n"] for r in rows}
+        sc.cache["funnel"] = (pipe, ranked, counts)
+    return sc.cache["funnel"]
+
+
 def funnel(session: Session, filt: ReportFilter, *, _sc: _Scope | None = None) -> dict[str, Any]:
     """Of the deals created in the period (in one pipeline), how many reached each open stage and
     the won stage, from the stage history. Reached = entered that stage or a later one (a lost
     or N/A stage is not "later"). Conversion = share of a stage's deals that reached the next."""
     sc = _sc or _scope(session, filt)
-    pipe, ranked = _funnel_stages(session, sc)
-    params = dict(sc.params, funnel_pipeline=pipe.id)
-    counts: dict[int, int] = {}
-    total = 0
-    if ranked:
-        values = ", ".join(f"({s.id}, {rank})" for s, rank in ranked)  # ids and ranks are ints we made
-        rows = _all(
-            session,
-            f"""
-            WITH rk(stage_id, r) AS (VALUES {values}),
-            cohort AS (SELECT d.id, d.stage_id FROM deal d
-                       WHERE {sc.base} AND {sc.created_in} AND d.pipeline_id = :funnel_pipeline),
-            reach AS (
-                SELECT c.id, max(coalesce(rk.r, -1)) AS r FROM (
-                    SELECT id, stage_id FROM cohort
-                    UNION ALL
-                    SELECT sc.deal_id, sc.to_stage_id FROM stage_change sc JOIN cohort ON cohort.id = sc.deal_id
-                ) c LEFT JOIN rk ON rk.stage_id = c.stage_id
-                GROUP BY c.id
-            )
-            SELECT r, count(*) AS n FROM reach GROUP BY r
-            """,
-            params,
-        )
-        counts = {r["r"]: r["n"] for r in rows}
-        total = sum(counts.values())
+    pipe, ranked, counts = _funnel_counts(session, sc)
+    total = sum(counts.values())
     stages_out = []
     for s, rank in ranked:
         reached = sum(n for r, n in counts.items() if r >= rank)
@@ -509,22 +589,21 @@ def forecast(session: Session, filt: ReportFilter, *, _sc: _Scope | None = None)
     """Open deals by expected close month: count, amount, weighted amount, and how many of them
     are overdue (expected close before today). Deals without a close date come last (month None)."""
     sc = _sc or _scope(session, filt)
-    rows = _all(
-        session,
-        f"""
-        SELECT substr(d.expected_close, 1, 7) AS month, count(*) AS deals,
-               coalesce(sum(d.amount_cents), 0) AS amount_cents,
-               coalesce(sum(d.amount_cents * s.probability), 0) AS weighted_x100,
-               count(CASE WHEN d.expected_close < :today THEN 1 END) AS overdue_deals,
-               coalesce(sum(CASE WHEN d.expected_close < :today THEN d.amount_cents END), 0) AS overdue_cents
-        FROM deal d JOIN stage s ON s.id = d.stage_id
-        WHERE {sc.base} AND s.kind = 'open'
-        GROUP BY 1 ORDER BY month IS NULL, month
-        """,
-        sc.params,
-    )
-    for r in rows:
-        r["weighted_cents"] = r.pop("weighted_x100") // 100
+    stages = _stages(session, sc)
+    months: dict[str | None, dict[str, Any]] = {}
+    weighted_x100: dict[str | None, int] = {}
+    for g in _open_groups(session, sc):
+        m = months.setdefault(g["month"], {"month": g["month"], "deals": 0, "amount_cents": 0, "weighted_cents": 0,
+                                           "overdue_deals": 0, "overdue_cents": 0})
+        m["deals"] += g["n"]
+        m["amount_cents"] += g["cents"]
+        m["overdue_deals"] += g["overdue"]
+        m["overdue_cents"] += g["overdue_cents"]
+        probability = stages[g["stage_id"]]["probability"] if g["stage_id"] in stages else 0
+        weighted_x100[g["month"]] = weighted_x100.get(g["month"], 0) + g["cents"] * probability
+    for key, m in months.items():
+        m["weighted_cents"] = weighted_x100[key] // 100
+    rows = sorted(months.values(), key=lambda m: (m["month"] is None, m["month"] or ""))
     return {
         "months": rows,
         "overdue_deals": sum(r["overdue_deals"] for r in rows),
@@ -532,10 +611,35 @@ def forecast(session: Session, filt: ReportFilter, *, _sc: _Scope | None = None)
     }
 
 
-def full_report(session: Session, filt: ReportFilter | None = None) -> dict[str, Any]:
-    """Every figure of the dashboard for one filter, as plain data (money in integer cents)."""
+# The scans behind every figure; full_report runs them side by side (see _prefetch).
+_SCANS = (_funnel_counts, _tag_groups, _created_groups, _closed_groups, _open_groups)
+
+
+def _prefetch(session: Session, sc: _Scope, workers: int) -> None:
+    """Run the scans at once on connections of their own. SQLite does the work outside the GIL,
+    so on a machine with two or more cores the report takes about as long as its slowest scan.
+    Each connection reads its own snapshot: a write committed in the few milliseconds between
+    their starts could show in one scan and not in another (this is a dashboard, not a ledger)."""
+    engine = session.get_bind()
+
+    def run(scan: Any) -> None:
+        with Session(engine) as own:
+            scan(own, sc)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for future in [pool.submit(run, scan) for scan in _SCANS]:
+            future.result()
+
+
+def full_report(session: Session, filt: ReportFilter | None = None, *, workers: int = 2) -> dict[str, Any]:
+    """Every figure of the dashboard for one filter, as plain data (money in integer cents).
+
+    `workers` > 1 runs the underlying scans in parallel threads (each with its own connection)."""
     filt = filt or ReportFilter()
     sc = _scope(session, filt)
+    _stages(session, sc)
+    if workers > 1:
+        _prefetch(session, sc, workers)
     currency = session.connection().execute(text("SELECT value FROM setting WHERE key = 'currency'")).scalar()
     return {
         "filter": {

@@ -1,0 +1,105 @@
+"""How fast the dashboard's figures are on a big database, and the figures themselves.
+
+- every figure for "all time" (`store.reports.full_report`): first run and best of 5;
+- the dashboard painted with them (Pilot, 120x40): from app start, pressing `d` as soon as the app
+  is up, until the figures are on screen; and from `d` alone.
+
+Usage: python bench/reports.py [DB]   (default: a fresh `crmtui demo --deals 100000` in a temp dir)
+Targets (issue 5): figures <= 200 ms, dashboard painted <= 1 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def make_demo(path: Path, deals: int = 100_000) -> None:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "crmtui.cli", "--db", str(path), "demo", "--deals", str(deals)],
+                   check=True, capture_output=True)
+    print(f"crmtui demo --deals {deals:,}: {time.perf_counter() - start:.1f} s")
+
+
+def time_figures(path: Path) -> dict:
+    from crmtui.store.db import open_database
+    from crmtui.store.reports import full_report, make_filter
+
+    db = open_database(path)
+    try:
+        runs = []
+        for _ in range(6):
+            with db.session() as session:
+                start = time.perf_counter()
+                report = full_report(session, make_filter("all"))
+                runs.append(time.perf_counter() - start)
+        with db.session() as session:
+            start = time.perf_counter()
+            full_report(session, make_filter("all"), workers=1)
+            serial = time.perf_counter() - start
+    finally:
+        db.close()
+    print(f"all figures, all time:  first {runs[0] * 1000:.0f} ms, best of 5 {min(runs[1:]) * 1000:.0f} ms"
+          f"  (one connection, no threads: {serial * 1000:.0f} ms)   target <= 200 ms")
+    return report
+
+
+async def time_dashboard(path: Path) -> None:
+    from crmtui.app import make_app
+    from crmtui.screens.dashboard import DashboardScreen
+    from crmtui.store.db import open_database
+
+    start = time.perf_counter()
+    app = make_app(open_database(path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        pressed = time.perf_counter()
+        await pilot.press("d")
+        while not (isinstance(app.screen, DashboardScreen) and app.screen.report is not None):
+            await pilot.pause(0.005)
+        await pilot.pause()  # the refresh that paints them
+        shown = time.perf_counter()
+        assert "Open pipeline" in str(app.screen.query_one("#open-pipeline").border_title)
+    print(f"dashboard painted:      {(shown - start) * 1000:.0f} ms from app start"
+          f" ({(shown - pressed) * 1000:.0f} ms from pressing d)   target <= 1000 ms")
+
+
+def print_figures(report: dict) -> None:
+    from crmtui.cli_report import card_rows
+
+    print()
+    print(f"Figures ({report['filter']['label']}, {report['currency']}):")
+    for label, value in card_rows(report):
+        print(f"  {label:<20} {value}")
+    months = report["months"]
+    print(f"  months {months[0]['month']} .. {months[-1]['month']}: "
+          f"{sum(m['created_deals'] for m in months):,} deals created, "
+          f"{sum(m['won_deals'] for m in months):,} won, {sum(m['lost_deals'] for m in months):,} lost")
+    f = report["funnel"]
+    print("  funnel: " + " → ".join(f"{s['stage']} {s['reached']:,}" for s in f["stages"]))
+    fc = report["forecast"]
+    print(f"  forecast: {len(fc['months'])} close months, {fc['overdue_deals']:,} deals overdue")
+
+
+def main() -> None:
+    os.environ.setdefault("CRMTUI_BUSY_TIMEOUT", "5")
+    if len(sys.argv) > 1:
+        path = Path(sys.argv[1])
+        report = time_figures(path)
+        asyncio.run(time_dashboard(path))
+        print_figures(report)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench-reports.db"
+        make_demo(path)
+        report = time_figures(path)
+        asyncio.run(time_dashboard(path))
+        print_figures(report)
+
+
+if __name__ == "__main__":
+    main()
