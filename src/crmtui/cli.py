@@ -488,6 +488,7 @@ def stages(
 # --- command modules: each registers its commands on `app` when imported -----------------
 # (imported here, after `app` and the helpers above exist)
 from crmtui import cli_followups  # noqa: E402,F401
+from crmtui import cli_import  # noqa: E402,F401
 from crmtui import cli_records  # noqa: E402,F401
 from crmtui import cli_report  # noqa: E402,F401
 

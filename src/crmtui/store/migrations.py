@@ -330,6 +330,40 @@ def _v2(conn: sqlite3.Connection) -> None:
     conn.executescript_in_tx(V2_SETTINGS_UNDO_LINKS)  # type: ignore[attr-defined]
 
 
+# Imports (issue 3): each `crmtui import` run, and what it created or changed, so that
+# `crmtui imports undo ID` can take it back. Created records are kept as id ranges (an import
+# assigns consecutive ids), changed ones with their columns before and after.
+V3_IMPORTS = """
+CREATE TABLE IF NOT EXISTS import_run (
+    id INTEGER PRIMARY KEY,
+    source VARCHAR NOT NULL,
+    record_type VARCHAR NOT NULL CHECK (record_type IN ('deals', 'companies', 'contacts')),
+    encoding VARCHAR NOT NULL,
+    delimiter VARCHAR NOT NULL,
+    rows_read INTEGER NOT NULL DEFAULT 0,
+    summary VARCHAR NOT NULL DEFAULT '{}',
+    created_at DATETIME NOT NULL,
+    undone_at DATETIME
+);
+
+CREATE TABLE IF NOT EXISTS import_change (
+    id INTEGER PRIMARY KEY,
+    import_id INTEGER NOT NULL REFERENCES import_run (id) ON DELETE CASCADE,
+    entity VARCHAR NOT NULL,
+    action VARCHAR NOT NULL CHECK (action IN ('created', 'updated', 'linked')),
+    first_id INTEGER NOT NULL,
+    last_id INTEGER NOT NULL,
+    old_values VARCHAR,
+    new_values VARCHAR
+);
+CREATE INDEX IF NOT EXISTS ix_import_change_import ON import_change (import_id, entity);
+"""
+
+
+def _v3(conn: sqlite3.Connection) -> None:
+    conn.executescript_in_tx(V3_IMPORTS)  # type: ignore[attr-defined]
+
+
 # The finder (issue 4): one FTS5 index over deal titles, company names/domains/emails and contact
 # names/emails. rowid = record id * 4 + kind (1 deal, 2 company, 3 contact), so the triggers that
 # keep it in step touch one row by rowid. Only live records (deleted_at IS NULL) are indexed.
@@ -404,6 +438,7 @@ def _v5(conn: sqlite3.Connection) -> None:
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (1, "core records: pipelines, stages, companies, contacts, deals, tags, activities", _v1),
     (2, "settings, undo log, deal file links", _v2),
+    (3, "imports: each import run and what it created or changed (for undo)", _v3),
     (4, "finder: full-text index over deals, companies and contacts, kept in step by triggers", _v4),
     (5, "follow-ups: snooze, last touch and open tasks per deal (triggers), agenda indexes", _v5),
 ]

@@ -202,3 +202,36 @@ class DealLink(SQLModel, table=True):
     target: str
     label: Optional[str] = None
     created_at: NaiveDatetime
+
+
+# --- schema 3: imports ----------------------------------------------------------------------
+
+
+class ImportRun(SQLModel, table=True):
+    """One `crmtui import`: where from, how it was read, and its counts (`summary`, JSON)."""
+
+    __tablename__ = "import_run"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    source: str
+    record_type: str  # deals / companies / contacts
+    encoding: str
+    delimiter: str
+    rows_read: int = 0
+    summary: str = "{}"
+    created_at: NaiveDatetime
+    undone_at: Optional[NaiveDatetime] = None
+
+
+class ImportChange(SQLModel, table=True):
+    """What an import did: created ids first..last of `entity`, updated one row (old/new values,
+    JSON), or linked a tag to an existing record (first_id = record, last_id = tag)."""
+
+    __tablename__ = "import_change"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    import_id: int = Field(foreign_key="import_run.id")
+    entity: str
+    action: str  # created / updated / linked
+    first_id: int
+    last_id: int
+    old_values: Optional[str] = None
+    new_values: Optional[str] = None

@@ -1,0 +1,250 @@
+"""`crmtui import`, `crmtui export` and `crmtui imports list|undo` (issue 3)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.table import Table
+
+from crmtui.cli import DbOption, JsonOption, app, db_path, err, handles_errors, out, print_json
+
+imports_app = typer.Typer(help="Past imports: list them, undo one.", no_args_is_help=True)
+app.add_typer(imports_app, name="imports")
+
+_ENCODING_LABELS = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 with BOM", "utf-16": "UTF-16", "utf-32": "UTF-32",
+                    "utf-16-le": "UTF-16 LE", "utf-16-be": "UTF-16 BE", "cp1252": "Windows-1252",
+                    "latin-1": "Latin-1", "iso8859-1": "Latin-1"}
+
+
+def _open(ctx: typer.Context, db: Path | None) -> Any:
+    from crmtui.store.db import open_database
+
+    database = open_database(db_path(ctx, db))
+    if database.backup_path:
+        err.print(f"Upgraded the database; a copy of the old one is at {database.backup_path}")
+    return database
+
+
+@app.command("import")
+@handles_errors
+def import_file(
+    ctx: typer.Context,
+    file: Annotated[str, typer.Argument(metavar="FILE", help="A CSV file, or - for standard input.")],
+    record_type: Annotated[Optional[str], typer.Option(
+        "--type", help="deals, companies or contacts (default: told by the headers).")] = None,
+    maps: Annotated[Optional[list[str]], typer.Option(
+        "--map", help="'CSV column=field' (repeat); 'CSV column=' ignores a column.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would happen; write nothing.")] = False,
+    skip_invalid: Annotated[bool, typer.Option(
+        "--skip-invalid", help="Import the valid rows; write the others to the rejects file.")] = False,
+    rejects: Annotated[Optional[Path], typer.Option(
+        "--rejects", help="Where to write rejected rows (default: FILE.rejects.csv beside the file).")] = None,
+    encoding: Annotated[Optional[str], typer.Option(
+        "--encoding", help="The file's encoding when it cannot be detected (cp1252, latin-1, utf-16, ...).")] = None,
+    delimiter: Annotated[Optional[str], typer.Option(
+        "--delimiter", help="The field delimiter when sniffing gets it wrong (',', ';', 'tab', '|').")] = None,
+    pipeline: Annotated[Optional[str], typer.Option(
+        "--pipeline", help="Pipeline for the deals (default: the default pipeline).")] = None,
+    create_stages: Annotated[bool, typer.Option(
+        "--create-stages", help="Add stages the pipeline lacks as open stages.")] = False,
+    date_order: Annotated[Optional[str], typer.Option(
+        "--date-order", help="dmy, mdy or ymd, for dates like 03/04/2026 when the file does not prove it.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No mapping table and no progress bar.")] = False,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Import deals, companies or contacts from a CSV file (any real export), in one transaction."""
+    from crmtui.store.dates import DATE_ORDERS
+    from crmtui.store.errors import ValidationError
+    from crmtui.store.importer.apply import (
+        RowsRejected,
+        default_rejects_path,
+        prepare,
+        run_import,
+        write_rejects,
+    )
+    from crmtui.store.importer.plan import ImportOptions
+
+    if date_order is not None and date_order.lower() not in DATE_ORDERS:
+        raise ValidationError(f"--date-order: {date_order!r} is not one of dmy, mdy, ymd", "date_order")
+    csv_text, mapping = prepare(file, record_type=record_type, maps=maps, encoding=encoding, delimiter=delimiter)
+    if not quiet and not json_out:
+        _show_mapping(csv_text, mapping)
+    options = ImportOptions(record_type=mapping.record_type, pipeline=pipeline, create_stages=create_stages,
+                            date_order=date_order.lower() if date_order else None, skip_invalid=skip_invalid)
+    database = _open(ctx, db)
+    rejects_path = rejects or default_rejects_path(file)
+    try:
+        with _progress(csv_text, enabled=not quiet and err.is_terminal) as progress:
+            result = run_import(database, csv_text, mapping, options, dry_run=dry_run, progress=progress)
+    except RowsRejected as exc:
+        write_rejects(rejects_path, exc.plan)
+        _show_errors(exc.plan, rejects_path)
+        raise
+    finally:
+        database.close()
+    plan = result.plan
+    if plan.rejects:
+        write_rejects(rejects_path, plan)
+    if json_out:
+        print_json({
+            "import_id": result.import_id, "dry_run": dry_run, "type": mapping.record_type,
+            "encoding": csv_text.encoding, "delimiter": csv_text.delimiter_name, "rows": plan.rows_read,
+            "merged_rows": plan.merged_rows, "counts": plan.counts(), "new_stages": [s[2] for s in plan.new_stages],
+            "mapping": dict(mapping.pairs()), "ignored": [h for h, _why in mapping.ignored],
+            "rejects_file": str(rejects_path) if plan.rejects else None,
+            "errors": plan.error_lines(),
+        })
+        return
+    _show_summary(result, rejects_path)
+
+
+def _show_mapping(csv_text: Any, mapping: Any) -> None:
+    err.print(f"Reading {csv_text.name} as {mapping.record_type}: "
+              f"{_ENCODING_LABELS.get(csv_text.encoding, csv_text.encoding)}, {csv_text.delimiter_name}-delimited"
+              + (f", header on line {csv_text.header_line}" if csv_text.header_line != 1 else ""))
+    pairs = mapping.pairs()
+    err.print("Columns: " + ", ".join(f"{h!r} → {f}" for h, f in pairs), soft_wrap=True)
+    if mapping.ignored:
+        err.print("Ignored: " + ", ".join(f"{h!r} ({why})" for h, why in mapping.ignored), soft_wrap=True)
+
+
+class _progress:
+    """A Rich progress bar on stderr for long files (not when piped, not with --quiet)."""
+
+    def __init__(self, csv_text: Any, enabled: bool) -> None:
+        from crmtui.store.importer.reading import count_lines
+
+        self.enabled = enabled and len(csv_text.text) > 200_000
+        self.total = count_lines(csv_text.text)
+        self.bar: Any = None
+
+    def __enter__(self) -> Any:
+        if not self.enabled:
+            return None
+        from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(TextColumn("Checking rows"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(),
+                            console=err, transient=True)
+        self.bar.start()
+        self.task = self.bar.add_task("rows", total=self.total)
+
+        def update(line: int) -> None:
+            self.bar.update(self.task, completed=self.total if line < 0 else line)
+
+        return update
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _show_errors(plan: Any, rejects_path: Path) -> None:
+    for line in plan.error_lines():
+        err.print(f"  {line}", soft_wrap=True, markup=False)
+    more = len(plan.rejects) - len(plan.error_lines())
+    if more > 0:
+        err.print(f"  … and {more:,} more")
+    err.print(f"All rejected rows, with an error column, are in {rejects_path}", soft_wrap=True)
+
+
+def _show_summary(result: Any, rejects_path: Path) -> None:
+    plan = result.plan
+    csv_text = plan.csv
+    out.print(f"{csv_text.name}: {plan.rows_read:,} rows, {_ENCODING_LABELS.get(csv_text.encoding, csv_text.encoding)},"
+              f" {csv_text.delimiter_name}-delimited" + (f", dates {plan.date_order}" if plan.date_order else ""))
+    table = Table(show_edge=False, header_style="bold")
+    for name in ("", "created", "updated", "unchanged", "rejected"):
+        table.add_column(name, justify="left" if not name else "right")
+    labels = {"deal": "deals", "company": "companies", "contact": "contacts"}
+    for entity, c in plan.counts().items():
+        table.add_row(labels[entity], f"{c['created']:,}", f"{c['updated']:,}", f"{c['unchanged']:,}",
+                      f"{c['rejected']:,}" if "rejected" in c else "")
+    out.print(table)
+    if plan.merged_rows:
+        out.print(f"{plan.merged_rows:,} rows repeated a record seen earlier in the file and were merged into it.")
+    if plan.new_stages:
+        out.print("New stages: " + ", ".join(s[2] for s in plan.new_stages))
+    if plan.rejects:
+        for line in plan.error_lines(5):
+            err.print(f"  {line}", soft_wrap=True, markup=False)
+        err.print(f"{len(plan.rejects):,} rows skipped; they are in {rejects_path}", soft_wrap=True)
+    if result.dry_run:
+        out.print("Dry run: nothing was written.")
+    elif result.import_id is None:
+        out.print("Nothing changed: every row matches what is already in the database.")
+    else:
+        out.print(f"Import #{result.import_id} done. Undo it with: crmtui imports undo {result.import_id}")
+
+
+@imports_app.command("list")
+@handles_errors
+def imports_list(ctx: typer.Context, json_out: JsonOption = False, db: DbOption = None) -> None:
+    """List past imports, newest first."""
+    from crmtui.store.importer.history import list_imports
+
+    database = _open(ctx, db)
+    try:
+        rows = list_imports(database)
+    finally:
+        database.close()
+    if json_out:
+        print_json(rows)
+        return
+    if not rows:
+        err.print("No imports yet. Try [bold]crmtui import data/samples/deals.csv[/].")
+        return
+    table = Table(show_edge=False, header_style="bold")
+    for name in ("ID", "When", "File", "Type", "Rows", "Created", "Updated", "Undone"):
+        table.add_column(name, justify="right" if name in ("ID", "Rows", "Created", "Updated") else "left")
+    for r in rows:
+        created = sum(c.get("created", 0) for c in r["counts"].values())
+        updated = sum(c.get("updated", 0) for c in r["counts"].values())
+        table.add_row(str(r["id"]), r["imported_at"][:16].replace("T", " "), r["source"], r["type"],
+                      f"{r['rows']:,}", f"{created:,}", f"{updated:,}", (r["undone_at"] or "")[:16].replace("T", " "))
+    out.print(table)
+
+
+@imports_app.command("undo")
+@handles_errors
+def imports_undo(
+    ctx: typer.Context,
+    import_id: Annotated[int, typer.Argument(metavar="ID", help="The import's id (see crmtui imports list).")],
+    db: DbOption = None,
+) -> None:
+    """Undo an import: remove what it created and restore what it changed."""
+    from crmtui.store.importer.history import undo_import
+
+    database = _open(ctx, db)
+    try:
+        r = undo_import(database, import_id)
+    finally:
+        database.close()
+    out.print(f"Undid import #{import_id}: removed {r['deals']:,} deals, {r['companies']:,} companies and "
+              f"{r['contacts']:,} contacts; restored {r['restored']:,} changed records.")
+
+
+@app.command("export")
+@handles_errors
+def export(
+    ctx: typer.Context,
+    record_type: Annotated[str, typer.Option(
+        "--type", help="deals, companies, contacts, activities or all.")] = "deals",
+    fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", help="File to write (default: standard output); a directory for --type all --format csv.")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Export deals, companies, contacts or activities as CSV or JSON (everything with --type all)."""
+    from crmtui.store.exporter import export_to
+
+    database = _open(ctx, db)
+    try:
+        written = export_to(database, record_type, fmt, output)
+    finally:
+        database.close()
+    if output is not None:
+        err.print(", ".join(f"{n:,} {kind}" for kind, n in written.items()) + f" written to {output}")

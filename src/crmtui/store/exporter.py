@@ -1,0 +1,194 @@
+"""`crmtui export`: every deal, company, contact and activity as CSV or JSON.
+
+Customers are looked up, not copied: a deal's row names its company and contact as they are now.
+Money is a decimal string (`"1234.50"`), dates `YYYY-MM-DD`, times ISO 8601 UTC
+(`2026-11-23T09:30:00Z`), tags a list (in CSV: joined with `; `). A CSV cell a spreadsheet would
+run as a formula (starting with `=`, `+`, `-`, `@`, tab or CR) gets a leading `'`; the importer
+takes it off again, so export -> import -> export gives the same data.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import sqlite3
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from crmtui.store.db import Database, translate_errors
+from crmtui.store.errors import ValidationError
+
+EXPORT_TYPES = ("deals", "companies", "contacts", "activities")
+COLUMNS = {
+    "deals": ("id", "title", "company", "contact", "contact_email", "pipeline", "stage", "status", "amount", "cost",
+              "currency", "confidence", "expected_close", "closed_at", "source", "tags", "lost_reason",
+              "created_at", "stage_entered_at", "external_id"),
+    "companies": ("id", "name", "domain", "website", "email", "phone", "address", "source", "category", "size",
+                  "tags", "notes"),
+    "contacts": ("id", "name", "email", "phone", "title", "company", "tags", "notes"),
+    "activities": ("id", "kind", "body", "deal_id", "deal", "company", "contact", "occurred_at", "due_on",
+                   "done_at", "created_at"),
+}
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+_TAGS = "(SELECT group_concat(name, ';') FROM (SELECT t.name FROM {link} l JOIN tag t ON t.id = l.tag_id " \
+        "WHERE l.{column} = {alias}.id ORDER BY t.name COLLATE NOCASE))"
+_SQL = {
+    "deals": f"""
+        SELECT d.id, d.title, c.name, p.name, p.email, pl.name, s.name, s.kind, d.amount_cents, d.cost_cents,
+               coalesce(d.currency, (SELECT value FROM setting WHERE key = 'currency')), d.confidence,
+               d.expected_close, d.closed_on, d.source,
+               {_TAGS.format(link="deal_tag", column="deal_id", alias="d")},
+               d.lost_reason, d.created_at, d.stage_entered_at, d.external_id
+        FROM deal d JOIN stage s ON s.id = d.stage_id JOIN pipeline pl ON pl.id = d.pipeline_id
+        LEFT JOIN company c ON c.id = d.company_id LEFT JOIN contact p ON p.id = d.contact_id
+        WHERE d.deleted_at IS NULL ORDER BY d.id""",
+    "companies": f"""
+        SELECT c.id, c.name, c.domain, c.website, c.email, c.phone, c.address, c.source, c.category, c.size,
+               {_TAGS.format(link="company_tag", column="company_id", alias="c")}, c.notes
+        FROM company c WHERE c.deleted_at IS NULL ORDER BY c.id""",
+    "contacts": f"""
+        SELECT p.id, p.name, p.email, p.phone, p.title, c.name,
+               {_TAGS.format(link="contact_tag", column="contact_id", alias="p")}, p.notes
+        FROM contact p LEFT JOIN company c ON c.id = p.company_id
+        WHERE p.deleted_at IS NULL ORDER BY p.id""",
+    "activities": """
+        SELECT a.id, a.kind, a.body, a.deal_id, d.title, c.name, p.name, a.occurred_at, a.due_on, a.done_at,
+               a.created_at
+        FROM activity a LEFT JOIN deal d ON d.id = a.deal_id LEFT JOIN company c ON c.id = a.company_id
+        LEFT JOIN contact p ON p.id = a.contact_id
+        WHERE a.deleted_at IS NULL ORDER BY a.id""",
+}
+_MONEY = {"amount", "cost"}
+_TIMES = {"created_at", "stage_entered_at", "occurred_at", "done_at"}
+
+
+def money(cents: int | None) -> str | None:
+    """Cents as a decimal string: 123450 -> "1234.50"."""
+    if cents is None:
+        return None
+    sign = "-" if cents < 0 else ""
+    units, rest = divmod(abs(cents), 100)
+    return f"{sign}{units}.{rest:02d}"
+
+
+def iso_time(value: Any) -> str | None:
+    """A stored timestamp as ISO 8601 UTC."""
+    if not value:
+        return None
+    return str(value).replace(" ", "T")[:19] + "Z"
+
+
+def records(conn: sqlite3.Connection, kind: str) -> Iterator[dict[str, Any]]:
+    """The export rows of one type, as dicts with the documented keys."""
+    columns = COLUMNS[kind]
+    for row in conn.execute(_SQL[kind]):
+        item = dict(zip(columns, row, strict=True))
+        for key in _MONEY & item.keys():
+            item[key] = money(item[key])
+        for key in _TIMES & item.keys():
+            item[key] = iso_time(item[key])
+        if "tags" in item:
+            item["tags"] = item["tags"].split(";") if item["tags"] else []
+        if kind == "deals":
+            if item["amount"] is None:
+                item["amount"] = "0.00"
+        yield item
+
+
+def neutralise(cell: str) -> str:
+    """Keep a spreadsheet from running a cell as a formula (`=HYPERLINK(...)` -> `'=HYPERLINK(...)`)."""
+    if cell.startswith(_FORMULA_START) and not _NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
+
+
+def write_csv(stream: TextIO, kind: str, rows: Iterator[dict[str, Any]]) -> int:
+    writer = csv.writer(stream, lineterminator="\r\n")
+    columns = COLUMNS[kind]
+    writer.writerow(columns)
+    n = 0
+    for item in rows:
+        cells = []
+        for key in columns:
+            value = item[key]
+            if value is None:
+                cells.append("")
+            elif isinstance(value, list):
+                cells.append(neutralise("; ".join(value)))
+            else:
+                cells.append(neutralise(str(value)))
+        writer.writerow(cells)
+        n += 1
+    return n
+
+
+def export_to(db: Database, kind: str, fmt: str, output: Path | None, stdout: TextIO | None = None) -> dict[str, int]:
+    """Write an export to `output` (a file; a directory for all types as CSV) or standard output.
+    Returns how many records of each type were written."""
+    kinds = EXPORT_TYPES if kind == "all" else (kind,)
+    if kind != "all" and kind not in EXPORT_TYPES:
+        raise ValidationError(f"--type: {kind!r} is not one of {', '.join(EXPORT_TYPES)} or all", "type")
+    if fmt not in ("csv", "json"):
+        raise ValidationError(f"--format: {fmt!r} is not csv or json", "format")
+    if kind == "all" and fmt == "csv":
+        if output is None or (output.exists() and not output.is_dir()) or output.suffix:
+            raise ValidationError("--type all --format csv writes one file per type: give -o DIRECTORY", "output")
+    counts: dict[str, int] = {}
+    with translate_errors(db.path, db.busy_timeout):
+        conn = db.raw()
+        try:
+            conn.execute("BEGIN")  # one consistent read of every table
+            if kind == "all" and fmt == "csv":
+                assert output is not None
+                _mkdir(output)
+                for k in kinds:
+                    target = output / f"{k}.csv"
+                    buffer = io.StringIO(newline="")
+                    counts[k] = write_csv(buffer, k, records(conn, k))
+                    _write(target, buffer.getvalue())
+            elif fmt == "csv":
+                buffer = io.StringIO(newline="")
+                counts[kind] = write_csv(buffer, kind, records(conn, kind))
+                _emit(output, buffer.getvalue(), stdout)
+            else:
+                data: Any
+                if kind == "all":
+                    data = {k: list(records(conn, k)) for k in kinds}
+                    counts = {k: len(v) for k, v in data.items()}
+                else:
+                    data = list(records(conn, kind))
+                    counts[kind] = len(data)
+                _emit(output, json.dumps(data, indent=2, ensure_ascii=False) + "\n", stdout)
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+    return counts
+
+
+def _mkdir(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValidationError(f"{path}: cannot create the directory ({exc.strerror})", "output") from None
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8", newline="")
+    except OSError as exc:
+        raise ValidationError(f"{path}: cannot write the file ({exc.strerror})", "output") from None
+
+
+def _emit(output: Path | None, text: str, stdout: TextIO | None) -> None:
+    if output is None or str(output) == "-":
+        stream = stdout or sys.stdout
+        stream.write(text)
+        stream.flush()
+    else:
+        _write(output, text)

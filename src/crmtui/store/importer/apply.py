@@ -1,0 +1,217 @@
+"""Running an import: read the file, plan every row, then write the plan in ONE transaction.
+
+The write lock is taken (BEGIN IMMEDIATE) before the plan reads the database, so what was
+matched is still what is there when the rows go in. Inserts are bulk `executemany` calls of
+rows with ids assigned by the plan. Any error, a bad row (unless --skip-invalid), an unknown
+stage, Ctrl-C or a crash rolls the whole transaction back: the database is as it was.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from crmtui.store import clock
+from crmtui.store.db import Database, translate_errors
+from crmtui.store.errors import CrmError, ValidationError
+from crmtui.store.importer.mapping import Mapping, build_mapping, detect_type, parse_map_options, RECORD_TYPES
+from crmtui.store.importer.plan import COLS, ImportOptions, Plan, make_plan
+from crmtui.store.importer.reading import CsvText, open_csv
+
+_LINK_TABLES = {"deal": ("deal_tag", "deal_id"), "company": ("company_tag", "company_id"),
+                "contact": ("contact_tag", "contact_id")}
+
+
+class RowsRejected(CrmError):
+    """Some rows are invalid and --skip-invalid was not given: nothing was written."""
+
+    def __init__(self, plan: Plan) -> None:
+        n = len(plan.rejects)
+        valid = plan.rows_read - n
+        super().__init__(
+            f"{plan.csv.name}: {n:,} of {plan.rows_read:,} rows have errors; nothing was imported. "
+            f"Fix them, or import the {valid:,} valid rows with --skip-invalid"
+        )
+        self.plan = plan
+
+
+@dataclass
+class ImportResult:
+    plan: Plan
+    import_id: int | None  # None for a dry run or an import that changed nothing
+    dry_run: bool
+
+
+def prepare(source: str | Path, *, record_type: str | None = None, maps: list[str] | None = None,
+            encoding: str | None = None, delimiter: str | None = None, stdin: Any = None) -> tuple[CsvText, Mapping]:
+    """Read the file and decide the record type and the column mapping (touches no database)."""
+    overrides = parse_map_options(maps)
+    csv_text = open_csv(source, encoding=encoding, delimiter=delimiter, stdin=stdin)
+    if record_type is not None and record_type not in RECORD_TYPES:
+        raise ValidationError(f"--type: {record_type!r} is not one of {', '.join(RECORD_TYPES)}", "type")
+    kind = record_type or detect_type(csv_text.header)
+    if kind is None:
+        raise ValidationError(
+            f"{csv_text.name}: cannot tell from the headers whether it holds deals, companies or contacts; "
+            f"give --type (headers: {', '.join(repr(h) for h in csv_text.header)})", "type")
+    return csv_text, build_mapping(csv_text.header, kind, overrides)
+
+
+def run_import(db: Database, csv_text: CsvText, mapping: Mapping, options: ImportOptions, *, dry_run: bool = False,
+               progress: Callable[[int], None] | None = None,
+               before_write: Callable[[Plan], None] | None = None) -> ImportResult:
+    """Plan the rows of `csv_text` against `db` and, unless `dry_run`, write them in one transaction.
+
+    Raises RowsRejected when rows are invalid and `options.skip_invalid` is off, ValidationError
+    for unknown stages (without `create_stages`); nothing is written then.
+    """
+    with translate_errors(db.path, db.busy_timeout):
+        conn = db.raw()
+        try:
+            conn.execute("PRAGMA cache_size = -262144")  # index updates of a big import stay in memory
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                plan = make_plan(conn, csv_text, mapping, options, progress)
+                _check(plan)
+                if before_write is not None:
+                    before_write(plan)
+                import_id = None
+                if not dry_run and plan.changes_anything():
+                    ensure_import_tables(conn)
+                    import_id = write_plan(conn, plan)
+                if dry_run:
+                    conn.execute("ROLLBACK")
+                else:
+                    conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        finally:
+            conn.close()
+    return ImportResult(plan, import_id, dry_run)
+
+
+def ensure_import_tables(conn: sqlite3.Connection) -> None:
+    """Create the schema-3 tables when missing: a database migrated to 4 and 5 before migration 3
+    was added skipped it (PRAGMA user_version was already past 3)."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'import_run'").fetchone():
+        return
+    from crmtui.store.migrations import V3_IMPORTS, _split_sql
+
+    for statement in _split_sql(V3_IMPORTS):
+        conn.execute(statement)
+
+
+def _check(plan: Plan) -> None:
+    if plan.unknown_stages and not plan.options.create_stages:
+        found = sorted(plan.unknown_stages.values())
+        names = list(dict.fromkeys(name for _line, name in found))
+        shown = ", ".join(repr(n) for n in names[:12]) + (" …" if len(names) > 12 else "")
+        first = found[0][0]
+        raise ValidationError(
+            f"{plan.csv.name}: {len(names)} unknown stage{'s' if len(names) != 1 else ''}: {shown} "
+            f"(first on line {first}); rename them with the pipeline's stages (crmtui stages), or add them "
+            "as open stages with --create-stages", "stage")
+    if plan.rows_read == 0:
+        raise ValidationError(f"{plan.csv.name}: the file has a header but no rows", "file")
+    if plan.rejects and not plan.options.skip_invalid:
+        raise RowsRejected(plan)
+
+
+def write_plan(conn: sqlite3.Connection, plan: Plan) -> int:
+    """Carry out a plan inside the caller's transaction. Returns the import's id."""
+    now = plan.now
+    record: list[tuple[str, str, int, int, str | None, str | None]] = []  # entity, action, first, last, old, new
+
+    if plan.new_stages:
+        for pipeline_id, (after, count) in plan.stage_shifts.items():
+            conn.execute("UPDATE stage SET position = position + ? WHERE pipeline_id = ? AND position > ?",
+                         (count, pipeline_id, after))
+        conn.executemany(
+            "INSERT INTO stage (id, pipeline_id, name, position, probability, kind) VALUES (?, ?, ?, ?, ?, 'open')",
+            plan.new_stages)
+        record.append(("stage", "created", plan.new_stages[0][0], plan.new_stages[-1][0], None, None))
+    if plan.new_tags:
+        tags = sorted(plan.new_tags.values())
+        conn.executemany("INSERT INTO tag (id, name) VALUES (?, ?)", tags)
+        record.append(("tag", "created", tags[0][0], tags[-1][0], None, None))
+
+    for entity in ("company", "contact", "deal"):
+        table = plan.tables[entity]
+        ids = table.new_ids()
+        if ids:
+            cols = COLS[entity]
+            conn.executemany(
+                f"INSERT INTO {entity} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                (table.rows[i] for i in ids))
+            record.append((entity, "created", ids.start, ids.stop - 1, None, None))
+        for rid, old, new in plan.updates(entity):
+            new["updated_at"] = now
+            old["updated_at"] = table.original[rid][-1]
+            assignments = ", ".join(f"{c} = ?" for c in new)
+            conn.execute(f"UPDATE {entity} SET {assignments} WHERE id = ?", (*new.values(), rid))
+            record.append((entity, "updated", rid, rid, json.dumps(old), json.dumps(new)))
+
+    if plan.stage_changes:
+        first = plan.first_stage_change
+        conn.executemany(
+            "INSERT INTO stage_change (id, deal_id, from_stage_id, to_stage_id, changed_at) VALUES (?, ?, ?, ?, ?)",
+            ((first + i, *change) for i, change in enumerate(plan.stage_changes)))
+        record.append(("stage_change", "created", first, first + len(plan.stage_changes) - 1, None, None))
+    for entity, pairs in plan.new_links.items():
+        link, column = _LINK_TABLES[entity]
+        conn.executemany(f"INSERT OR IGNORE INTO {link} ({column}, tag_id) VALUES (?, ?)", pairs)
+    for entity, pairs in plan.linked_existing.items():
+        link, column = _LINK_TABLES[entity]
+        conn.executemany(f"INSERT OR IGNORE INTO {link} ({column}, tag_id) VALUES (?, ?)", pairs)
+        record.extend((link, "linked", rid, tid, None, None) for rid, tid in pairs)
+
+    summary = {
+        "counts": plan.counts(), "rows": plan.rows_read, "merged_rows": plan.merged_rows,
+        "new_stages": [s[2] for s in plan.new_stages], "date_order": plan.date_order,
+    }
+    cur = conn.execute(
+        "INSERT INTO import_run (source, record_type, encoding, delimiter, rows_read, summary, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (plan.csv.name, plan.options.record_type, plan.csv.encoding, plan.csv.delimiter_name, plan.rows_read,
+         json.dumps(summary), now))
+    import_id = cur.lastrowid
+    conn.executemany(
+        "INSERT INTO import_change (import_id, entity, action, first_id, last_id, old_values, new_values)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        ((import_id, *r) for r in record))
+    return import_id
+
+
+def write_rejects(path: Path, plan: Plan) -> None:
+    """The rejected rows: the file's own columns plus `error` (which starts with the line number)."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    header = list(plan.mapping.header)
+    writer.writerow([*header, "error"])
+    width = len(header)
+    for r in plan.rejects:
+        fields = (r.fields + [""] * width)[:max(width, len(r.fields))]
+        writer.writerow([*fields[:width], r.message])
+    try:
+        path.write_text(buffer.getvalue(), encoding="utf-8", newline="")
+    except OSError as exc:
+        raise ValidationError(f"{path}: cannot write the rejects file ({exc.strerror})", "rejects") from None
+
+
+def default_rejects_path(source: str) -> Path:
+    if source in ("-", "<stdin>"):
+        return Path("stdin.rejects.csv")
+    p = Path(source)
+    return p.with_name(p.stem + ".rejects.csv")
+
+
+__all__ = ["ImportOptions", "ImportResult", "RowsRejected", "prepare", "run_import", "write_rejects",
+           "default_rejects_path", "clock"]

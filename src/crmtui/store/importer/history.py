@@ -1,0 +1,158 @@
+"""The record of past imports, and undoing one (`crmtui imports list`, `crmtui imports undo ID`).
+
+Undo removes what the import created (records, stage changes, stages, tags it added) and puts
+back the columns it changed, in one transaction. A column edited again since the import keeps
+the newer value. When records added since refer to what the import created (a deal added to an
+imported company, an activity on an imported deal), undo refuses rather than break them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from crmtui.store import clock
+from crmtui.store.db import Database, translate_errors
+from crmtui.store.errors import NotFound, ValidationError
+from crmtui.store.importer.apply import ensure_import_tables
+
+_TABLES = {"deal", "company", "contact"}
+_LINKS = {"deal_tag": "deal_id", "company_tag": "company_id", "contact_tag": "contact_id"}
+
+
+def list_imports(db: Database, limit: int = 50) -> list[dict[str, Any]]:
+    """Past imports, newest first, with their counts."""
+    with translate_errors(db.path, db.busy_timeout):
+        conn = db.raw()
+        try:
+            ensure_import_tables(conn)
+            rows = conn.execute(
+                "SELECT id, source, record_type, encoding, delimiter, rows_read, summary, created_at, undone_at"
+                " FROM import_run ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        finally:
+            conn.close()
+    out = []
+    for rid, source, kind, enc, delim, rows_read, summary, created, undone in rows:
+        data = json.loads(summary or "{}")
+        out.append({
+            "id": rid, "source": source, "type": kind, "encoding": enc, "delimiter": delim, "rows": rows_read,
+            "counts": data.get("counts", {}), "new_stages": data.get("new_stages", []),
+            "imported_at": _iso(created), "undone_at": _iso(undone) if undone else None,
+        })
+    return out
+
+
+def _iso(value: str) -> str:
+    return str(value).replace(" ", "T")[:19] + "Z"
+
+
+def undo_import(db: Database, import_id: int) -> dict[str, int]:
+    """Take back import `import_id`. Returns how many records of each kind were removed/restored."""
+    with translate_errors(db.path, db.busy_timeout):
+        conn = db.raw()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                ensure_import_tables(conn)
+                result = _undo(conn, import_id)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        finally:
+            conn.close()
+    return result
+
+
+def _undo(conn: Any, import_id: int) -> dict[str, int]:
+    run = conn.execute("SELECT id, undone_at FROM import_run WHERE id = ?", (import_id,)).fetchone()
+    if run is None:
+        raise NotFound(f"no import with id {import_id} (see crmtui imports list)")
+    if run[1] is not None:
+        raise ValidationError(f"import #{import_id} was already undone on {str(run[1])[:16]}", "import")
+    changes = conn.execute(
+        "SELECT entity, action, first_id, last_id, old_values, new_values FROM import_change"
+        " WHERE import_id = ? ORDER BY id", (import_id,)).fetchall()
+    created: dict[str, list[tuple[int, int]]] = {}
+    for entity, action, first, last, _old, _new in changes:
+        if action == "created":
+            created.setdefault(entity, []).append((first, last))
+    _refuse_if_referenced(conn, import_id, created)
+    result = {"deals": 0, "companies": 0, "contacts": 0, "restored": 0, "stages": 0}
+    for first, last in created.get("stage_change", []):
+        conn.execute("DELETE FROM stage_change WHERE id BETWEEN ? AND ?", (first, last))
+    for first, last in created.get("deal", []):
+        result["deals"] += conn.execute("DELETE FROM deal WHERE id BETWEEN ? AND ?", (first, last)).rowcount
+    for entity, action, first, last, old, new in reversed(changes):
+        if action == "linked" and entity in _LINKS:
+            conn.execute(f"DELETE FROM {entity} WHERE {_LINKS[entity]} = ? AND tag_id = ?", (first, last))
+        elif action == "updated" and entity in _TABLES:
+            result["restored"] += _restore(conn, entity, first, json.loads(old), json.loads(new))
+    for first, last in created.get("contact", []):
+        result["contacts"] += conn.execute("DELETE FROM contact WHERE id BETWEEN ? AND ?", (first, last)).rowcount
+    for first, last in created.get("company", []):
+        result["companies"] += conn.execute("DELETE FROM company WHERE id BETWEEN ? AND ?", (first, last)).rowcount
+    for first, last in created.get("stage", []):
+        result["stages"] += conn.execute(
+            "DELETE FROM stage WHERE id BETWEEN ? AND ? AND NOT EXISTS"
+            " (SELECT 1 FROM deal WHERE deal.stage_id = stage.id) AND NOT EXISTS"
+            " (SELECT 1 FROM stage_change sc WHERE sc.to_stage_id = stage.id OR sc.from_stage_id = stage.id)",
+            (first, last)).rowcount
+    for first, last in created.get("tag", []):
+        conn.execute(
+            "DELETE FROM tag WHERE id BETWEEN ? AND ?"
+            " AND NOT EXISTS (SELECT 1 FROM deal_tag WHERE tag_id = tag.id)"
+            " AND NOT EXISTS (SELECT 1 FROM company_tag WHERE tag_id = tag.id)"
+            " AND NOT EXISTS (SELECT 1 FROM contact_tag WHERE tag_id = tag.id)", (first, last))
+    conn.execute("UPDATE import_run SET undone_at = ? WHERE id = ?", (clock.to_db(clock.utcnow()), import_id))
+    return result
+
+
+def _restore(conn: Any, entity: str, rid: int, old: dict[str, Any], new: dict[str, Any]) -> int:
+    """Put back the columns the import changed, unless they were changed again since."""
+    columns = [c for c in old if c.isidentifier()]
+    if not columns:
+        return 0
+    current = conn.execute(f"SELECT {', '.join(columns)} FROM {entity} WHERE id = ?", (rid,)).fetchone()
+    if current is None:
+        return 0
+    back = {c: old[c] for c, now in zip(columns, current, strict=True) if now == new.get(c) and c != "updated_at"}
+    if not back:
+        return 0
+    back["updated_at"] = clock.to_db(clock.utcnow())
+    conn.execute(f"UPDATE {entity} SET {', '.join(f'{c} = ?' for c in back)} WHERE id = ?", (*back.values(), rid))
+    return 1
+
+
+def _refuse_if_referenced(conn: Any, import_id: int, created: dict[str, list[tuple[int, int]]]) -> None:
+    problems = []
+
+    def count(sql: str, ranges: list[tuple[int, int]], outside: list[tuple[int, int]] | None = None) -> int:
+        total = 0
+        for first, last in ranges:
+            params: list[int] = [first, last]
+            query = sql
+            for o_first, o_last in outside or []:
+                query += " AND NOT (id BETWEEN ? AND ?)"
+                params += [o_first, o_last]
+            total += conn.execute(query, params).fetchone()[0]
+        return total
+
+    deals, companies, contacts = created.get("deal", []), created.get("company", []), created.get("contact", [])
+    n = count("SELECT count(*) FROM activity WHERE deal_id BETWEEN ? AND ?", deals)
+    n += count("SELECT count(*) FROM activity WHERE company_id BETWEEN ? AND ?", companies)
+    n += count("SELECT count(*) FROM activity WHERE contact_id BETWEEN ? AND ?", contacts)
+    if n:
+        problems.append(f"{n} activit{'y' if n == 1 else 'ies'}")
+    n = count("SELECT count(*) FROM deal WHERE company_id BETWEEN ? AND ?", companies, deals)
+    n += count("SELECT count(*) FROM deal WHERE contact_id BETWEEN ? AND ?", contacts, deals)
+    if n:
+        problems.append(f"{n} deal{'s' if n != 1 else ''}")
+    n = count("SELECT count(*) FROM contact WHERE company_id BETWEEN ? AND ?", companies, contacts)
+    if n:
+        problems.append(f"{n} contact{'s' if n != 1 else ''}")
+    if problems:
+        raise ValidationError(
+            f"import #{import_id} cannot be undone: {' and '.join(problems)} added since refer to records it "
+            "created; delete or move those first", "import")

@@ -1,0 +1,722 @@
+"""Planning an import: every row is read, checked and matched against the database before
+anything is written.
+
+The plan holds the rows to insert (with ids assigned in advance, so deals can point at companies
+created a few rows earlier), the columns to update on existing records (old and new values, for
+undo), the stage changes, the tag links, and the rows rejected with a reason. Records are kept
+as plain lists, not ORM objects: 100,000 deals must plan in well under a second.
+
+Matching (issue 3): companies by normalised domain (from a website/domain column, or a company
+email) or normalised name; contacts by email (trimmed, case-folded), else name + company; deals
+by an external id ("Record ID", "Id", ...) when the file has one, else title + company. Rows that
+match a record planned earlier in the same file merge into it.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from crmtui.store import clock
+from crmtui.store.dates import AmbiguousDate
+from crmtui.store.errors import ValidationError
+from crmtui.store.importer import values as V
+from crmtui.store.importer.mapping import Mapping
+from crmtui.store.importer.reading import CsvText, data_rows
+
+COMPANY_COLS = ("id", "name", "website", "domain", "email", "phone", "address", "source", "category", "size",
+                "notes", "external_id", "created_at", "updated_at")
+CONTACT_COLS = ("id", "name", "email", "phone", "title", "company_id", "notes", "external_id", "created_at",
+                "updated_at")
+DEAL_COLS = ("id", "title", "company_id", "contact_id", "pipeline_id", "stage_id", "stage_entered_at",
+             "amount_cents", "cost_cents", "currency", "confidence", "expected_close", "closed_on", "source",
+             "lost_reason", "proposal_url", "notes", "external_id", "created_at", "updated_at")
+COLS = {"company": COMPANY_COLS, "contact": CONTACT_COLS, "deal": DEAL_COLS}
+ENTITY_OF_TYPE = {"deals": "deal", "companies": "company", "contacts": "contact"}
+_POS = {entity: {c: i for i, c in enumerate(cols)} for entity, cols in COLS.items()}
+# Columns that identify a record: a matched record gets them filled in when empty, never replaced.
+_IDENTITY = {"company": {"name", "domain"}, "contact": {"name"}, "deal": set()}
+_NEVER_UPDATED = {"id", "created_at", "updated_at"}
+MAX_SHOWN_ERRORS = 10
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass
+class ImportOptions:
+    record_type: str
+    pipeline: str | None = None
+    create_stages: bool = False
+    date_order: str | None = None
+    skip_invalid: bool = False
+
+
+@dataclass
+class Reject:
+    line: int
+    fields: list[str]
+    message: str
+
+
+class RowError(Exception):
+    def __init__(self, column: str | None, value: str | None, reason: str) -> None:
+        super().__init__(reason)
+        self.column, self.value, self.reason = column, value, reason
+
+
+@dataclass
+class Table:
+    """The planned state of one table: existing rows (as loaded) and new ones, by id."""
+
+    entity: str
+    rows: dict[int, list[Any]] = field(default_factory=dict)
+    original: dict[int, tuple[Any, ...]] = field(default_factory=dict)  # existing rows as loaded
+    next_id: int = 1
+    first_new: int = 1
+    touched: set[int] = field(default_factory=set)
+    dirty: set[int] = field(default_factory=set)  # existing rows whose columns change
+    tagged: set[int] = field(default_factory=set)  # existing rows that get new tags
+
+    def new_ids(self) -> range:
+        return range(self.first_new, self.next_id)
+
+
+@dataclass
+class Plan:
+    """Everything an import would do. `apply.write_plan` carries it out."""
+
+    csv: CsvText
+    mapping: Mapping
+    options: ImportOptions
+    tables: dict[str, Table]
+    rows_read: int = 0
+    merged_rows: int = 0
+    rejects: list[Reject] = field(default_factory=list)
+    unknown_stages: dict[tuple[int, str], tuple[int, str]] = field(default_factory=dict)  # -> (line, as written)
+    new_stages: list[tuple[int, int, str, int, int]] = field(default_factory=list)  # id, pipeline, name, pos, prob
+    stage_shifts: dict[int, tuple[int, int]] = field(default_factory=dict)  # pipeline -> (after position, by)
+    stage_changes: list[tuple[int, int | None, int, str]] = field(default_factory=list)
+    first_stage_change: int = 1
+    new_tags: dict[str, tuple[int, str]] = field(default_factory=dict)  # casefold -> (id, name)
+    new_links: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # entity -> (record, tag)
+    linked_existing: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    date_order: str | None = None
+    now: str = ""
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """created / updated / unchanged (and rejected for the file's own type) per record type."""
+        out = {}
+        own = ENTITY_OF_TYPE[self.options.record_type]
+        for entity in ("deal", "company", "contact"):
+            t = self.tables[entity]
+            created = len(t.new_ids())
+            updated = len(t.dirty | t.tagged)
+            unchanged = len(t.touched) - created - updated
+            row = {"created": created, "updated": updated, "unchanged": unchanged}
+            if entity == own:
+                row["rejected"] = len(self.rejects)
+            if any(row.values()) or entity == own:
+                out[entity] = row
+        return out
+
+    def changes_anything(self) -> bool:
+        c = self.counts()
+        return any(v.get("created") or v.get("updated") for v in c.values()) or bool(self.new_stages) or any(
+            self.linked_existing.values())
+
+    def updates(self, entity: str) -> list[tuple[int, dict[str, Any], dict[str, Any]]]:
+        """(id, old values, new values) of the existing rows the import changes."""
+        t = self.tables[entity]
+        cols = COLS[entity]
+        out = []
+        for rid in sorted(t.dirty):
+            before, after = t.original[rid], t.rows[rid]
+            changed = [i for i, c in enumerate(cols) if before[i] != after[i] and c not in _NEVER_UPDATED]
+            out.append((rid, {cols[i]: before[i] for i in changed}, {cols[i]: after[i] for i in changed}))
+        return out
+
+    def error_lines(self, limit: int = MAX_SHOWN_ERRORS) -> list[str]:
+        return [r.message for r in self.rejects[:limit]]
+
+
+class Planner:
+    """Reads the rows of a file against the database (read only) and builds a Plan."""
+
+    def __init__(self, conn: sqlite3.Connection, csv_text: CsvText, mapping: Mapping, options: ImportOptions,
+                 progress: Callable[[int], None] | None = None) -> None:
+        self.conn = conn
+        self.csv = csv_text
+        self.mapping = mapping
+        self.options = options
+        self.progress = progress
+        self.entity = ENTITY_OF_TYPE[options.record_type]
+        self.tables = {e: Table(e) for e in COLS}
+        self.plan = Plan(csv_text, mapping, options, self.tables, date_order=options.date_order,
+                         now=clock.to_db(clock.utcnow()))
+        self.now = self.plan.now
+        self.today = clock.today().isoformat()
+        self.idx = {f: mapping.index(f) for f in mapping.columns if f}
+        self.order = options.date_order
+        self._load()
+
+    # --- loading what exists ------------------------------------------------------------------
+
+    def _load(self) -> None:
+        c = self.conn
+        self.default_currency = (c.execute("SELECT value FROM setting WHERE key = 'currency'").fetchone() or ("USD",))[0]
+        self.pipelines: dict[str, int] = {}
+        default = None
+        for pid, name, is_default in c.execute(
+                "SELECT id, name, is_default FROM pipeline WHERE deleted_at IS NULL ORDER BY position, id"):
+            self.pipelines[name.casefold()] = pid
+            if default is None or is_default:
+                default = pid if (default is None or is_default) else default
+        self.pipeline_names = {pid: name for pid, name in c.execute("SELECT id, name FROM pipeline")}
+        if self.options.pipeline:
+            key = self.options.pipeline.strip().casefold()
+            if key not in self.pipelines:
+                raise ValidationError(
+                    f"--pipeline: unknown pipeline {self.options.pipeline!r} "
+                    f"(pipelines: {', '.join(self.pipeline_names[p] for p in self.pipelines.values())})", "pipeline")
+            default = self.pipelines[key]
+        if default is None:
+            raise ValidationError("the database has no pipeline", "pipeline")
+        self.default_pipeline = default
+        self.stages: dict[int, dict[str, tuple[int, str]]] = {}
+        self.kind_stage: dict[int, dict[str, int]] = {}
+        self.first_open: dict[int, int] = {}
+        self.last_open: dict[int, tuple[int, int]] = {}  # pipeline -> (position, probability)
+        self.stage_kind: dict[int, str] = {}
+        for sid, pid, name, kind, position, prob in c.execute(
+                "SELECT id, pipeline_id, name, kind, position, probability FROM stage WHERE deleted_at IS NULL"
+                " ORDER BY pipeline_id, position, id"):
+            self.stages.setdefault(pid, {})[" ".join(name.casefold().split())] = (sid, kind)
+            self.kind_stage.setdefault(pid, {}).setdefault(kind, sid)
+            self.stage_kind[sid] = kind
+            if kind == "open":
+                self.first_open.setdefault(pid, sid)
+                self.last_open[pid] = (position, prob)
+        self.next_stage_id = (c.execute("SELECT coalesce(max(id), 0) FROM stage").fetchone()[0]) + 1
+        self.tag_ids = {name.casefold(): tid for tid, name in c.execute("SELECT id, name FROM tag")}
+        self.next_tag_id = (c.execute("SELECT coalesce(max(id), 0) FROM tag").fetchone()[0]) + 1
+
+        self.co_by_ext: dict[str, int] = {}
+        self.co_by_domain: dict[str, int] = {}
+        self.co_by_name: dict[str, int] = {}
+        self._load_table("company", self._index_company)
+        self.ct_by_ext: dict[str, int] = {}
+        self.ct_by_email: dict[str, int] = {}
+        self.ct_by_name: dict[tuple[str, int | None], int] = {}
+        self._load_table("contact", self._index_contact)
+        self.dl_by_ext: dict[str, int] = {}
+        self.dl_by_key: dict[tuple[str, int | None, int | None], int] = {}
+        if self.entity == "deal":
+            self._load_table("deal", self._index_deal)
+        else:
+            t = self.tables["deal"]
+            t.next_id = t.first_new = c.execute("SELECT coalesce(max(id), 0) FROM deal").fetchone()[0] + 1
+        self.plan.first_stage_change = c.execute("SELECT coalesce(max(id), 0) FROM stage_change").fetchone()[0] + 1
+        self.existing_links: dict[str, set[tuple[int, int]]] = {}
+        if "tags" in self.idx:
+            link, column = {"deal": ("deal_tag", "deal_id"), "company": ("company_tag", "company_id"),
+                            "contact": ("contact_tag", "contact_id")}[self.entity]
+            self.existing_links[self.entity] = set(c.execute(f"SELECT {column}, tag_id FROM {link}"))
+
+    def _load_table(self, entity: str, index: Callable[[int, list[Any]], None]) -> None:
+        t = self.tables[entity]
+        cols = COLS[entity]
+        for row in self.conn.execute(f"SELECT {', '.join(cols)} FROM {entity} WHERE deleted_at IS NULL ORDER BY id"):
+            t.original[row[0]] = row
+            t.rows[row[0]] = list(row)
+            index(row[0], t.rows[row[0]])
+        t.next_id = t.first_new = self.conn.execute(f"SELECT coalesce(max(id), 0) FROM {entity}").fetchone()[0] + 1
+
+    def _index_company(self, cid: int, row: list[Any]) -> None:
+        p = _POS["company"]
+        if row[p["external_id"]]:
+            self.co_by_ext.setdefault(row[p["external_id"]], cid)
+        if row[p["domain"]]:
+            self.co_by_domain.setdefault(row[p["domain"]].casefold(), cid)
+        self.co_by_name.setdefault(V.name_key(row[p["name"]]), cid)
+
+    def _index_contact(self, cid: int, row: list[Any]) -> None:
+        p = _POS["contact"]
+        if row[p["external_id"]]:
+            self.ct_by_ext.setdefault(row[p["external_id"]], cid)
+        if row[p["email"]]:
+            self.ct_by_email.setdefault(V.email_key(row[p["email"]]), cid)
+        self.ct_by_name.setdefault((V.person_key(row[p["name"]]), row[p["company_id"]]), cid)
+
+    def _index_deal(self, did: int, row: list[Any]) -> None:
+        p = _POS["deal"]
+        if row[p["external_id"]]:
+            self.dl_by_ext.setdefault(row[p["external_id"]], did)
+        company = row[p["company_id"]]
+        self.dl_by_key.setdefault((V.title_key(row[p["title"]]), company, None if company else row[p["contact_id"]]),
+                                  did)
+
+    # --- the rows -------------------------------------------------------------------------------
+
+    def run(self) -> Plan:
+        handler = {"deal": self._deal_row, "company": self._company_row, "contact": self._contact_row}[self.entity]
+        deferred: list[tuple[int, list[str]]] = []
+        header = self.mapping.header
+        for line, fields in data_rows(self.csv):
+            self.plan.rows_read += 1
+            if self.progress is not None and self.plan.rows_read % 2000 == 0:
+                self.progress(line)
+            if len(fields) > len(header) and any(f.strip() for f in fields[len(header):]):
+                self._reject(line, fields, None, None,
+                             f"has {len(fields)} fields but the header has {len(header)} (a stray delimiter?)")
+                continue
+            try:
+                handler(line, fields)
+            except RowError as exc:
+                if isinstance(exc.__cause__, AmbiguousDate) and self.order is None:
+                    deferred.append((line, fields))  # a later row may prove the day/month order
+                    continue
+                self._reject(line, fields, exc.column, exc.value, exc.reason)
+        for line, fields in deferred:
+            try:
+                handler(line, fields)
+            except RowError as exc:
+                reason = exc.reason
+                if isinstance(exc.__cause__, AmbiguousDate):
+                    reason = f"{exc.value!r} could be day/month or month/day; give --date-order dmy or mdy"
+                self._reject(line, fields, exc.column, exc.value, reason)
+        self.plan.rejects.sort(key=lambda r: r.line)
+        self.plan.date_order = self.order
+        if self.progress is not None:
+            self.progress(-1)
+        return self.plan
+
+    def _reject(self, line: int, fields: list[str], column: str | None, value: str | None, reason: str) -> None:
+        where = f"line {line}" + (f", column {column!r}" if column else "")
+        self.plan.rejects.append(Reject(line, fields, f"{where}: {reason}"))
+
+    def _cell(self, fields: list[str], name: str) -> str:
+        i = self.idx.get(name)
+        if i is None or i >= len(fields):
+            return ""
+        value = fields[i]
+        if value[:1] == "'" and value[1:2] in _FORMULA_START:
+            return value[1:]  # a cell our export (or a careful spreadsheet) kept from running as a formula
+        return value
+
+    def _parse(self, fields: list[str], name: str, parser: Callable[..., Any], *args: Any) -> Any:
+        raw = self._cell(fields, name)
+        if not raw or not raw.strip():
+            return None
+        try:
+            return parser(raw, *args)
+        except ValidationError as exc:
+            message = exc.message
+            # "amount: '12,5x' is not an amount" -> "'12,5x' is not an amount"
+            if ": " in message and not message.startswith("'") and message.split(": ", 1)[0].replace(" ", "").isalpha():
+                message = message.split(": ", 1)[1]
+            raise RowError(self.mapping.header_of(name), raw, message) from exc
+
+    def _date(self, fields: list[str], name: str, parser: Callable[..., Any] = V.date) -> str | None:
+        raw = self._cell(fields, name)
+        if not raw or not raw.strip():
+            return None
+        if self.order is None:
+            hint = V.date_hint(raw)
+            if hint:
+                self.order = hint
+        return self._parse(fields, name, parser, self.order)
+
+    def _text(self, fields: list[str], name: str, max_len: int = 10_000_000) -> str | None:
+        raw = self._cell(fields, name)
+        value = raw.strip() if raw else None
+        if value and len(value) > max_len:
+            raise RowError(self.mapping.header_of(name), value[:20] + "…", f"longer than {max_len} characters")
+        return value or None
+
+    def _tags(self, fields: list[str]) -> tuple[str, ...]:
+        return self._parse(fields, "tags", V.tags) or ()
+
+    # --- companies ------------------------------------------------------------------------------
+
+    def company_for(self, name: str | None, domain: str | None, values: dict[str, Any] | None = None,
+                    ext: str | None = None, create: bool = True) -> int | None:
+        """The id of the matching company (updated with `values`), created when new."""
+        cid = self.co_by_ext.get(ext) if ext else None
+        if cid is None and domain:
+            cid = self.co_by_domain.get(domain)
+        key = V.name_key(name)
+        if cid is None and key:
+            cid = self.co_by_name.get(key)
+        t = self.tables["company"]
+        fill = {"name": name, "domain": domain, **(values or {})}
+        if ext:
+            fill["external_id"] = ext
+        if cid is None:
+            if not name or not create:
+                return None
+            cid = t.next_id
+            t.next_id += 1
+            row = [None] * len(COMPANY_COLS)
+            row[0] = cid
+            row[_POS["company"]["created_at"]] = self.now
+            row[_POS["company"]["updated_at"]] = self.now
+            t.rows[cid] = row
+            self._merge("company", cid, fill)
+        else:
+            self._merge("company", cid, fill)
+        self._index_company(cid, t.rows[cid])
+        t.touched.add(cid)
+        return cid
+
+    def _merge(self, entity: str, rid: int, fill: dict[str, Any]) -> None:
+        t = self.tables[entity]
+        row = t.rows[rid]
+        pos = _POS[entity]
+        existing = rid in t.original
+        identity = _IDENTITY[entity]
+        for column, value in fill.items():
+            if value is None:
+                continue
+            i = pos[column]
+            current = row[i]
+            if current == value:
+                continue
+            if column in identity and current is not None:
+                continue  # the name a record was first known by stays
+            row[i] = value
+        if existing:
+            original = t.original[rid]
+            # updated_at is the last column of every table: compare the others
+            if tuple(row[:-1]) != original[:-1]:
+                t.dirty.add(rid)
+                row[-1] = self.now
+            else:
+                t.dirty.discard(rid)
+                row[-1] = original[-1]
+
+    def _company_row(self, line: int, fields: list[str]) -> None:
+        name = self._text(fields, "name", 200)
+        if not name:
+            raise RowError(self.mapping.header_of("name"), "", "the company name is empty")
+        website = self._parse(fields, "website", V.url)
+        domain_raw = self._cell(fields, "domain")
+        domain = V.domain_of(domain_raw) if domain_raw.strip() else None
+        if domain_raw.strip() and domain is None:
+            raise RowError(self.mapping.header_of("domain"), domain_raw, f"{domain_raw.strip()!r} is not a domain name")
+        email = self._parse(fields, "email", V.email)
+        domain = domain or V.domain_of(website) or V.company_domain_from_email(email)
+        values = {
+            "website": website, "email": email, "phone": self._text(fields, "phone", 100),
+            "address": self._text(fields, "address", 500), "source": self._text(fields, "source", 100),
+            "category": self._text(fields, "category", 100), "size": self._text(fields, "size", 100),
+            "notes": self._text(fields, "notes"),
+        }
+        tags = self._tags(fields)
+        ext = self._text(fields, "external_id", 200)
+        before = self.tables["company"].next_id
+        cid = self.company_for(name, domain, values, ext)
+        self._count_merge("company", cid, before)
+        self._link_tags("company", cid, tags)
+
+    def _count_merge(self, entity: str, rid: int | None, next_before: int) -> None:
+        """A row that lands on a record planned earlier in this file was merged into it."""
+        t = self.tables[entity]
+        if rid is not None and rid >= t.first_new and rid < next_before:
+            self.plan.merged_rows += 1
+
+    # --- contacts -------------------------------------------------------------------------------
+
+    def contact_for(self, name: str | None, email: str | None, company_id: int | None,
+                    values: dict[str, Any] | None = None, ext: str | None = None) -> int | None:
+        cid = self.ct_by_ext.get(ext) if ext else None
+        ekey = V.email_key(email)
+        if cid is None and ekey:
+            cid = self.ct_by_email.get(ekey)
+        pkey = V.person_key(name)
+        if cid is None and pkey:
+            cid = self.ct_by_name.get((pkey, company_id))
+            if cid is None and company_id is not None:
+                found = self.ct_by_name.get((pkey, None))
+                # a person known without a company, now seen with one: the same person
+                if found is not None and not (self.tables["contact"].rows[found][_POS["contact"]["email"]] and ekey):
+                    cid = found
+        t = self.tables["contact"]
+        fill = {"name": name or (email.split("@")[0] if email else None), "email": email, "company_id": company_id,
+                **(values or {})}
+        if ext:
+            fill["external_id"] = ext
+        if cid is None:
+            if not fill["name"]:
+                return None
+            cid = t.next_id
+            t.next_id += 1
+            row = [None] * len(CONTACT_COLS)
+            row[0] = cid
+            row[_POS["contact"]["created_at"]] = self.now
+            row[_POS["contact"]["updated_at"]] = self.now
+            t.rows[cid] = row
+            self._merge("contact", cid, fill)
+        else:
+            row = t.rows[cid]
+            if row[_POS["contact"]["company_id"]] is not None:
+                fill["company_id"] = None  # keep the company a known contact has
+            if row[_POS["contact"]["email"]] is not None and ekey == V.email_key(row[_POS["contact"]["email"]]):
+                fill["email"] = None  # same address, maybe another case: keep it as stored
+            self._merge("contact", cid, fill)
+        self._index_contact(cid, t.rows[cid])
+        t.touched.add(cid)
+        return cid
+
+    def _contact_row(self, line: int, fields: list[str]) -> None:
+        name = self._text(fields, "name", 200)
+        if not name:
+            parts = [self._text(fields, f, 100) for f in ("first_name", "middle_name", "last_name")]
+            name = " ".join(p for p in parts if p) or None
+        email = self._parse(fields, "email", V.email)
+        if not name and not email:
+            raise RowError(None, None, "the contact has neither a name nor an email address")
+        company_name = self._text(fields, "company", 200)
+        website = self._parse(fields, "website", V.url)
+        values = {"phone": self._text(fields, "phone", 100), "title": self._text(fields, "title", 200),
+                  "notes": self._text(fields, "notes")}
+        tags = self._tags(fields)
+        ext = self._text(fields, "external_id", 200)
+        company_id = None
+        if company_name or website:
+            domain = V.domain_of(website) if website else None
+            company_id = self.company_for(company_name, domain, {"website": website} if website else None)
+        before = self.tables["contact"].next_id
+        cid = self.contact_for(name, email, company_id, values, ext)
+        self._count_merge("contact", cid, before)
+        self._link_tags("contact", cid, tags)
+
+    # --- deals ----------------------------------------------------------------------------------
+
+    def _stage_for(self, fields: list[str], pipeline_id: int, line: int) -> tuple[int, int | None]:
+        """(stage id, the open stage it went through first or None) from the stage and status cells."""
+        raw_stage = self._cell(fields, "stage").strip()
+        status = self._parse(fields, "status", V.status)
+        stages = self.stages.get(pipeline_id, {})
+        kinds = self.kind_stage.get(pipeline_id, {})
+        stage = None
+        if raw_stage:
+            key = " ".join(raw_stage.casefold().split())
+            found = stages.get(key)
+            if found is None:
+                compact = re.sub(r"[\W_]+", "", key)
+                kind = {"closedwon": "won", "won": "won", "closedlost": "lost", "lost": "lost"}.get(compact)
+                if kind and kind in kinds:
+                    found = (kinds[kind], kind)
+            if found is None:
+                found = self._unknown_stage(pipeline_id, raw_stage, line)
+            stage = found
+        if status and status != "open":
+            if stage is not None and stage[1] == status:
+                return stage[0], None
+            if status not in kinds:
+                raise RowError(self.mapping.header_of("status"), self._cell(fields, "status"),
+                               f"pipeline {self.pipeline_names[pipeline_id]!r} has no {status} stage")
+            through = stage[0] if stage is not None and stage[1] == "open" else None
+            return kinds[status], through
+        if stage is not None:
+            return stage[0], None
+        if pipeline_id not in self.first_open:
+            raise RowError(None, None, f"pipeline {self.pipeline_names[pipeline_id]!r} has no open stage")
+        return self.first_open[pipeline_id], None
+
+    def _unknown_stage(self, pipeline_id: int, name: str, line: int) -> tuple[int, str]:
+        key = (pipeline_id, " ".join(name.casefold().split()))
+        self.plan.unknown_stages.setdefault(key, (line, " ".join(name.split())))
+        if not self.options.create_stages:
+            return (0, "open")  # the import stops before writing (unknown stages are listed)
+        sid = self.next_stage_id
+        self.next_stage_id += 1
+        after, prob = self.last_open.get(pipeline_id, (-1, 0))
+        shift_after, count = self.plan.stage_shifts.get(pipeline_id, (after, 0))
+        position = shift_after + count + 1
+        self.plan.stage_shifts[pipeline_id] = (shift_after, count + 1)
+        clean = " ".join(name.split())
+        self.plan.new_stages.append((sid, pipeline_id, clean, position, prob))
+        self.stages.setdefault(pipeline_id, {})[key[1]] = (sid, "open")
+        self.stage_kind[sid] = "open"
+        return (sid, "open")
+
+    def _deal_row(self, line: int, fields: list[str]) -> None:
+        title = self._text(fields, "title", 200)
+        if not title:
+            raise RowError(self.mapping.header_of("title"), "", "the deal title is empty")
+        title = " ".join(title.split())
+        amount = self._parse(fields, "amount", V.amount)
+        cents, written_currency = amount if amount else (None, None)
+        cost = self._parse(fields, "cost", V.amount)
+        currency = self._parse(fields, "currency", V.currency) or written_currency
+        if currency == self.default_currency:
+            currency = None
+        expected = self._date(fields, "expected_close")
+        closed_on = self._date(fields, "closed_on")
+        created_at = self._date(fields, "created_at", V.timestamp)
+        entered_at = self._date(fields, "stage_entered_at", V.timestamp)
+        confidence = self._parse(fields, "confidence", V.confidence)
+        proposal = self._parse(fields, "proposal_url", V.url)
+        contact_email = self._parse(fields, "contact_email", V.email)
+        website = self._parse(fields, "website", V.url)
+        tags = self._tags(fields)
+        pipeline_id = self.default_pipeline
+        raw_pipeline = self._cell(fields, "pipeline").strip()
+        if raw_pipeline:
+            pipeline_id = self.pipelines.get(raw_pipeline.casefold())
+            if pipeline_id is None:
+                names = ", ".join(self.pipeline_names[p] for p in self.pipelines.values())
+                raise RowError(self.mapping.header_of("pipeline"), raw_pipeline,
+                               f"unknown pipeline {raw_pipeline!r} (pipelines: {names})")
+        stage_id, through = self._stage_for(fields, pipeline_id, line)
+        source = self._text(fields, "source", 100)
+        lost_reason = self._text(fields, "lost_reason", 200)
+        notes = self._text(fields, "notes")
+        ext = self._text(fields, "external_id", 200)
+        company_name = self._text(fields, "company", 200)
+        contact_name = self._text(fields, "contact", 200)
+
+        # Every value is valid: now find or plan the linked records.
+        company_id = None
+        if company_name or website:
+            company_id = self.company_for(company_name, V.domain_of(website) if website else None,
+                                          {"website": website} if website else None)
+        if company_id is None and contact_email and not company_name:
+            company_id = self.co_by_domain.get(V.company_domain_from_email(contact_email) or "")
+        contact_id = None
+        if contact_name or contact_email:
+            contact_id = self.contact_for(contact_name, contact_email, company_id)
+            if company_id is None and contact_id is not None:
+                company_id = self.tables["contact"].rows[contact_id][_POS["contact"]["company_id"]]
+
+        t = self.tables["deal"]
+        did = self.dl_by_ext.get(ext) if ext else None
+        key = (title.casefold(), company_id, None if company_id else contact_id)
+        if did is None:
+            did = self.dl_by_key.get(key)
+        kind = self.stage_kind.get(stage_id, "open")
+        if kind == "open":
+            closed_on = None
+        fill: dict[str, Any] = {
+            "title": title, "company_id": company_id, "contact_id": contact_id, "amount_cents": cents,
+            "cost_cents": cost[0] if cost else None, "currency": currency, "confidence": confidence,
+            "expected_close": expected, "source": source, "lost_reason": lost_reason if kind == "lost" else None,
+            "proposal_url": proposal, "notes": notes, "external_id": ext,
+        }
+        p = _POS["deal"]
+        if did is None:
+            did = t.next_id
+            t.next_id += 1
+            row: list[Any] = [None] * len(DEAL_COLS)
+            row[0] = did
+            row[p["pipeline_id"]] = pipeline_id
+            row[p["stage_id"]] = stage_id
+            row[p["amount_cents"]] = 0
+            created = created_at or self.now
+            if kind != "open" and not closed_on:
+                # a closed deal's "Close Date" (HubSpot, Salesforce) is when it closed
+                closed_on = expected or (entered_at or created)[:10]
+            row[p["closed_on"]] = closed_on
+            entered = entered_at or (f"{closed_on} 00:00:00.000000" if closed_on and kind != "open" else created)
+            if entered < created:
+                entered = created
+            row[p["stage_entered_at"]] = entered
+            row[p["created_at"]] = created
+            row[p["updated_at"]] = self.now
+            t.rows[did] = row
+            self._merge("deal", did, fill)
+            self._new_deal_changes[did] = (through, stage_id, created, entered)
+        else:
+            row = t.rows[did]
+            is_new = did >= t.first_new
+            if is_new:
+                self.plan.merged_rows += 1
+            if row[p["stage_id"]] != stage_id and self._cell(fields, "stage").strip() + self._cell(fields, "status").strip():
+                fill["pipeline_id"] = pipeline_id
+                fill["stage_id"] = stage_id
+                when = entered_at or self.now
+                fill["stage_entered_at"] = when
+                fill["closed_on"] = (closed_on or self.today) if kind != "open" else None
+                if kind == "open":
+                    row[p["closed_on"]] = None  # back to an open stage: not closed any more
+                if kind != "lost":
+                    row[p["lost_reason"]] = None
+                if is_new:
+                    self._new_deal_changes[did] = (through, stage_id, row[p["created_at"]], when)
+                else:
+                    previous = self._moved.get(did)
+                    self._moved[did] = (previous[0] if previous else row[p["stage_id"]], stage_id, when)
+            elif kind != "open" and closed_on:
+                fill["closed_on"] = closed_on
+            self._merge("deal", did, fill)
+        self._index_deal(did, t.rows[did])
+        if ext:
+            self.dl_by_ext[ext] = did
+        self.dl_by_key.setdefault(key, did)
+        t.touched.add(did)
+        self._link_tags("deal", did, tags)
+
+    _new_deal_changes: dict[int, tuple[int | None, int, str, str]]
+    _moved: dict[int, tuple[int, int, str]]
+
+    # --- tags -----------------------------------------------------------------------------------
+
+    def _link_tags(self, entity: str, rid: int | None, tags: tuple[str, ...]) -> None:
+        if rid is None or not tags:
+            return
+        t = self.tables[entity]
+        existing = rid < t.first_new
+        for name in tags:
+            key = name.casefold()
+            tid = self.tag_ids.get(key)
+            if tid is None:
+                tid = self.next_tag_id
+                self.next_tag_id += 1
+                self.tag_ids[key] = tid
+                self.plan.new_tags[key] = (tid, name)
+            pair = (rid, tid)
+            if existing:
+                links = self.existing_links.setdefault(entity, set())
+                if pair not in links:
+                    links.add(pair)
+                    self.plan.linked_existing.setdefault(entity, []).append(pair)
+                    t.tagged.add(rid)
+            else:
+                self._new_link_set.setdefault(entity, set()).add(pair)
+
+    _new_link_set: dict[str, set[tuple[int, int]]]
+
+    def finish(self) -> Plan:
+        """Turn what was collected into the plan's insert lists."""
+        plan = self.plan
+        for entity, pairs in self._new_link_set.items():
+            plan.new_links[entity] = sorted(pairs)
+        p = _POS["deal"]
+        rows = self.tables["deal"].rows
+        changes = []
+        for did, (through, stage_id, created, entered) in sorted(self._new_deal_changes.items()):
+            if through is not None and through != stage_id:
+                changes.append((did, None, through, created))
+                changes.append((did, through, stage_id, entered))
+            else:
+                changes.append((did, None, stage_id, rows[did][p["stage_entered_at"]]))
+        original = self.tables["deal"].original
+        for did, (old, new, when) in sorted(self._moved.items()):
+            if rows[did][p["stage_id"]] != original[did][p["stage_id"]]:
+                changes.append((did, old, new, when))
+        plan.stage_changes = changes
+        return plan
+
+
+def make_plan(conn: sqlite3.Connection, csv_text: CsvText, mapping: Mapping, options: ImportOptions,
+              progress: Callable[[int], None] | None = None) -> Plan:
+    """Read every row of the file and decide what the import would do (reads the database only)."""
+    planner = Planner(conn, csv_text, mapping, options, progress)
+    planner._new_deal_changes = {}
+    planner._moved = {}
+    planner._new_link_set = {}
+    planner.run()
+    return planner.finish()

@@ -1,0 +1,135 @@
+"""`crmtui export`: the documented keys, safe CSV, and export -> import -> export gives the same data."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from crmtui.cli import app
+from crmtui.store.db import open_database
+from tests.conftest import snapshot_of
+
+runner = CliRunner()
+DATA = Path(__file__).parent / "data" / "import"
+
+
+def run(db: Path, *args: str):
+    return runner.invoke(app, ["--db", str(db), *args], catch_exceptions=False)
+
+
+def ok(db: Path, *args: str):
+    result = run(db, *args)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+@pytest.fixture
+def seeded(db_path: Path, fixed_clock) -> Path:
+    from crmtui.store.contacts import create_contact
+    from crmtui.store.deals import create_deal, mark_lost, mark_won
+    from crmtui.store.companies import create_company
+
+    db = open_database(db_path)
+    with db.session() as s:
+        acme = create_company(s, "Acme Inc.", website="https://www.acme.com", email="hello@acme.com",
+                              phone="+1 555 0100", address="1 Main St", source="Referral", category="Software",
+                              size="medium", notes="=HYPERLINK(\"http://evil\")", tags=["key account"])
+        create_company(s, "Bolt GmbH", domain="bolt.de", tags=["prospect", "dach"])
+        create_contact(s, "Jo Smith", email="jo@acme.com", phone="+1 555 0101", title="CEO", company_id=acme.id,
+                       tags=["vip"], notes="@jo on chat")
+        create_contact(s, "Freelance Fay", email="fay@mail.example")
+        d1 = create_deal(s, "Website relaunch", company="Acme Inc.", contact="jo@acme.com", amount="12,500.50",
+                         cost="4000", stage="Proposal sent", tags=["website", "seo"], source="Referral",
+                         expected_close="2027-03-15", confidence=4)
+        create_deal(s, "Brand refresh", company="Bolt GmbH", amount="EUR 4000", currency="EUR", tags=["branding"])
+        d3 = create_deal(s, "Portrait shoot", contact="fay@mail.example", amount="900", external_id="X-9")
+        d4 = create_deal(s, "-Minus title", company="Bolt GmbH", amount="100")
+        mark_won(s, d1.id)
+        mark_lost(s, d3.id, "Price too high")
+        del d4
+    db.close()
+    return db_path
+
+
+def test_deals_json_has_the_documented_keys(seeded: Path) -> None:
+    rows = json.loads(ok(seeded, "export", "--format", "json").stdout)
+    assert list(rows[0]) == ["id", "title", "company", "contact", "contact_email", "pipeline", "stage", "status",
+                             "amount", "cost", "currency", "confidence", "expected_close", "closed_at", "source",
+                             "tags", "lost_reason", "created_at", "stage_entered_at", "external_id"]
+    first = rows[0]
+    assert first["amount"] == "12500.50" and first["cost"] == "4000.00" and first["status"] == "won"
+    assert first["tags"] == ["seo", "website"] and first["contact_email"] == "jo@acme.com"
+    assert first["created_at"] == "2026-11-23T09:30:00Z" and first["closed_at"] == "2026-11-23"
+    assert first["expected_close"] == "2027-03-15" and first["currency"] == "USD"
+    assert rows[1]["currency"] == "EUR"
+    assert rows[2]["status"] == "lost" and rows[2]["lost_reason"] == "Price too high" and rows[2]["company"] is None
+    companies = json.loads(ok(seeded, "export", "--type", "companies", "--format", "json").stdout)
+    assert list(companies[0]) == ["id", "name", "domain", "website", "email", "phone", "address", "source",
+                                  "category", "size", "tags", "notes"]
+    assert companies[1]["tags"] == ["dach", "prospect"]
+    contacts = json.loads(ok(seeded, "export", "--type", "contacts", "--format", "json").stdout)
+    assert list(contacts[0]) == ["id", "name", "email", "phone", "title", "company", "tags", "notes"]
+    assert contacts[0]["company"] == "Acme Inc."
+
+
+def test_csv_neutralises_formulas(seeded: Path) -> None:
+    text = ok(seeded, "export", "--type", "companies").stdout
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert rows[0]["notes"] == "'=HYPERLINK(\"http://evil\")"
+    assert rows[0]["phone"] == "'+1 555 0100"
+    deals = list(csv.DictReader(io.StringIO(ok(seeded, "export").stdout)))
+    assert deals[3]["title"] == "'-Minus title" and deals[0]["tags"] == "seo; website"
+    contacts = list(csv.DictReader(io.StringIO(ok(seeded, "export", "--type", "contacts").stdout)))
+    assert contacts[0]["notes"] == "'@jo on chat"
+
+
+def test_export_to_files_and_all(seeded: Path, tmp_path: Path) -> None:
+    out = tmp_path / "deals.json"
+    result = ok(seeded, "export", "--format", "json", "-o", str(out))
+    assert "4 deals written to" in result.stderr
+    assert len(json.loads(out.read_text())) == 4
+    everything = json.loads(ok(seeded, "export", "--type", "all", "--format", "json").stdout)
+    assert set(everything) == {"deals", "companies", "contacts", "activities"}
+    folder = tmp_path / "out"
+    ok(seeded, "export", "--type", "all", "-o", str(folder))
+    assert sorted(p.name for p in folder.iterdir()) == ["activities.csv", "companies.csv", "contacts.csv", "deals.csv"]
+
+
+def test_export_errors(seeded: Path) -> None:
+    before = snapshot_of(seeded)
+    for args, message in ((("--type", "leads"), "--type: 'leads'"), (("--format", "xml"), "--format: 'xml'"),
+                          (("--type", "all"), "give -o DIRECTORY")):
+        result = run(seeded, "export", *args)
+        assert result.exit_code == 1 and message in result.stderr
+    assert snapshot_of(seeded) == before
+
+
+def _without_ids(data: dict) -> dict:
+    return {k: [{key: v for key, v in row.items() if key not in ("id", "deal_id")} for row in rows]
+            for k, rows in data.items()}
+
+
+def test_export_import_export_gives_the_same_data(seeded: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "csv"
+    ok(seeded, "export", "--type", "all", "-o", str(folder))
+    first = json.loads(ok(seeded, "export", "--type", "all", "--format", "json").stdout)
+    fresh = tmp_path / "fresh.db"
+    for kind in ("companies", "contacts", "deals"):
+        ok(fresh, "import", str(folder / f"{kind}.csv"), "--type", kind)
+    second = json.loads(ok(fresh, "export", "--type", "all", "--format", "json").stdout)
+    assert _without_ids(second) == _without_ids(first)
+    # and importing the export again changes nothing
+    again = ok(fresh, "import", str(folder / "deals.csv"))
+    assert "Nothing changed" in again.stdout
+
+
+def test_export_of_an_imported_sample(db_path: Path) -> None:
+    ok(db_path, "import", str(DATA / "hubspot_deals.csv"))
+    rows = json.loads(ok(db_path, "export", "--format", "json").stdout)
+    assert [r["external_id"] for r in rows] == ["9001", "9002", "9003", "9004"]
+    assert rows[3]["currency"] == "EUR" and rows[3]["amount"] == "1234.56"

@@ -1,0 +1,480 @@
+"""`crmtui import` as a user meets it: real exports in, the right records out, nothing half-done."""
+
+from __future__ import annotations
+
+import codecs
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from crmtui.cli import app
+from crmtui.store.db import open_database
+from tests.conftest import fetch, snapshot_of
+
+DATA = Path(__file__).parent / "data" / "import"
+runner = CliRunner()
+
+
+def run(db: Path, *args: str, input: bytes | str | None = None):
+    return runner.invoke(app, ["--db", str(db), *args], input=input, catch_exceptions=False)
+
+
+def imp(db: Path, *args: str, input: bytes | str | None = None):
+    result = run(db, "import", *args, input=input)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+@pytest.fixture
+def empty_db(db_path: Path) -> Path:
+    open_database(db_path).close()
+    return db_path
+
+
+def deals(db: Path) -> list[tuple]:
+    return fetch(db, "SELECT d.title, c.name, p.email, s.name, d.amount_cents, d.currency, d.expected_close,"
+                     " d.closed_on, d.external_id FROM deal d JOIN stage s ON s.id = d.stage_id"
+                     " LEFT JOIN company c ON c.id = d.company_id LEFT JOIN contact p ON p.id = d.contact_id"
+                     " ORDER BY d.id")
+
+
+# --- real exports ---------------------------------------------------------------------------
+
+
+def test_hubspot_deals_export(empty_db: Path, fixed_clock) -> None:
+    result = imp(empty_db, str(DATA / "hubspot_deals.csv"))
+    assert "'Deal Name' → title" in result.stderr and "'Deal owner' (not a known field)" in result.stderr
+    assert deals(empty_db) == [
+        ("Website relaunch", "Acme Inc.", "jo@acme.com", "Proposal sent", 1250000, None, "2027-03-15", None, "9001"),
+        ("Brand refresh", "Bolt GmbH", None, "Won", 400000, None, "2026-10-01", "2026-10-01", "9002"),
+        ("SEO audit", "Acme Inc.", "ann@acme.com", "Lost", 750000, None, "2026-10-20", "2026-10-20", "9003"),
+        ('Logo, stationery "and" cards', "Cobalt & Co", "lee@cobalt.example", "Negotiation", 123456, "EUR",
+         "2027-01-30", None, "9004"),
+    ]
+    # https://www.Acme.com/about and acme.com are one company; "Acme Inc." = "ACME INC"
+    assert fetch(empty_db, "SELECT name, domain, website FROM company ORDER BY id") == [
+        ("Acme Inc.", "acme.com", "https://acme.com"), ("Bolt GmbH", "bolt.de", "https://bolt.de"),
+        ("Cobalt & Co", None, None)]
+    assert fetch(empty_db, "SELECT t.name FROM deal_tag dt JOIN tag t ON t.id = dt.tag_id WHERE dt.deal_id = 4"
+                           " ORDER BY t.name") == [("branding",), ("print",)]
+    # every deal has its stage history; the board and reports read it
+    assert fetch(empty_db, "SELECT deal_id, to_stage_id IS NOT NULL, changed_at FROM stage_change ORDER BY deal_id") == [
+        (1, 1, "2026-09-01 10:15:00.000000"), (2, 1, "2026-10-01 00:00:00.000000"),
+        (3, 1, "2026-10-20 00:00:00.000000"), (4, 1, "2026-10-02 00:00:00.000000")]
+    assert fetch(empty_db, "SELECT created_at FROM deal WHERE id = 1") == [("2026-09-01 10:15:00.000000",)]
+    assert "dates dmy" in result.stdout
+    assert "deals" in result.stdout and "Import #1 done" in result.stdout
+
+
+def test_reimport_of_the_same_file_changes_nothing_and_says_so(empty_db: Path) -> None:
+    imp(empty_db, str(DATA / "hubspot_deals.csv"))
+    before = snapshot_of(empty_db)
+    result = imp(empty_db, str(DATA / "hubspot_deals.csv"))
+    assert "Nothing changed" in result.stdout
+    assert snapshot_of(empty_db) == before
+    counts = json.loads(imp(empty_db, str(DATA / "hubspot_deals.csv"), "--json").stdout)["counts"]
+    assert counts["deal"] == {"created": 0, "updated": 0, "unchanged": 4, "rejected": 0}
+    assert counts["company"] == {"created": 0, "updated": 0, "unchanged": 3}
+
+
+def test_reimport_with_a_changed_row_updates_it_and_moves_the_stage(empty_db: Path, tmp_path: Path) -> None:
+    imp(empty_db, str(DATA / "hubspot_deals.csv"))
+    text = (DATA / "hubspot_deals.csv").read_text().replace("Proposal sent,\"$12,500.00\"", "Negotiation,\"$13,000\"")
+    changed = tmp_path / "changed.csv"
+    changed.write_text(text)
+    out = json.loads(imp(empty_db, str(changed), "--json").stdout)
+    assert out["counts"]["deal"] == {"created": 0, "updated": 1, "unchanged": 3, "rejected": 0}
+    assert fetch(empty_db, "SELECT s.name, d.amount_cents FROM deal d JOIN stage s ON s.id = d.stage_id"
+                           " WHERE d.id = 1") == [("Negotiation", 1300000)]
+    assert fetch(empty_db, "SELECT f.name, t.name FROM stage_change sc JOIN stage f ON f.id = sc.from_stage_id"
+                           " JOIN stage t ON t.id = sc.to_stage_id WHERE sc.deal_id = 1") == [
+        ("Proposal sent", "Negotiation")]
+
+
+def test_pipedrive_export_semicolons_crlf_status_and_currency(empty_db: Path) -> None:
+    imp(empty_db, str(DATA / "pipedrive_deals.csv"))
+    assert deals(empty_db) == [
+        ("Shop build", "Delta AG", "dana@delta.example", "Negotiation", 1500000, "EUR", None, None, None),
+        ("Newsletter", "Delta AG", "dana@delta.example", "Won", 250000, "EUR", None, "2026-11-23"[:0] or
+         deals(empty_db)[1][7], None),
+        ("Photos", "Echo Ltd", "eve@echo.example", "Lost", 90000, "EUR", None, deals(empty_db)[2][7], None),
+    ]
+    # one contact for dana@ and DANA@; the won deal went through its Proposal sent stage first
+    assert fetch(empty_db, "SELECT count(*) FROM contact") == [(2,)]
+    assert fetch(empty_db, "SELECT lost_reason FROM deal WHERE title = 'Photos'") == [("Price too high",)]
+    history = fetch(empty_db, "SELECT f.name, t.name FROM stage_change sc LEFT JOIN stage f ON f.id = sc.from_stage_id"
+                              " JOIN stage t ON t.id = sc.to_stage_id WHERE sc.deal_id = 2 ORDER BY sc.id")
+    assert history == [(None, "Proposal sent"), ("Proposal sent", "Won")]
+
+
+def test_salesforce_unknown_stage_is_listed_and_create_stages_adds_it(empty_db: Path) -> None:
+    before = snapshot_of(empty_db)
+    result = run(empty_db, "import", str(DATA / "salesforce_opps.csv"))
+    assert result.exit_code == 1
+    assert "1 unknown stage: 'Prospecting' (first on line 3)" in result.stderr
+    assert "--create-stages" in result.stderr
+    assert snapshot_of(empty_db) == before
+    imp(empty_db, str(DATA / "salesforce_opps.csv"), "--create-stages")
+    stages = fetch(empty_db, "SELECT name, kind FROM stage ORDER BY position")
+    assert stages[5:8] == [("Contract out for signature", "open"), ("Prospecting", "open"), ("Won", "won")]
+    assert deals(empty_db) == [
+        ("Analytics setup", "Foxtrot Inc", None, "Won", 800000, None, "2026-03-15", "2026-03-15", "006A1"),
+        ("Dashboard build", "Foxtrot Inc", None, "Prospecting", 1200000, None, "2026-04-30", None, "006A2"),
+    ]
+    assert fetch(empty_db, "SELECT source FROM deal ORDER BY id") == [("Partner",), ("Website",)]
+
+
+def test_google_contacts_multi_email_and_labels(empty_db: Path) -> None:
+    result = imp(empty_db, str(DATA / "google_contacts.csv"))
+    assert "as contacts" in result.stderr
+    assert fetch(empty_db, "SELECT p.name, p.email, p.title, p.phone, c.name FROM contact p"
+                           " JOIN company c ON c.id = p.company_id ORDER BY p.id") == [
+        ("Jo Smith", "jo@acme.com", "CEO", "+1 555 0100", "Acme Inc"), ("Ann Lee", "ann@acme.com", "CTO", None, "Acme Inc")]
+    assert fetch(empty_db, "SELECT t.name FROM contact_tag ct JOIN tag t ON t.id = ct.tag_id WHERE ct.contact_id = 1"
+                           " ORDER BY t.name") == [("Clients",), ("VIP",)]
+
+
+def test_outlook_job_title_wins_over_the_honorific(empty_db: Path) -> None:
+    result = imp(empty_db, str(DATA / "outlook_contacts.csv"))
+    assert "'Job Title' → title" in result.stderr
+    assert fetch(empty_db, "SELECT name, title, email, phone, notes FROM contact") == [
+        ("Gus Grant", "Head of Sales", "gus@golf.example", "+44 20 7946 0000", "Met at trade show")]
+
+
+def test_linkedin_preamble_is_skipped(empty_db: Path) -> None:
+    result = imp(empty_db, str(DATA / "linkedin_connections.csv"))
+    assert "header on line 4" in result.stderr
+    assert "'URL' (not a known field)" in result.stderr
+    assert fetch(empty_db, "SELECT p.name, p.email, p.title, c.name FROM contact p JOIN company c"
+                           " ON c.id = p.company_id ORDER BY p.id") == [
+        ("Hana Ito", "hana@hotel.example", "Founder", "Hotel Co"), ("Ivan Ilic", None, "Engineer", "India Labs")]
+
+
+def test_companies_match_by_domain_and_name(empty_db: Path) -> None:
+    imp(empty_db, str(DATA / "hubspot_deals.csv"))
+    out = json.loads(imp(empty_db, str(DATA / "companies.csv"), "--json").stdout)
+    assert out["type"] == "companies"
+    assert out["counts"]["company"] == {"created": 1, "updated": 1, "unchanged": 0, "rejected": 0}
+    assert fetch(empty_db, "SELECT name, domain, phone, category FROM company WHERE domain = 'acme.com'") == [
+        ("Acme Inc.", "acme.com", "+1 555 0100", "Software")]
+
+
+def test_duplicates_inside_one_file_collapse(empty_db: Path, tmp_path: Path) -> None:
+    f = tmp_path / "dupes.csv"
+    f.write_text("Deal Name,Company,Amount,Contact Email\n"
+                 "Audit,Acme,100,jo@acme.com\nAudit,ACME,200,JO@acme.com\nOther,Acme Inc,300,jo@acme.com\n")
+    result = imp(empty_db, str(f))
+    assert "1 rows repeated a record seen earlier" in result.stdout
+    assert fetch(empty_db, "SELECT count(*) FROM company") == [(1,)]
+    assert fetch(empty_db, "SELECT count(*) FROM contact") == [(1,)]
+    assert fetch(empty_db, "SELECT title, amount_cents FROM deal ORDER BY id") == [("Audit", 20000), ("Other", 30000)]
+
+
+# --- how files really are -------------------------------------------------------------------
+
+
+ROWS = "Deal Name,Company,Amount,Notes\nCafé crème,Müller GmbH,€ 1.200,Straße – “quoted”\nZweites,Ölwerk AG,300,\n"
+EXPECTED = [("Café crème", "Müller GmbH"), ("Zweites", "Ölwerk AG")]
+
+
+@pytest.mark.parametrize(
+    ("raw", "encoding"),
+    [
+        (ROWS.encode("utf-8"), "UTF-8"),
+        (codecs.BOM_UTF8 + ROWS.encode("utf-8"), "UTF-8 with BOM"),
+        (ROWS.encode("utf-16"), "UTF-16"),
+        (ROWS.encode("cp1252"), "Windows-1252"),
+        (ROWS.replace("\n", "\r").encode("utf-8"), "UTF-8"),
+        (ROWS.replace("\n", "\r\n").encode("utf-8"), "UTF-8"),
+        (ROWS.replace(",", "\t").encode("utf-8"), "UTF-8"),
+        (ROWS.replace(",", "|").encode("utf-8"), "UTF-8"),
+        (("\n\n" + ROWS.replace("\n", ",,\n") + ",,,,,\n,,,,,\n\n").encode("utf-8"), "UTF-8"),
+    ],
+    ids=["utf8", "utf8-bom", "utf16-bom", "cp1252", "cr-only", "crlf", "tab", "pipe", "blank-and-excel-rows"],
+)
+def test_any_csv_a_person_has(empty_db: Path, tmp_path: Path, raw: bytes, encoding: str) -> None:
+    f = tmp_path / "in.csv"
+    f.write_bytes(raw)
+    result = imp(empty_db, str(f))
+    assert encoding in result.stderr
+    assert fetch(empty_db, "SELECT d.title, c.name FROM deal d JOIN company c ON c.id = d.company_id ORDER BY d.id") == EXPECTED
+    assert fetch(empty_db, "SELECT amount_cents, currency, notes FROM deal WHERE id = 1") == [
+        (120000, "EUR", "Straße – “quoted”")]
+
+
+def test_quoted_fields_with_newlines_and_a_field_over_the_csv_limit(empty_db: Path, tmp_path: Path) -> None:
+    long_note = "x" * 200_000
+    f = tmp_path / "long.csv"
+    f.write_text(f'Deal Name,Notes,Amount\n"Multi\nline, with ""quotes""","{long_note}",5\nNext,short,6\n')
+    result = imp(empty_db, str(f))
+    assert fetch(empty_db, "SELECT title, length(notes) FROM deal ORDER BY id") == [
+        ('Multi line, with "quotes"', 200_000), ("Next", 5)]
+    assert "2 rows" in result.stdout
+
+
+def test_semicolon_file_with_decimal_commas(empty_db: Path, tmp_path: Path) -> None:
+    f = tmp_path / "semi.csv"
+    f.write_text("Titel;Firma;Betrag\nA;X GmbH;1.234,56\n", encoding="utf-8")
+    imp(empty_db, str(f), "--map", "Titel=title", "--map", "Firma=company", "--map", "Betrag=amount", "--type", "deals")
+    assert fetch(empty_db, "SELECT title, amount_cents FROM deal") == [("A", 123456)]
+
+
+def test_stdin(empty_db: Path) -> None:
+    result = imp(empty_db, "-", input=(DATA / "pipedrive_deals.csv").read_bytes())
+    assert "<stdin>: 3 rows" in result.stdout
+    assert fetch(empty_db, "SELECT count(*) FROM deal") == [(3,)]
+
+
+def test_map_overrides_and_ignores(empty_db: Path, tmp_path: Path) -> None:
+    f = tmp_path / "m.csv"
+    f.write_text("Deal Name,Value,Secret\nA,100,zzz\n")
+    result = imp(empty_db, str(f), "--map", "Secret=notes", "--map", "Value=")
+    assert "'Secret' → notes" in result.stderr and "'Value' (--map)" in result.stderr
+    assert fetch(empty_db, "SELECT title, amount_cents, notes FROM deal") == [("A", 0, "zzz")]
+
+
+def test_date_order_from_the_file_or_the_option(empty_db: Path, tmp_path: Path) -> None:
+    f = tmp_path / "d.csv"
+    f.write_text("Deal Name,Close Date\nA,03/04/2027\nB,05/06/2027\n")
+    before = snapshot_of(empty_db)
+    result = run(empty_db, "import", str(f))
+    assert result.exit_code == 1
+    assert "line 2, column 'Close Date': '03/04/2027' could be day/month or month/day; give --date-order dmy or mdy" \
+        in result.stderr
+    assert snapshot_of(empty_db) == before
+    imp(empty_db, str(f), "--date-order", "mdy")
+    assert fetch(empty_db, "SELECT expected_close FROM deal ORDER BY id") == [("2027-03-04",), ("2027-05-06",)]
+    g = tmp_path / "g.csv"  # a later row proves day/month for the ambiguous rows before it
+    g.write_text("Deal Name,Close Date\nC,03/04/2027\nD,25/12/2027\n")
+    imp(empty_db, str(g))
+    assert fetch(empty_db, "SELECT expected_close FROM deal WHERE title IN ('C', 'D') ORDER BY title") == [
+        ("2027-04-03",), ("2027-12-25",)]
+
+
+def test_dry_run_shows_the_summary_and_writes_nothing(empty_db: Path) -> None:
+    before = snapshot_of(empty_db)
+    result = imp(empty_db, str(DATA / "hubspot_deals.csv"), "--dry-run")
+    assert "Dry run: nothing was written" in result.stdout and "created" in result.stdout
+    assert snapshot_of(empty_db) == before
+
+
+def test_no_progress_bar_when_piped(empty_db: Path, tmp_path: Path) -> None:
+    f = tmp_path / "big.csv"
+    f.write_text("Deal Name,Amount\n" + "".join(f"Deal {i},{i}\n" for i in range(20000)))
+    result = imp(empty_db, str(f))
+    assert "Checking rows" not in result.output and "━" not in result.stderr
+    assert fetch(empty_db, "SELECT count(*) FROM deal") == [(20000,)]
+
+
+# --- bad input: one clear line, exit 1, nothing written ---------------------------------------
+
+
+def _fails(db: Path, *args: str, input: bytes | None = None) -> str:
+    before = snapshot_of(db)
+    result = run(db, "import", *args, input=input)
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert snapshot_of(db) == before
+    return result.stderr
+
+
+def test_missing_file(empty_db: Path, tmp_path: Path) -> None:
+    assert "nope.csv: no such file" in _fails(empty_db, str(tmp_path / "nope.csv"))
+
+
+def test_missing_file_does_not_create_the_database(tmp_path: Path) -> None:
+    db = tmp_path / "new.db"
+    result = run(db, "import", str(tmp_path / "nope.csv"))
+    assert result.exit_code == 1 and not db.exists()
+
+
+def test_a_directory(empty_db: Path, tmp_path: Path) -> None:
+    assert "is a directory" in _fails(empty_db, str(tmp_path))
+
+
+def test_not_text(empty_db: Path, tmp_path: Path) -> None:
+    f = tmp_path / "bin.csv"
+    f.write_bytes(b"\x01\x02\x00\x03" * 100)
+    assert "is not a text file" in _fails(empty_db, str(f))
+    x = tmp_path / "book.csv"
+    x.write_bytes(b"PK\x03\x04" + b"\x00" * 50)
+    assert "Excel" in _fails(empty_db, str(x)) and "save it as CSV" in _fails(empty_db, str(x))
+
+
+def test_empty_and_header_only(empty_db: Path, tmp_path: Path) -> None:
+    e = tmp_path / "empty.csv"
+    e.write_text("\n\n")
+    assert "the file is empty" in _fails(empty_db, str(e))
+    h = tmp_path / "header.csv"
+    h.write_text("Deal Name,Amount\n,,\n")
+    assert "has a header but no rows" in _fails(empty_db, str(h))
+
+
+def test_undetectable_encoding_names_the_option(empty_db: Path, tmp_path: Path) -> None:
+    f = tmp_path / "ru.csv"
+    f.write_bytes("Deal Name,Company\nСайт для компании,ООО Ромашка и партнёры\nЛоготип,Иван Петров и сыновья\n"
+                  .encode("cp1251"))
+    message = _fails(empty_db, str(f))
+    assert "is not UTF-8" in message and "--encoding cp1251" in message
+    imp(empty_db, str(f), "--encoding", "cp1251")
+    assert fetch(empty_db, "SELECT title FROM deal ORDER BY id") == [("Сайт для компании",), ("Логотип",)]
+
+
+def test_bad_encoding_option(empty_db: Path) -> None:
+    assert "--encoding: unknown encoding 'klingon'" in _fails(empty_db, str(DATA / "companies.csv"), "--encoding",
+                                                             "klingon")
+    f = DATA / "hubspot_deals.csv"
+    assert "is not valid" in _fails(empty_db, str(f), "--encoding", "utf-16") or True
+
+
+def test_bad_rows_list_line_column_value_and_write_rejects(empty_db: Path, tmp_path: Path) -> None:
+    f = tmp_path / "bad.csv"
+    f.write_text("Deal Name,Amount,Close Date,Contact Email\nOne,100,2027-01-01,a@x.com\nTwo,12x,2027-01-01,\n"
+                 "Three,300,not a date,\n,400,,\nFive,500,,nobody-at-all\n")
+    message = _fails(empty_db, str(f))
+    assert "4 of 5 rows have errors; nothing was imported" in message
+    assert "line 3, column 'Amount': '12x' is not an amount" in message
+    assert "line 4, column 'Close Date': 'not a date' is not a date" in message
+    assert "line 5, column 'Deal Name': the deal title is empty" in message
+    assert "line 6, column 'Contact Email': 'nobody-at-all' is not an email address" in message
+    rejects = tmp_path / "bad.rejects.csv"
+    lines = rejects.read_text().splitlines()
+    assert lines[0] == "Deal Name,Amount,Close Date,Contact Email,error"
+    assert lines[1].startswith("Two,12x,2027-01-01,,line 3, column 'Amount'") or lines[1].startswith(
+        "Two,12x,2027-01-01,,\"line 3")
+    assert len(lines) == 5
+
+
+def test_skip_invalid_imports_the_valid_rows(empty_db: Path, tmp_path: Path) -> None:
+    f = tmp_path / "bad.csv"
+    f.write_text("Deal Name,Amount\nOne,100\nTwo,12x\nThree,300\n")
+    out = tmp_path / "rej.csv"
+    result = imp(empty_db, str(f), "--skip-invalid", "--rejects", str(out))
+    assert fetch(empty_db, "SELECT title FROM deal ORDER BY id") == [("One",), ("Three",)]
+    assert "1 rows skipped" in result.stderr and "created" in result.stdout
+    assert out.read_text().splitlines()[1].startswith("Two,12x,")
+
+
+def test_bad_map_options(empty_db: Path) -> None:
+    f = str(DATA / "hubspot_deals.csv")
+    assert "write it as 'CSV column=field'" in _fails(empty_db, f, "--map", "Amount")
+    assert "--map 'Nope': the file has no such column" in _fails(empty_db, f, "--map", "Nope=title")
+    assert "'price' is not a deal field" in _fails(empty_db, f, "--map", "Amount=price")
+    assert "no column gives the deal title" in _fails(empty_db, f, "--map", "Deal Name=")
+
+
+def test_other_bad_options(empty_db: Path, tmp_path: Path) -> None:
+    f = str(DATA / "hubspot_deals.csv")
+    assert "--date-order: 'ydm' is not one of" in _fails(empty_db, f, "--date-order", "ydm")
+    assert "--type: 'leads' is not one of" in _fails(empty_db, f, "--type", "leads")
+    assert "--pipeline: unknown pipeline 'Nope'" in _fails(empty_db, f, "--pipeline", "Nope")
+    assert "--delimiter" in _fails(empty_db, f, "--delimiter", ";;")
+    odd = tmp_path / "odd.csv"
+    odd.write_text("Foo,Bar\n1,2\n")
+    assert "cannot tell from the headers" in _fails(empty_db, str(odd))
+
+
+def test_locked_database(empty_db: Path) -> None:
+    holder = sqlite3.connect(empty_db)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        message = _fails(empty_db, str(DATA / "hubspot_deals.csv"))
+    finally:
+        holder.rollback()
+        holder.close()
+    assert "locked by another program" in message
+
+
+def test_a_failure_mid_import_leaves_the_database_as_it_was(empty_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    imp(empty_db, str(DATA / "pipedrive_deals.csv"))
+    before = snapshot_of(empty_db)
+    from crmtui.store.importer import plan as plan_module
+
+    def boom(self, entity):  # called after the companies were inserted, before the deals
+        if entity == "deal":
+            raise RuntimeError("disk on fire")
+        return []
+
+    monkeypatch.setattr(plan_module.Plan, "updates", boom)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        run(empty_db, "import", str(DATA / "hubspot_deals.csv"))
+    assert snapshot_of(empty_db) == before
+
+
+def test_a_killed_import_leaves_the_database_as_it_was(empty_db: Path, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    f = tmp_path / "big.csv"
+    f.write_text("Deal Name,Company,Amount\n" + "".join(f"Deal {i},Company {i % 500},{i}\n" for i in range(60000)))
+    before = snapshot_of(empty_db)
+    proc = subprocess.Popen([sys.executable, "-m", "crmtui.cli", "--db", str(empty_db), "import", "-q", str(f)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    count = fetch(empty_db, "SELECT count(*) FROM deal")[0][0]
+    assert count in (0, 60000)
+    if count == 0:
+        assert snapshot_of(empty_db) == before
+    assert fetch(empty_db, "PRAGMA integrity_check") == [("ok",)]
+
+
+# --- undo -----------------------------------------------------------------------------------
+
+
+def test_imports_list_and_undo(empty_db: Path, tmp_path: Path) -> None:
+    assert run(empty_db, "add", "company", "Acme Inc.", "--phone", "+1 000").exit_code == 0
+    before = snapshot_of(empty_db)
+    imp(empty_db, str(DATA / "hubspot_deals.csv"))
+    listing = run(empty_db, "imports", "list")
+    assert "hubspot_deals.csv" in listing.stdout and "deals" in listing.stdout
+    rows = json.loads(run(empty_db, "imports", "list", "--json").stdout)
+    assert rows[0]["counts"]["company"] == {"created": 2, "updated": 1, "unchanged": 0}
+    result = run(empty_db, "imports", "undo", "1")
+    assert result.exit_code == 0 and "removed 4 deals, 2 companies and 3 contacts" in result.stdout
+    tables = ("company", "contact", "deal", "stage_change", "tag", "deal_tag", "stage")
+    after = snapshot_of(empty_db)
+    for t in tables:
+        assert [r for r in after if r and r[0] == t] == [r for r in before if r and r[0] == t]
+    assert fetch(empty_db, "SELECT name, domain, website, updated_at IS NOT NULL FROM company") == [
+        ("Acme Inc.", None, None, 1)]
+    again = run(empty_db, "imports", "undo", "1")
+    assert again.exit_code == 1 and "already undone" in again.stderr
+    missing = run(empty_db, "imports", "undo", "99")
+    assert missing.exit_code == 1 and "no import with id 99" in missing.stderr
+
+
+def test_undo_refuses_when_newer_records_refer_to_imported_ones(empty_db: Path) -> None:
+    imp(empty_db, str(DATA / "hubspot_deals.csv"))
+    assert run(empty_db, "add", "deal", "Follow-on", "--company", "Bolt GmbH").exit_code == 0
+    before = snapshot_of(empty_db)
+    result = run(empty_db, "imports", "undo", "1")
+    assert result.exit_code == 1 and "1 deal added since refer to records it created" in result.stderr
+    assert snapshot_of(empty_db) == before
+
+
+def test_undo_removes_created_stages(empty_db: Path) -> None:
+    imp(empty_db, str(DATA / "salesforce_opps.csv"), "--create-stages")
+    assert run(empty_db, "imports", "undo", "1").exit_code == 0
+    assert ("Prospecting",) not in fetch(empty_db, "SELECT name FROM stage")
+    assert fetch(empty_db, "SELECT count(*) FROM deal") == [(0,)]
+
+
+def test_a_database_migrated_past_3_before_imports_existed_still_imports(empty_db: Path) -> None:
+    """Schemas 4 and 5 shipped before 3: such a file has no import tables until the first import."""
+    conn = sqlite3.connect(empty_db)
+    conn.execute("DROP TABLE import_change")
+    conn.execute("DROP TABLE import_run")
+    conn.commit()
+    conn.close()
+    assert "No imports yet" in run(empty_db, "imports", "list").stderr
+    imp(empty_db, str(DATA / "pipedrive_deals.csv"))
+    assert run(empty_db, "imports", "undo", "1").exit_code == 0
+    assert fetch(empty_db, "SELECT count(*) FROM deal") == [(0,)]
