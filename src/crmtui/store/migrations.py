@@ -241,6 +241,7 @@ DEFAULT_CHOICES = {
     "category": ["Agency", "Retail", "Software", "Manufacturing", "Services", "Non-profit", "Public sector"],
 }
 
+
 # Kept in step by triggers, so every writer (TUI, CLI, import, another process) agrees:
 # a deal's last touch (creation, stage move, any activity) and its open tasks.
 _RECOMPUTE_TASKS = """
@@ -424,10 +425,6 @@ CREATE INDEX ix_activity_deleted ON activity (deleted_at) WHERE deleted_at IS NO
 
 def _v4(conn: sqlite3.Connection) -> None:
     conn.executescript_in_tx(V4_SEARCH)  # type: ignore[attr-defined]
-
-
-def _v5(conn: sqlite3.Connection) -> None:
-    conn.executescript_in_tx(V5_FOLLOW_UPS)  # type: ignore[attr-defined]
 
 
 def _v5(conn: sqlite3.Connection) -> None:
