@@ -557,3 +557,31 @@ async def test_private_customer_contact_without_company(seeded: Path) -> None:
         app.open_record("contact", 3)
         await pilot.pause()
         assert "no company" in str(app.screen.query_one("#related", DataTable).get_row_at(0)[0])
+
+
+async def test_delete_in_the_timeline_trashes_that_activity_and_u_brings_it_back(seeded: Path) -> None:
+    app = make_app(open_database(seeded))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_deal(app, pilot)
+        table = screen.query_one("#timeline", DataTable)
+        table.focus()
+        index = next(i for i in range(table.row_count) if str(table.get_row_at(i)[2]) == "Sent the proposal")
+        table.move_cursor(row=index)
+        await pilot.pause()
+        await pilot.press("delete")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await pilot.pause()
+        assert fetch(seeded, "SELECT deleted_at IS NOT NULL FROM activity WHERE body = 'Sent the proposal'") == [(1,)]
+        assert fetch(seeded, "SELECT deleted_at FROM deal WHERE id = 1") == [(None,)]
+        await pilot.press("u")
+        await pilot.pause()
+        assert fetch(seeded, "SELECT deleted_at FROM activity WHERE body = 'Sent the proposal'") == [(None,)]
+        # On a stage change there is no entry to delete: delete means the deal again (asks first).
+        index = next(i for i in range(table.row_count) if "created in" in str(table.get_row_at(i)[2]))
+        table.move_cursor(row=index)
+        await pilot.pause()
+        await pilot.press("delete")
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "deal" in str(app.screen.query_one("#confirm-question", Static).render())
+        await pilot.press("n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from rich.markup import escape
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
@@ -159,7 +160,29 @@ class RecordScreen(Screen[None]):
                 timeout=5,
             )
 
-        self.app.push_screen(ConfirmScreen(f"Move {self.kind} [b]{self.crumb}[/] to the trash?"), answered)
+        self.app.push_screen(ConfirmScreen(f"Move {self.kind} [b]{escape(self.crumb)}[/] to the trash?"), answered)
+
+    def on_timeline_delete_requested(self, message: Timeline.DeleteRequested) -> None:
+        """delete on an activity or task in the timeline: that entry goes to the trash (asks first)."""
+        from crmtui.screens.edit_forms import ConfirmScreen
+        from crmtui.store.activities import delete_activity, undo_scope
+
+        entry = message.entry
+        what = "task" if entry.kind == "task" else entry.kind
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                with self.database.session() as s:
+                    delete_activity(s, entry.activity_id, scope=undo_scope(self.kind, self.record_id))
+            except CrmError as exc:
+                self.notify(exc.message, severity="error")
+                return
+            self.notify(f"Moved the {what} to the trash (u undoes)", timeout=3)
+            self.refresh_data()
+
+        self.app.push_screen(ConfirmScreen(f"Move this {what} to the trash?\n\n{escape(entry.text[:120])}"), answered)
 
     # --- helpers ----------------------------------------------------------------------------
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 
 from rich.text import Text
+from textual.binding import Binding
+from textual.message import Message
 from textual.widgets import DataTable
 
 from crmtui.store.activities import TimelineEntry
@@ -21,6 +23,14 @@ class Timeline(DataTable):
     DEFAULT_CSS = """
     Timeline { height: 1fr; min-height: 4; }
     """
+    BINDINGS = [Binding("delete", "delete_entry", "Delete entry", id="timeline.delete")]
+
+    class DeleteRequested(Message):
+        """The person asked to delete the activity or task under the cursor."""
+
+        def __init__(self, entry: TimelineEntry) -> None:
+            super().__init__()
+            self.entry = entry
 
     def __init__(self, *, show_deal: bool = False, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
@@ -68,6 +78,20 @@ class Timeline(DataTable):
             cells.append(Text(entry.deal_title or "", style="dim", overflow="ellipsis", no_wrap=True))
         cells.append(body)
         return cells
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "delete_entry":
+            entry = self.selected()
+            return entry is not None and entry.activity_id is not None
+        return True
+
+    def on_data_table_row_highlighted(self) -> None:
+        self.refresh_bindings()  # "Delete entry" only on activities and tasks
+
+    def action_delete_entry(self) -> None:
+        entry = self.selected()
+        if entry is not None and entry.activity_id is not None:
+            self.post_message(self.DeleteRequested(entry))
 
     def selected_key(self) -> str | None:
         if not self.row_count:
