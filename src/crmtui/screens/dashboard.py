@@ -66,6 +66,12 @@ def _pct(ratio: float | None) -> str:
     return "—" if ratio is None else f"{ratio * 100:.0f}%"
 
 
+def _is_empty(report: dict[str, Any]) -> bool:
+    months = report["months"]
+    return not report["cards"]["open_deals"] and not any(
+        m["created_deals"] or m["won_deals"] or m["lost_deals"] for m in months)
+
+
 def _deals(n: int) -> str:
     return f"{n:,} deal" if n == 1 else f"{n:,} deals"
 
@@ -219,6 +225,8 @@ class DashboardScreen(Screen[None]):
         text.append(f.tag or "all", style="bold")
         if loading:
             text.append("   updating…", style="italic")
+        elif self.report is not None and _is_empty(self.report):
+            text.append("   nothing to count here yet: no deals in this period and none open", style="italic")
         self.query_one("#dash-filters", Static).update(text)
 
     def _set_filter(self, filt: ReportFilter) -> None:

@@ -53,9 +53,11 @@ class DealListScreen(Screen[None]):
     def on_mount(self) -> None:
         self.title = "Deals"
         table = self.query_one(DataTable)
-        for label, key in (("ID", "id"), ("Title", "title"), ("Customer", "customer"), ("Stage", "stage"),
-                           ("Amount", "amount"), ("Created", "created"), ("Close", "close")):
-            table.add_column(label, key=key)
+        # Fixed widths for the free text, so the dates stay on screen at 120 columns.
+        for label, key, width in (("ID", "id", None), ("Title", "title", 30), ("Customer", "customer", 20),
+                                  ("Stage", "stage", 16), ("Amount", "amount", None), ("Created", "created", None),
+                                  ("Close", "close", None)):
+            table.add_column(label, key=key, width=width)
         self.watch(self.app, "privacy", lambda _on: self._fill(), init=False)
         self.action_reload()
 
