@@ -22,6 +22,7 @@ class CrmApp(App[None]):
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("dollar_sign", "toggle_privacy", "Privacy", id="app.privacy"),
         Binding("d", "dashboard", "Dashboard", id="app.dashboard"),
+        Binding("b", "board", "Board", id="app.board"),
         Binding("ctrl+f", "finder", "Find", id="app.finder"),
         Binding("C", "companies", "Companies", id="app.companies"),
         Binding("P", "contacts", "Contacts", id="app.contacts"),
@@ -40,9 +41,21 @@ class CrmApp(App[None]):
         self.privacy = bool(self.settings.get("privacy", False))
 
     def on_mount(self) -> None:
-        from crmtui.screens.overview import OverviewScreen
+        from crmtui.screens.board import BoardScreen
 
-        self.push_screen(OverviewScreen())
+        self.push_screen(BoardScreen())
+
+    def action_board(self) -> None:
+        """Back to the board (the home screen) from anywhere."""
+        from crmtui.screens.board import BoardScreen
+
+        if isinstance(self.screen, BoardScreen):
+            return
+        if any(isinstance(s, BoardScreen) for s in self.screen_stack):
+            while not isinstance(self.screen, BoardScreen):
+                self.pop_screen()
+        else:
+            self.push_screen(BoardScreen())
 
     # --- opening records (the detail screens replace the read-only view) ---------------------
 
