@@ -585,3 +585,22 @@ async def test_delete_in_the_timeline_trashes_that_activity_and_u_brings_it_back
         assert isinstance(app.screen, ConfirmScreen)
         assert "deal" in str(app.screen.query_one("#confirm-question", Static).render())
         await pilot.press("n")
+
+
+async def test_privacy_masks_money_on_company_and_contact_pages(seeded: Path) -> None:
+    app = make_app(open_database(seeded))
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.open_record("company", 1)
+        await pilot.pause()
+        await pilot.press("dollar_sign")
+        await pilot.pause()
+        screen = app.screen
+        assert "12,500" not in text_of(screen, "#summary") and "•••••" in text_of(screen, "#summary")
+        deals = screen.query_one("#deals", DataTable)
+        assert all(str(deals.get_row_at(i)[3]) == "•••••" for i in range(deals.row_count))
+        app.open_record("contact", 1)
+        await pilot.pause()
+        assert "•••••" in text_of(app.screen, "#summary")
+        await pilot.press("dollar_sign")
+        await pilot.pause()
+        assert "12,500" in text_of(app.screen, "#summary")

@@ -50,7 +50,7 @@ def find_records(session: Session, query: str, *, limit: int = 20, kinds: tuple[
         return []
     conn = session.connection()
     kind_filter = ""
-    params: dict[str, Any] = {"q": match, "limit": limit}
+    params: dict[str, Any] = {"q": match, "limit": limit * 3}
     if kinds:
         codes = [KIND_CODES[k] for k in kinds]
         kind_filter = " AND rowid % 4 IN (" + ", ".join(str(c) for c in codes) + ")"
@@ -71,17 +71,31 @@ def find_records(session: Session, query: str, *, limit: int = 20, kinds: tuple[
         if len(rowids) < limit:
             more = conn.execute(
                 text("SELECT rowid FROM search_index WHERE search_index MATCH :q" + kind_filter + " LIMIT :limit2"),
-                {**params, "limit2": limit * 2},
+                {**params, "limit2": limit * 3},
             )
             rowids += [r[0] for r in more if r[0] not in rowids]
-            rowids = rowids[:limit]
     else:
         sql = (
             "SELECT rowid FROM search_index WHERE search_index MATCH :q" + kind_filter
             + " ORDER BY bm25(search_index, 10.0, 1.0), rowid % 4 DESC, rowid LIMIT :limit"
         )
         rowids = [r[0] for r in conn.execute(text(sql), params)]
-    return _describe(session, rowids)
+    return _rerank(_describe(session, rowids), query)[:limit]
+
+
+# At equal relevance, a customer (company, then person) before a deal: what people look for most.
+_KIND_ORDER = {"company": 0, "contact": 1, "deal": 2}
+
+
+def _rerank(found: list[Found], query: str) -> list[Found]:
+    """Names that start with what was typed first, then by kind; otherwise the index's order."""
+    typed = " ".join(query.lower().split())
+    return [
+        f for _, f in sorted(
+            enumerate(found),
+            key=lambda item: (not item[1].label.lower().startswith(typed), _KIND_ORDER[item[1].kind], item[0]),
+        )
+    ]
 
 
 def _describe(session: Session, rowids: list[int]) -> list[Found]:
