@@ -132,6 +132,12 @@ async def test_breakdown_rows_and_cards_open_their_deals(seeded) -> None:  # noq
         await settle(pilot)
         assert list_titles(app) == ["Epsilon", "Gamma", "Alpha"]
         await pilot.press("escape")
+        # A click on a row does the same as enter: Timing (the first row, under the header).
+        await pilot.click("#table-lost", offset=(4, 2))
+        await settle(pilot)
+        assert list_titles(app) == ["Delta"]
+        await pilot.press("escape")
+        await pilot.pause()
         screen.query_one("#no-next-step", StatCard).focus()
         await pilot.press("enter")
         await settle(pilot)
@@ -234,6 +240,11 @@ async def test_deal_list_pages_from_sqlite(seeded) -> None:  # noqa: ANN001
         await pilot.press("left_square_bracket")
         await settle(pilot)
         assert list_titles(app) == ["Eta", "Zeta"]
+        table = app.screen.query_one(DataTable)
+        assert str(table.get_row_at(1)[4]) == "6,000"
+        await pilot.press("dollar_sign")
+        await pilot.pause()
+        assert str(table.get_row_at(1)[4]) == "•••••"
 
 
 async def test_empty_database_dashboard(db_path: Path, fixed_clock) -> None:  # noqa: ANN001
