@@ -12,7 +12,7 @@ import sqlite3
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
@@ -80,6 +80,19 @@ def _right(text: str, style: str = "") -> Text:
     return Text(text, justify="right", style=style)
 
 
+class BreakdownTable(DataTable):
+    """A breakdown table: one click on a row chooses it (DataTable needs two: highlight, select)."""
+
+    def on_click(self, event: events.Click) -> None:
+        row = event.style.meta.get("row")
+        if isinstance(row, int) and row >= 0 and "column" in event.style.meta:
+            event.prevent_default()  # not DataTable's own click handling as well
+            event.stop()
+            self.focus()
+            self.move_cursor(row=row)
+            self.action_select_cursor()
+
+
 class DashboardScreen(Screen[None]):
     """Every figure of `store.reports.full_report` for the chosen period, pipeline and tag."""
 
@@ -113,7 +126,7 @@ class DashboardScreen(Screen[None]):
                     yield BarChart(title, money=money, id=chart_id)
             with Grid(id="dash-tables"):
                 for table_id, title, _columns in TABLES:
-                    table = DataTable(id=table_id, cursor_type="row", zebra_stripes=True, classes="dash-table")
+                    table = BreakdownTable(id=table_id, cursor_type="row", zebra_stripes=True, classes="dash-table")
                     table.border_title = title
                     yield table
         yield Footer()
