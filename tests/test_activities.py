@@ -301,3 +301,31 @@ def test_cli_trash_list_and_restore(seeded: Path) -> None:
     assert "The trash is empty" not in run(seeded, "trash", "list").output
     run(seeded, "trash", "restore", "d1")
     assert "The trash is empty" in run(seeded, "trash", "list").output
+
+
+def test_moving_a_deal_to_another_pipeline_records_the_change_and_undoes(seeded: Path) -> None:
+    conn = open_database(seeded).raw()
+    pid = conn.execute("INSERT INTO pipeline (name, position, created_at) VALUES ('Workshops', 1, '2026-01-01')").lastrowid
+    conn.executemany(
+        "INSERT INTO stage (pipeline_id, name, position, probability, kind) VALUES (?, ?, ?, ?, ?)",
+        [(pid, "Enquiry", 0, 20, "open"), (pid, "Booked", 1, 80, "open"), (pid, "Held", 2, 100, "won")],
+    )
+    conn.close()
+    db = open_database(seeded)
+    with db.session() as s:
+        update_record(s, "deal", 1, {"pipeline": "workshops"})
+        assert form_values(s, "deal", 1)["stage"] == "Enquiry"  # Unqualified is not in Workshops
+    assert fetch(seeded, "SELECT p.name, s.name FROM deal d JOIN pipeline p ON p.id = d.pipeline_id JOIN stage s ON s.id = d.stage_id") == [
+        ("Workshops", "Enquiry")
+    ]
+    with db.session() as s:
+        update_record(s, "deal", 1, {"pipeline": "Sales", "stage": "Negotiation"})
+    with pytest.raises(ValidationError, match="unknown stage 'Won' in pipeline 'Workshops'"), db.session() as s:
+        update_record(s, "deal", 1, {"pipeline": "Workshops", "stage": "Won"})
+    with pytest.raises(ValidationError, match="unknown pipeline 'Nope'"), db.session() as s:
+        update_record(s, "deal", 1, {"pipeline": "Nope"})
+    with db.session() as s:
+        undo_last_edit(s, "deal", 1)
+        undo_last_edit(s, "deal", 1)
+    assert fetch(seeded, "SELECT pipeline_id, stage_id FROM deal") == [(1, 1)]
+    assert fetch(seeded, "SELECT count(*) FROM stage_change") == [(1,)]

@@ -14,7 +14,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static
 
 from crmtui.screens.record_screen import RecordScreen
-from crmtui.store.activities import next_open_task, stage_history, timeline
+from crmtui.store.activities import get_record, next_open_task, stage_history, timeline
 from crmtui.store.deals import deal_detail
 from crmtui.store.errors import CrmError, NotFound
 from crmtui.store.money import format_money
@@ -73,6 +73,7 @@ class DealDetailScreen(RecordScreen):
         try:
             with self.database.session() as s:
                 row = deal_detail(s, self.record_id)
+                row["notes"] = get_record(s, "deal", self.record_id).notes  # deal_rows leaves notes out
                 customer = _customer(s, row)
                 stays = stage_history(s, self.record_id)
                 task = next_open_task(s, "deal", self.record_id)
@@ -232,6 +233,7 @@ def render_facts(row: dict[str, Any], customer: dict[str, str], n_links: int, *,
     grid.add_row("Tags", ", ".join(row["tags"]) or "—")
     grid.add_row("Proposal", row["proposal_url"] or "—")
     grid.add_row("Files", f"{n_links} linked" if n_links else "—")
+    grid.add_row("Notes", row.get("notes") or "—")
     return grid
 
 

@@ -214,7 +214,13 @@ def record_form(database, kind: str, record_id: int) -> FormScreen:  # noqa: ANN
             stages = [r[0] for r in s.connection().execute(
                 text("SELECT s.name FROM stage s JOIN deal d ON d.pipeline_id = s.pipeline_id"
                      " WHERE d.id = :id AND s.deleted_at IS NULL ORDER BY s.position"), {"id": record_id})]
+    with database.session() as s:
+        from sqlalchemy import text as sql
+
+        pipelines = [r[0] for r in s.connection().execute(
+            sql("SELECT name FROM pipeline WHERE deleted_at IS NULL ORDER BY position, id"))]
     suggestions = {
+        "pipeline": pipelines,
         "stage": stages,
         "source": _choices(database, "source"),
         "lost_reason": _choices(database, "lost_reason"),
@@ -227,6 +233,7 @@ def record_form(database, kind: str, record_id: int) -> FormScreen:  # noqa: ANN
         "company": "company name or #id", "contact": "name, email or #id", "tags": "branding, website",
         "website": "https://...", "domain": "acme.com", "email": "name@example.com", "proposal_url": "https://...",
         "stage": ", ".join(stages[:3]) + " ...",
+        "pipeline": ", ".join(pipelines),
     }
     fields = [
         FormField(

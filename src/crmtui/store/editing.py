@@ -65,6 +65,7 @@ DEAL_FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "title": ("Title", lambda v: require_text(v, "title")),
     "company": ("Company", lambda v: clean_text(v)),
     "contact": ("Contact", lambda v: clean_text(v)),
+    "pipeline": ("Pipeline", lambda v: require_text(v, "pipeline")),
     "stage": ("Stage", lambda v: require_text(v, "stage")),
     "amount": ("Amount", lambda v: _amount(v, "amount") or 0),
     "cost": ("Cost", lambda v: _amount(v, "cost")),
@@ -135,6 +136,10 @@ def form_values(session: Session, kind: str, record_id: int) -> dict[str, str]:
         elif field == "stage":
             values[field] = session.connection().execute(
                 text("SELECT name FROM stage WHERE id = :id"), {"id": record.stage_id}
+            ).scalar_one()
+        elif field == "pipeline":
+            values[field] = session.connection().execute(
+                text("SELECT name FROM pipeline WHERE id = :id"), {"id": record.pipeline_id}
             ).scalar_one()
         elif field in ("amount", "cost"):
             cents = getattr(record, f"{field}_cents")
@@ -210,17 +215,30 @@ def update_record(session: Session, kind: str, record_id: int, values: Mapping[s
             record.contact_id = _linked_contact(session, value)
         elif field in ("amount", "cost"):
             setattr(record, f"{field}_cents", value)
-        elif field == "stage":
+        elif field in ("stage", "pipeline"):
             continue  # below, after the other fields, through move_deal (records a stage change)
         else:
             setattr(record, field, value)
     record.updated_at = clock.utcnow()
     session.add(record)
     session.flush()
-    if kind == "deal" and "stage" in changed:
+    if kind == "deal" and ("stage" in changed or "pipeline" in changed):
         from crmtui.store.deals import move_deal
+        from crmtui.store.pipelines import find_pipeline, find_stage, first_open_stage
 
-        result = move_deal(session, record_id, cleaned["stage"], lost_reason=cleaned.get("lost_reason"))
+        target = cleaned.get("stage") or before["stage"]
+        if "pipeline" in changed:
+            # Another pipeline: the named stage of it, else its first open stage.
+            pipe = find_pipeline(session, cleaned["pipeline"])
+            if "stage" in changed:
+                target = find_stage(session, pipe, cleaned["stage"])
+            else:
+                names = {st.name.casefold() for st in _stages(session, pipe.id)}
+                target = find_stage(session, pipe, before["stage"]) if before["stage"].casefold() in names else first_open_stage(session, pipe)
+            record.pipeline_id = pipe.id
+            session.add(record)
+            session.flush()
+        result = move_deal(session, record_id, target, lost_reason=cleaned.get("lost_reason"))
         if result.changed:
             last = session.connection().execute(
                 text("SELECT max(id) FROM stage_change WHERE deal_id = :id"), {"id": record_id}
@@ -229,6 +247,12 @@ def update_record(session: Session, kind: str, record_id: int, values: Mapping[s
     labels = ", ".join(FIELDS[kind][f][0].split(" (")[0].lower() for f in changed)
     undo.record(session, f"edit {labels}", ops, scope=undo_scope(kind, record_id))
     return changed
+
+
+def _stages(session: Session, pipeline_id: int) -> list:
+    from crmtui.store.pipelines import list_stages
+
+    return list_stages(session, pipeline_id)
 
 
 def trash_record(session: Session, kind: str, record_id: int) -> None:
