@@ -378,7 +378,7 @@ def stat_cards(session: Session, filt: ReportFilter, *, _sc: _Scope | None = Non
         session,
         f"""
         SELECT count(*) AS quarter, coalesce(sum(d.amount_cents), 0) AS quarter_cents,
-               count(CASE WHEN d.closed_on >= :month_start THEN 1 END) AS month,
+               count(CASE WHEN d.closed_on >= :month_start AND d.closed_on <= :month_end THEN 1 END) AS month,
                coalesce(sum(CASE WHEN d.closed_on >= :month_start AND d.closed_on <= :month_end
                             THEN d.amount_cents END), 0) AS month_cents
         FROM deal d JOIN stage s ON s.id = d.stage_id
