@@ -183,6 +183,19 @@ class _Scope:
         return " AND ".join(where)
 
     @property
+    def deals(self) -> str:
+        """`deal d` for a scan of the period's deals. For all time, a plain table scan: reading
+        every row in order is about twice as fast as reaching them one by one through an index
+        (which the planner picks because the partial indexes match `deleted_at IS NULL`); a
+        bounded period lets it use the creation / close date indexes."""
+        return "deal d NOT INDEXED" if self.start is None and self.end is None else "deal d"
+
+    @property
+    def join(self) -> str:
+        """The join after `deals`: CROSS JOIN keeps the deal table as the outer loop."""
+        return "CROSS JOIN" if self.start is None and self.end is None else "JOIN"
+
+    @property
     def created_in(self) -> str:
         """Created in the period (timestamps compare as text against `YYYY-MM-DD`)."""
         parts = []
@@ -283,7 +296,7 @@ def _open_groups(session: Session, sc: _Scope) -> list[dict[str, Any]]:
                    count(CASE WHEN d.expected_close < :today THEN 1 END) AS overdue,
                    coalesce(sum(CASE WHEN d.expected_close < :today THEN d.amount_cents END), 0) AS overdue_cents,
                    count(CASE WHEN d.open_tasks = 0 THEN 1 END) AS no_task
-            FROM deal d JOIN stage s ON s.id = d.stage_id
+            FROM deal d NOT INDEXED CROSS JOIN stage s ON s.id = d.stage_id
             WHERE {sc.base} AND s.kind = 'open'
             GROUP BY d.stage_id, month
             """,
@@ -302,7 +315,7 @@ def _closed_groups(session: Session, sc: _Scope) -> list[dict[str, Any]]:
             SELECT d.stage_id, s.kind, substr(d.closed_on, 1, 7) AS month, coalesce(d.source, '') AS source,
                    coalesce(d.lost_reason, '') AS reason, count(*) AS n, coalesce(sum(d.amount_cents), 0) AS cents,
                    sum(julianday(d.closed_on) - julianday(substr(d.created_at, 1, 10))) AS cycle_days
-            FROM deal d JOIN stage s ON s.id = d.stage_id
+            FROM {sc.deals} {sc.join} stage s ON s.id = d.stage_id
             WHERE {sc.base} AND s.kind != 'open' AND {sc.closed_in}
             GROUP BY d.stage_id, month, source, reason
             """,
@@ -319,7 +332,7 @@ def _created_groups(session: Session, sc: _Scope) -> list[dict[str, Any]]:
             f"""
             SELECT substr(d.created_at, 1, 7) AS month, coalesce(d.source, '') AS source, count(*) AS n,
                    coalesce(sum(d.amount_cents), 0) AS cents
-            FROM deal d WHERE {sc.base} AND {sc.created_in}
+            FROM {sc.deals} WHERE {sc.base} AND {sc.created_in}
             GROUP BY month, source
             """,
             sc.params,
@@ -335,7 +348,7 @@ def _tag_groups(session: Session, sc: _Scope) -> list[dict[str, Any]]:
             f"""
             SELECT dt.tag_id, s.kind, {sc.created_in} AS created, (s.kind = 'won' AND {sc.closed_in}) AS won,
                    count(*) AS n, coalesce(sum(d.amount_cents), 0) AS cents
-            FROM deal_tag dt JOIN deal d ON d.id = dt.deal_id JOIN stage s ON s.id = d.stage_id
+            FROM deal d NOT INDEXED CROSS JOIN deal_tag dt ON dt.deal_id = d.id CROSS JOIN stage s ON s.id = d.stage_id
             WHERE {sc.base}
             GROUP BY dt.tag_id, s.kind, created, won
             """,
