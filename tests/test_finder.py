@@ -156,6 +156,8 @@ async def test_ctrl_f_finds_as_you_type_and_enter_opens(small: Path) -> None:
         assert isinstance(app.screen, ContactDetailScreen)
         await pilot.press("ctrl+f", *"nothing here", "enter")
         assert isinstance(app.screen, FinderScreen)
+        results = app.screen.query_one(OptionList)
+        assert results.option_count == 1 and results.get_option_at_index(0).disabled
         await pilot.press("escape")
         assert isinstance(app.screen, ContactDetailScreen)
 
@@ -217,6 +219,10 @@ async def test_companies_list_search_sort_page_and_open(db_path: Path, fixed_clo
         await pilot.pause()
         assert table.row_count == 50 and "201–250 of 250" in str(screen.query_one("#list-title", Static).render())
         await pilot.press("right_square_bracket")  # no more pages
+        await pilot.press("left_square_bracket")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "101–200 of 250" in str(screen.query_one("#list-title", Static).render())
         await pilot.press("o")  # sort by newest
         await app.workers.wait_for_complete()
         await pilot.pause()

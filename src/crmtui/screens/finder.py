@@ -50,6 +50,8 @@ class FinderScreen(ModalScreen[None]):
         )
         if found:
             results.highlighted = 0
+        elif event.value.strip():
+            results.add_option(Option(Text("Nothing matches. Try fewer letters, or part of an email or domain.", style="dim"), disabled=True))
 
     @on(Input.Submitted)
     def _enter(self) -> None:
