@@ -414,7 +414,7 @@ def test_a_killed_import_leaves_the_database_as_it_was(empty_db: Path, tmp_path:
     f = tmp_path / "big.csv"
     f.write_text("Deal Name,Company,Amount\n" + "".join(f"Deal {i},Company {i % 500},{i}\n" for i in range(60000)))
     before = snapshot_of(empty_db)
-    proc = subprocess.Popen([sys.executable, "-m", "crmtui.cli", "--db", str(empty_db), "import", "-q", str(f)],
+    proc = subprocess.Popen([sys.executable, "-c", "from crmtui.cli import main; main()", "--db", str(empty_db), "import", "-q", str(f)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1.0)
     os.kill(proc.pid, signal.SIGKILL)

@@ -235,3 +235,4 @@ class ImportChange(SQLModel, table=True):
     last_id: int
     old_values: Optional[str] = None
     new_values: Optional[str] = None
+

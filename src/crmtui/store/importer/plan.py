@@ -14,6 +14,7 @@ match a record planned earlier in the same file merge into it.
 
 from __future__ import annotations
 
+import gc
 import re
 import sqlite3
 from collections.abc import Callable
@@ -60,6 +61,13 @@ class Reject:
     message: str
 
 
+def _unguard(value: str) -> str:
+    """Take off the `'` our export (or a careful spreadsheet) puts before `=`, `+`, `-`, `@`."""
+    if value[:1] == "'" and value[1:2] in _FORMULA_START:
+        return value[1:]
+    return value
+
+
 class RowError(Exception):
     def __init__(self, column: str | None, value: str | None, reason: str) -> None:
         super().__init__(reason)
@@ -75,7 +83,7 @@ class Table:
     original: dict[int, tuple[Any, ...]] = field(default_factory=dict)  # existing rows as loaded
     next_id: int = 1
     first_new: int = 1
-    touched: set[int] = field(default_factory=set)
+    touched: set[int] = field(default_factory=set)  # existing rows the file names
     dirty: set[int] = field(default_factory=set)  # existing rows whose columns change
     tagged: set[int] = field(default_factory=set)  # existing rows that get new tags
 
@@ -113,7 +121,7 @@ class Plan:
             t = self.tables[entity]
             created = len(t.new_ids())
             updated = len(t.dirty | t.tagged)
-            unchanged = len(t.touched) - created - updated
+            unchanged = len(t.touched) - updated  # touched holds existing records only
             row = {"created": created, "updated": updated, "unchanged": unchanged}
             if entity == own:
                 row["rejected"] = len(self.rejects)
@@ -158,6 +166,7 @@ class Planner:
         self.now = self.plan.now
         self.today = clock.today().isoformat()
         self.idx = {f: mapping.index(f) for f in mapping.columns if f}
+        self.ix: dict[str, int] = dict(self.idx)  # type: ignore[arg-type]
         self.order = options.date_order
         self._load()
 
@@ -228,9 +237,11 @@ class Planner:
         t = self.tables[entity]
         cols = COLS[entity]
         for row in self.conn.execute(f"SELECT {', '.join(cols)} FROM {entity} WHERE deleted_at IS NULL ORDER BY id"):
+            # rows[id] is the loaded tuple until something changes it (then a list): re-importing
+            # 100,000 unchanged deals copies none of them
             t.original[row[0]] = row
-            t.rows[row[0]] = list(row)
-            index(row[0], t.rows[row[0]])
+            t.rows[row[0]] = row
+            index(row[0], row)
         t.next_id = t.first_new = self.conn.execute(f"SELECT coalesce(max(id), 0) FROM {entity}").fetchone()[0] + 1
 
     def _index_company(self, cid: int, row: list[Any]) -> None:
@@ -262,25 +273,33 @@ class Planner:
     def run(self) -> Plan:
         handler = {"deal": self._deal_row, "company": self._company_row, "contact": self._contact_row}[self.entity]
         deferred: list[tuple[int, list[str]]] = []
-        header = self.mapping.header
+        width = len(self.mapping.header)
+        pad = [""] * (width + 1)
         for line, fields in data_rows(self.csv):
             self.plan.rows_read += 1
             if self.progress is not None and self.plan.rows_read % 2000 == 0:
                 self.progress(line)
-            if len(fields) > len(header) and any(f.strip() for f in fields[len(header):]):
+            n = len(fields)
+            if n > width and any(f.strip() for f in fields[width:]):
                 self._reject(line, fields, None, None,
-                             f"has {len(fields)} fields but the header has {len(header)} (a stray delimiter?)")
+                             f"has {n} fields but the header has {width} (a stray delimiter?)")
                 continue
+            cells = fields[:width] + pad[n:] if n <= width else fields[:width] + [""]
+            if "'" in "".join(cells):
+                cells = [_unguard(c) for c in cells]
             try:
-                handler(line, fields)
+                handler(line, cells)
             except RowError as exc:
                 if isinstance(exc.__cause__, AmbiguousDate) and self.order is None:
                     deferred.append((line, fields))  # a later row may prove the day/month order
                     continue
                 self._reject(line, fields, exc.column, exc.value, exc.reason)
         for line, fields in deferred:
+            n = len(fields)
+            cells = fields[:width] + pad[n:] if n <= width else fields[:width] + [""]
+            cells = [_unguard(c) for c in cells]
             try:
-                handler(line, fields)
+                handler(line, cells)
             except RowError as exc:
                 reason = exc.reason
                 if isinstance(exc.__cause__, AmbiguousDate):
@@ -297,17 +316,12 @@ class Planner:
         self.plan.rejects.append(Reject(line, fields, f"{where}: {reason}"))
 
     def _cell(self, fields: list[str], name: str) -> str:
-        i = self.idx.get(name)
-        if i is None or i >= len(fields):
-            return ""
-        value = fields[i]
-        if value[:1] == "'" and value[1:2] in _FORMULA_START:
-            return value[1:]  # a cell our export (or a careful spreadsheet) kept from running as a formula
-        return value
+        # rows are padded to the header's width plus one empty cell, which unmapped fields read (-1)
+        return fields[self.ix.get(name, -1)]
 
     def _parse(self, fields: list[str], name: str, parser: Callable[..., Any], *args: Any) -> Any:
-        raw = self._cell(fields, name)
-        if not raw or not raw.strip():
+        raw = fields[self.ix.get(name, -1)]
+        if not raw:
             return None
         try:
             return parser(raw, *args)
@@ -319,8 +333,8 @@ class Planner:
             raise RowError(self.mapping.header_of(name), raw, message) from exc
 
     def _date(self, fields: list[str], name: str, parser: Callable[..., Any] = V.date) -> str | None:
-        raw = self._cell(fields, name)
-        if not raw or not raw.strip():
+        raw = fields[self.ix.get(name, -1)]
+        if not raw:
             return None
         if self.order is None:
             hint = V.date_hint(raw)
@@ -329,7 +343,7 @@ class Planner:
         return self._parse(fields, name, parser, self.order)
 
     def _text(self, fields: list[str], name: str, max_len: int = 10_000_000) -> str | None:
-        raw = self._cell(fields, name)
+        raw = fields[self.ix.get(name, -1)]
         value = raw.strip() if raw else None
         if value and len(value) > max_len:
             raise RowError(self.mapping.header_of(name), value[:20] + "…", f"longer than {max_len} characters")
@@ -367,7 +381,8 @@ class Planner:
         else:
             self._merge("company", cid, fill)
         self._index_company(cid, t.rows[cid])
-        t.touched.add(cid)
+        if cid < t.first_new:
+            t.touched.add(cid)
         return cid
 
     def _merge(self, entity: str, rid: int, fill: dict[str, Any]) -> None:
@@ -376,6 +391,7 @@ class Planner:
         pos = _POS[entity]
         existing = rid in t.original
         identity = _IDENTITY[entity]
+        changes = []
         for column, value in fill.items():
             if value is None:
                 continue
@@ -385,6 +401,12 @@ class Planner:
                 continue
             if column in identity and current is not None:
                 continue  # the name a record was first known by stays
+            changes.append((i, value))
+        if type(row) is tuple:
+            if not changes and row is t.original.get(rid):
+                return
+            row = t.rows[rid] = list(row)
+        for i, value in changes:
             row[i] = value
         if existing:
             original = t.original[rid]
@@ -466,7 +488,8 @@ class Planner:
                 fill["email"] = None  # same address, maybe another case: keep it as stored
             self._merge("contact", cid, fill)
         self._index_contact(cid, t.rows[cid])
-        t.touched.add(cid)
+        if cid < t.first_new:
+            t.touched.add(cid)
         return cid
 
     def _contact_row(self, line: int, fields: list[str]) -> None:
@@ -571,7 +594,11 @@ class Planner:
                 names = ", ".join(self.pipeline_names[p] for p in self.pipelines.values())
                 raise RowError(self.mapping.header_of("pipeline"), raw_pipeline,
                                f"unknown pipeline {raw_pipeline!r} (pipelines: {names})")
-        stage_id, through = self._stage_for(fields, pipeline_id, line)
+        sk = (pipeline_id, fields[self.ix.get("stage", -1)], fields[self.ix.get("status", -1)])
+        found_stage = self._stage_cache.get(sk)
+        if found_stage is None:
+            found_stage = self._stage_cache[sk] = self._stage_for(fields, pipeline_id, line)
+        stage_id, through = found_stage
         source = self._text(fields, "source", 100)
         lost_reason = self._text(fields, "lost_reason", 200)
         notes = self._text(fields, "notes")
@@ -579,18 +606,29 @@ class Planner:
         company_name = self._text(fields, "company", 200)
         contact_name = self._text(fields, "contact", 200)
 
-        # Every value is valid: now find or plan the linked records.
+        # Every value is valid: now find or plan the linked records. Big files name the same
+        # customer on many rows; finding it again with the same cells gives the same answer.
         company_id = None
         if company_name or website:
-            company_id = self.company_for(company_name, V.domain_of(website) if website else None,
-                                          {"website": website} if website else None)
+            ck = (company_name, website)
+            company_id = self._company_cache.get(ck)
+            if company_id is None:
+                company_id = self.company_for(company_name, V.domain_of(website) if website else None,
+                                              {"website": website} if website else None)
+                self._company_cache[ck] = company_id
         if company_id is None and contact_email and not company_name:
             company_id = self.co_by_domain.get(V.company_domain_from_email(contact_email) or "")
         contact_id = None
         if contact_name or contact_email:
-            contact_id = self.contact_for(contact_name, contact_email, company_id)
-            if company_id is None and contact_id is not None:
-                company_id = self.tables["contact"].rows[contact_id][_POS["contact"]["company_id"]]
+            pk = (contact_name, contact_email, company_id)
+            found = self._contact_cache.get(pk)
+            if found is None:
+                contact_id = self.contact_for(contact_name, contact_email, company_id)
+                if company_id is None and contact_id is not None:
+                    company_id = self.tables["contact"].rows[contact_id][_POS["contact"]["company_id"]]
+                self._contact_cache[pk] = (contact_id, company_id)
+            else:
+                contact_id, company_id = found
 
         t = self.tables["deal"]
         did = self.dl_by_ext.get(ext) if ext else None
@@ -600,36 +638,39 @@ class Planner:
         kind = self.stage_kind.get(stage_id, "open")
         if kind == "open":
             closed_on = None
-        fill: dict[str, Any] = {
-            "title": title, "company_id": company_id, "contact_id": contact_id, "amount_cents": cents,
-            "cost_cents": cost[0] if cost else None, "currency": currency, "confidence": confidence,
-            "expected_close": expected, "source": source, "lost_reason": lost_reason if kind == "lost" else None,
-            "proposal_url": proposal, "notes": notes, "external_id": ext,
-        }
+        if kind != "lost":
+            lost_reason = None
+        cost_cents = cost[0] if cost else None
         p = _POS["deal"]
         if did is None:
             did = t.next_id
             t.next_id += 1
-            row: list[Any] = [None] * len(DEAL_COLS)
-            row[0] = did
-            row[p["pipeline_id"]] = pipeline_id
-            row[p["stage_id"]] = stage_id
-            row[p["amount_cents"]] = 0
             created = created_at or self.now
             if kind != "open" and not closed_on:
                 # a closed deal's "Close Date" (HubSpot, Salesforce) is when it closed
                 closed_on = expected or (entered_at or created)[:10]
-            row[p["closed_on"]] = closed_on
             entered = entered_at or (f"{closed_on} 00:00:00.000000" if closed_on and kind != "open" else created)
             if entered < created:
                 entered = created
-            row[p["stage_entered_at"]] = entered
-            row[p["created_at"]] = created
-            row[p["updated_at"]] = self.now
-            t.rows[did] = row
-            self._merge("deal", did, fill)
-            self._new_deal_changes[did] = (through, stage_id, created, entered)
+            # in DEAL_COLS order
+            t.rows[did] = [did, title, company_id, contact_id, pipeline_id, stage_id, entered, cents or 0, cost_cents,
+                           currency, confidence, expected, closed_on, source, lost_reason, proposal, notes, ext,
+                           created, self.now]
+            if through is not None:
+                self._through[did] = through
+            if ext:
+                self.dl_by_ext[ext] = did
+            self.dl_by_key.setdefault(key, did)
+            if tags:
+                self._link_tags("deal", did, tags)
+            return
         else:
+            fill: dict[str, Any] = {
+                "title": title, "company_id": company_id, "contact_id": contact_id, "amount_cents": cents,
+                "cost_cents": cost_cents, "currency": currency, "confidence": confidence,
+                "expected_close": expected, "source": source, "lost_reason": lost_reason,
+                "proposal_url": proposal, "notes": notes, "external_id": ext,
+            }
             row = t.rows[did]
             is_new = did >= t.first_new
             if is_new:
@@ -640,12 +681,17 @@ class Planner:
                 when = entered_at or self.now
                 fill["stage_entered_at"] = when
                 fill["closed_on"] = (closed_on or self.today) if kind != "open" else None
+                if type(row) is tuple:
+                    row = t.rows[did] = list(row)
                 if kind == "open":
                     row[p["closed_on"]] = None  # back to an open stage: not closed any more
                 if kind != "lost":
                     row[p["lost_reason"]] = None
                 if is_new:
-                    self._new_deal_changes[did] = (through, stage_id, row[p["created_at"]], when)
+                    if through is not None:
+                        self._through[did] = through
+                    else:
+                        self._through.pop(did, None)
                 else:
                     previous = self._moved.get(did)
                     self._moved[did] = (previous[0] if previous else row[p["stage_id"]], stage_id, when)
@@ -656,10 +702,15 @@ class Planner:
         if ext:
             self.dl_by_ext[ext] = did
         self.dl_by_key.setdefault(key, did)
-        t.touched.add(did)
+        if not is_new:
+            t.touched.add(did)
         self._link_tags("deal", did, tags)
 
-    _new_deal_changes: dict[int, tuple[int | None, int, str, str]]
+    _through: dict[int, int]  # new deal -> the open stage it passed before its won/lost stage
+    _stage_cache: dict[tuple[int, str, str], tuple[int, int | None]]
+    _tag_cache: dict[tuple[str, ...], list[int]]
+    _company_cache: dict[tuple[str | None, str | None], int | None]
+    _contact_cache: dict[tuple[str | None, str | None, int | None], tuple[int | None, int | None]]
     _moved: dict[int, tuple[int, int, str]]
 
     # --- tags -----------------------------------------------------------------------------------
@@ -669,14 +720,21 @@ class Planner:
             return
         t = self.tables[entity]
         existing = rid < t.first_new
+        ids = self._tag_cache.get(tags)
+        if ids is not None and not existing:
+            self._new_link_set.setdefault(entity, []).extend([(rid, tid) for tid in ids])
+            return
+        ids = []
         for name in tags:
             key = name.casefold()
             tid = self.tag_ids.get(key)
+            ids.append(tid)
             if tid is None:
                 tid = self.next_tag_id
                 self.next_tag_id += 1
                 self.tag_ids[key] = tid
                 self.plan.new_tags[key] = (tid, name)
+                ids[-1] = tid
             pair = (rid, tid)
             if existing:
                 links = self.existing_links.setdefault(entity, set())
@@ -685,24 +743,28 @@ class Planner:
                     self.plan.linked_existing.setdefault(entity, []).append(pair)
                     t.tagged.add(rid)
             else:
-                self._new_link_set.setdefault(entity, set()).add(pair)
+                self._new_link_set.setdefault(entity, []).append(pair)
+        self._tag_cache[tags] = ids
 
-    _new_link_set: dict[str, set[tuple[int, int]]]
+    _new_link_set: dict[str, list[tuple[int, int]]]  # may repeat a pair (INSERT OR IGNORE)
 
     def finish(self) -> Plan:
         """Turn what was collected into the plan's insert lists."""
         plan = self.plan
-        for entity, pairs in self._new_link_set.items():
-            plan.new_links[entity] = sorted(pairs)
+        plan.new_links = self._new_link_set
         p = _POS["deal"]
+        stage, entered, created = p["stage_id"], p["stage_entered_at"], p["created_at"]
         rows = self.tables["deal"].rows
         changes = []
-        for did, (through, stage_id, created, entered) in sorted(self._new_deal_changes.items()):
-            if through is not None and through != stage_id:
-                changes.append((did, None, through, created))
-                changes.append((did, through, stage_id, entered))
+        through_of = self._through
+        for did in self.tables["deal"].new_ids():
+            row = rows[did]
+            through = through_of.get(did)
+            if through is not None and through != row[stage]:
+                changes.append((did, None, through, row[created]))
+                changes.append((did, through, row[stage], row[entered]))
             else:
-                changes.append((did, None, stage_id, rows[did][p["stage_entered_at"]]))
+                changes.append((did, None, row[stage], row[entered]))
         original = self.tables["deal"].original
         for did, (old, new, when) in sorted(self._moved.items()):
             if rows[did][p["stage_id"]] != original[did][p["stage_id"]]:
@@ -715,8 +777,19 @@ def make_plan(conn: sqlite3.Connection, csv_text: CsvText, mapping: Mapping, opt
               progress: Callable[[int], None] | None = None) -> Plan:
     """Read every row of the file and decide what the import would do (reads the database only)."""
     planner = Planner(conn, csv_text, mapping, options, progress)
-    planner._new_deal_changes = {}
+    planner._through = {}
     planner._moved = {}
     planner._new_link_set = {}
-    planner.run()
-    return planner.finish()
+    planner._company_cache = {}
+    planner._stage_cache = {}
+    planner._tag_cache = {}
+    planner._contact_cache = {}
+    # 100,000 rows make millions of small objects and no cycles: the cyclic GC would only rescan them
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        planner.run()
+        return planner.finish()
+    finally:
+        if was_enabled:
+            gc.enable()

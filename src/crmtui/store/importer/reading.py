@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -191,12 +192,22 @@ def raise_field_limit() -> None:
 
 def _records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
     """(first line number, fields) for each CSV record, blank ones included."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', doublequote=True,
+    reader = csv.reader(_lines(text), delimiter=delimiter, quotechar='"', doublequote=True,
                         skipinitialspace=False, strict=False)
     line = 1
     for fields in reader:
         yield line, fields
         line = reader.line_num + 1
+
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of `text` ending in CRLF, LF or a lone CR (old Mac exports), one at a time
+    (io.StringIO would hold a 4-bytes-per-character copy of the whole file)."""
+    for match in _LINE.finditer(text):
+        yield match.group()
 
 
 def is_blank(fields: list[str]) -> bool:
@@ -216,7 +227,7 @@ def sniff(name: str, text: str, delimiter: str | None = None) -> tuple[str, int,
             delimiter = "\t"
         if len(delimiter) != 1 or delimiter in ('"', "\r", "\n"):
             raise ValidationError(f"--delimiter: {delimiter!r} must be one character (, ; | or tab)", "delimiter")
-    if not text.strip():
+    if not text or text.isspace():
         raise ValidationError(f"{name}: the file is empty", "file")
     best: tuple[float, str, int, int, tuple[str, ...]] | None = None
     for cand in (delimiter,) if delimiter else DELIMITERS:
@@ -260,9 +271,10 @@ def open_csv(source: str | Path, *, encoding: str | None = None, delimiter: str 
     """Read, decode and sniff a CSV file (or "-" for standard input)."""
     raise_field_limit()
     name, data = read_bytes(source, stdin)
-    if not data.strip():
+    if not data or data.isspace():
         raise ValidationError(f"{name}: the file is empty", "file")
     text, used = decode(name, data, encoding)
+    del data
     if text.startswith("\ufeff"):
         text = text[1:]
     chosen, line, skip, header = sniff(name, text, delimiter)

@@ -96,6 +96,7 @@ def timestamp(value: str, order: str | None) -> str | None:
     return clock.to_db(dt.datetime.combine(day, dt.time())) if day else None
 
 
+@lru_cache(maxsize=65536)
 def date_hint(value: str) -> str | None:
     """The day/month order a value proves (`15/03/2026` -> "dmy"), else None."""
     return numeric_date_order_hint(value) if value else None

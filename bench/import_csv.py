@@ -1,0 +1,113 @@
+"""How fast `crmtui import` is on a big deals file, against `sqlite-utils insert` of the same file.
+
+Generates N deals (default 100,000; about N/20 companies, N/11 contacts, tags, every stage of
+the default pipeline, money and dates written the way exports write them), then times, each as
+its own process from start to exit:
+
+  1. `crmtui import deals.csv` into an empty database
+  2. the same import again (every row unchanged)
+  3. `sqlite-utils insert db deals deals.csv --csv` (a flat table, no matching), when installed
+
+and prints rows per second, the ratio to sqlite-utils, and the peak memory of the import process.
+
+Usage: python bench/import_csv.py [N]
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+STAGES = ["Unqualified", "Qualification", "Writing proposal", "Proposal sent", "Negotiation",
+          "Contract out for signature", "Closed Won", "Closed Lost", "N/A"]
+SERVICES = ["branding", "website", "seo", "workshop", "retainer", "copywriting", "photography", "analytics"]
+SOURCES = ["Referral", "Website", "Cold call", "Trade show", "LinkedIn", "Partner"]
+WORDS = ["Nova", "Blue", "Iron", "Maple", "Quartz", "Atlas", "Cedar", "Delta", "Ember", "Fjord", "Granite", "Harbor",
+         "Indigo", "Juniper", "Kestrel", "Lumen", "Mosaic", "Nimbus", "Orbit", "Pioneer"]
+KINDS = ["Studio", "Labs", "Works", "Foods", "Logistics", "Bakery", "Clinic", "Partners", "Systems", "Outfitters"]
+FIRST = ["Ana", "Ben", "Chloe", "Dev", "Eva", "Femi", "Gus", "Hana", "Ivan", "Jo", "Kai", "Lena", "Mo", "Nia", "Omar"]
+LAST = ["Ahmed", "Berg", "Costa", "Dubois", "Eriksen", "Fischer", "Garcia", "Hughes", "Ito", "Jansen", "Kowalski"]
+
+
+def write_file(path: Path, n: int, seed: int = 7) -> None:
+    rng = random.Random(seed)
+    n_companies = max(1, n // 20)
+    companies = []
+    for i in range(n_companies):
+        name = f"{WORDS[i % 20]} {WORDS[(i // 20) % 20]} {KINDS[(i // 400) % 10]} {i // 4000 or ''}".strip()
+        slug = name.lower().replace(" ", "")
+        companies.append((name, f"https://www.{slug}.example"))
+    contacts = []
+    for i in range(max(1, n // 11)):
+        company = companies[i % n_companies]
+        first, last = FIRST[i % 15], LAST[(i // 15) % 11]
+        contacts.append((f"{first} {last} {i}", f"{first.lower()}.{i}@{company[1][12:]}", company))
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["Record ID", "Deal Name", "Deal Stage", "Amount", "Close Date", "Create Date",
+                    "Associated Company", "Company Domain Name", "Contact Name", "Contact Email", "Tags",
+                    "Lead Source", "Deal owner"])
+        for i in range(n):
+            name, email, (company, website) = contacts[rng.randrange(len(contacts))]
+            stage = STAGES[rng.randrange(len(STAGES))]
+            amount = rng.choice((1500, 2500, 4000, 6000, 12000, 30000)) + rng.randint(0, 40) * 250
+            tags = ";".join(rng.sample(SERVICES, rng.choice((1, 1, 2))))
+            created = f"2026-{rng.randint(1, 10):02d}-{rng.randint(1, 28):02d}"
+            close = f"{rng.randint(1, 28):02d}/{rng.randint(1, 12):02d}/2027"
+            w.writerow([f"D{i + 1}", f"{rng.choice(SERVICES).title()} project {i}", stage, f"${amount:,}.00", close,
+                        created, company, website, name, email, tags, rng.choice(SOURCES), "Sam Seller"])
+
+
+def timed(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Seconds and peak RSS (MB) of one child process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    proc = subprocess.run(args, capture_output=True, text=True, env=env)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"failed: {' '.join(args)}\n{proc.stdout}\n{proc.stderr}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return elapsed, max(peak, before) / 1024
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    env = {**os.environ, "CRMTUI_NOW": "2026-11-23T09:30:00"}
+    crmtui = [sys.executable, "-c", "from crmtui.cli import main; main()"]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "deals.csv"
+        write_file(path, n)
+        db = Path(tmp) / "crm.db"
+        subprocess.run([*crmtui, "--db", str(db), "stages"], check=True, capture_output=True, env=env)
+        size = path.stat().st_size / 1e6
+        print(f"file: {n:,} deals, {size:.1f} MB")
+        first, peak = timed([*crmtui, "--db", str(db), "import", "-q", "--create-stages", str(path)], env)
+        print(f"crmtui import (empty db):    {first:6.2f} s  {n / first:>9,.0f} rows/s  peak memory {peak:,.0f} MB")
+        again, _ = timed([*crmtui, "--db", str(db), "import", "-q", "--create-stages", str(path)], env)
+        print(f"crmtui import (re-import):   {again:6.2f} s  {n / again:>9,.0f} rows/s  (all unchanged)")
+        counts = subprocess.run([sys.executable, "-c", (
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]);"
+            "print(*[c.execute(f'select count(*) from {t}').fetchone()[0] for t in"
+            " ('deal','company','contact','stage_change','deal_tag')])"), str(db)],
+            capture_output=True, text=True, check=True).stdout.split()
+        print(f"  wrote {int(counts[0]):,} deals, {int(counts[1]):,} companies, {int(counts[2]):,} contacts, "
+              f"{int(counts[3]):,} stage changes, {int(counts[4]):,} tag links")
+        tool = shutil.which("sqlite-utils") or str(Path(sys.executable).with_name("sqlite-utils"))
+        if Path(tool).exists():
+            flat, _ = timed([tool, "insert", str(Path(tmp) / "flat.db"), "deals", str(path), "--csv"])
+            print(f"sqlite-utils insert --csv:   {flat:6.2f} s  {n / flat:>9,.0f} rows/s  (flat table, no matching)")
+            print(f"crmtui / sqlite-utils:       {first / flat:6.2f} ×  (goal ≤ 0.4)")
+        else:
+            print("sqlite-utils is not installed: pip install sqlite-utils for the comparison")
+
+
+if __name__ == "__main__":
+    main()
