@@ -86,9 +86,9 @@ def card_rows(rep: dict[str, Any]) -> list[tuple[str, str]]:
     return [
         ("Open pipeline", _money(c["open_pipeline_cents"])),
         ("Weighted forecast", _money(c["weighted_forecast_cents"])),
-        ("Won this month", f"{_money(c['won_this_month_cents'])} ({c['won_this_month_deals']})"),
-        ("Won this quarter", f"{_money(c['won_this_quarter_cents'])} ({c['won_this_quarter_deals']})"),
-        ("Win rate", f"{percent(c['win_rate'])} ({c['won_deals']} won, {c['lost_deals']} lost)"),
+        ("Won this month", f"{_money(c['won_this_month_cents'])} ({c['won_this_month_deals']:,})"),
+        ("Won this quarter", f"{_money(c['won_this_quarter_cents'])} ({c['won_this_quarter_deals']:,})"),
+        ("Win rate", f"{percent(c['win_rate'])} ({c['won_deals']:,} won, {c['lost_deals']:,} lost)"),
         ("Average won deal", _money(c["average_won_cents"])),
         ("Average sales cycle", cycle),
         ("Open deals", f"{c['open_deals']:,}"),
