@@ -23,6 +23,8 @@ class CrmApp(App[None]):
         Binding("dollar_sign", "toggle_privacy", "Privacy", id="app.privacy"),
         Binding("d", "dashboard", "Dashboard", id="app.dashboard"),
         Binding("b", "board", "Board", id="app.board"),
+        Binding("A", "agenda", "Agenda", id="app.agenda"),
+        Binding("exclamation_mark", "triage", "Triage", id="app.triage"),
         Binding("ctrl+f", "finder", "Find", id="app.finder"),
         Binding("C", "companies", "Companies", id="app.companies"),
         Binding("P", "contacts", "Contacts", id="app.contacts"),
@@ -110,6 +112,19 @@ class CrmApp(App[None]):
         self.push_screen(form, done)
 
     # --- global screens ---------------------------------------------------------------------
+
+    def action_agenda(self) -> None:
+        from crmtui.screens.agenda import AgendaScreen
+
+        if not isinstance(self.screen, AgendaScreen):
+            self.push_screen(AgendaScreen())
+
+    def action_triage(self) -> None:
+        """Step through every deal that needs attention (from the board, the agenda, anywhere)."""
+        from crmtui.screens.triage import TriageScreen
+
+        if not isinstance(self.screen, TriageScreen):
+            self.push_screen(TriageScreen())
 
     def action_toggle_privacy(self) -> None:
         self.privacy = not self.privacy
