@@ -186,3 +186,36 @@ async def test_triage_starts_from_the_board_too(seeded) -> None:
         assert app.screen.queue[0] == ids["overdue"]
         await pilot.press("escape")
         assert not isinstance(app.screen, TriageScreen)
+
+
+async def test_the_app_opens_on_the_agenda_when_asked_and_something_is_due(seeded) -> None:
+    from crmtui.store.settings import set_setting
+
+    db, _ids = seeded
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert not isinstance(app.screen, AgendaScreen)  # the rule is off by default
+    with db.session() as s:
+        set_setting(s, "open-agenda-on-start", "on")
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, AgendaScreen)
+        await pilot.press("escape")
+        assert type(app.screen).__name__ == "BoardScreen"
+
+
+async def test_nothing_due_means_the_board_even_with_the_rule_on(db_path: Path) -> None:
+    from crmtui.store.settings import set_setting
+
+    db = open_database(db_path)
+    with db.session() as s:
+        set_setting(s, "open-agenda-on-start", "on")
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert type(app.screen).__name__ == "BoardScreen"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
@@ -46,6 +47,20 @@ class CrmApp(App[None]):
         from crmtui.screens.board import BoardScreen
 
         self.push_screen(BoardScreen())
+        self._open_agenda_if_due()
+
+    @work(thread=True, exclusive=True, group="start-agenda")
+    def _open_agenda_if_due(self) -> None:
+        """With the `open-agenda-on-start` rule on, start on the agenda when something is due."""
+        from crmtui.store.followups import compute_agenda
+        from crmtui.store.settings import get_setting
+
+        with self.database.session() as session:
+            if not get_setting(session, "open-agenda-on-start"):
+                return
+            due = compute_agenda(session, limit=0).total
+        if due:
+            self.call_from_thread(self.action_agenda)
 
     def action_board(self) -> None:
         """Back to the board (the home screen) from anywhere."""
