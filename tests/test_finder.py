@@ -293,3 +293,19 @@ async def test_deleted_deal_comes_back_from_the_trash_screen(small: Path) -> Non
         await pilot.press("r")
         await pilot.pause()
     assert fetch(small, "SELECT deleted_at FROM deal WHERE id = 1") == [(None,)]
+
+
+def test_demo_data_is_in_the_finder(db_path: Path) -> None:
+    from crmtui.store.demo import generate_demo
+
+    db = open_database(db_path)
+    generate_demo(db, deals=60)
+    counts = fetch(db_path, "SELECT (SELECT count(*) FROM deal) + (SELECT count(*) FROM company) + (SELECT count(*) FROM contact)")
+    assert fetch(db_path, "SELECT count(*) FROM search_index") == counts
+    title = fetch(db_path, "SELECT title FROM deal WHERE id = 7")[0][0]
+    with db.session() as s:
+        assert ("deal", 7) in [(f.kind, f.id) for f in find_records(s, title, limit=50)]
+    # Adding more demo data to a database that has some keeps the triggers (and the index) in step.
+    generate_demo(db, deals=10, force=True)
+    counts = fetch(db_path, "SELECT (SELECT count(*) FROM deal) + (SELECT count(*) FROM company) + (SELECT count(*) FROM contact)")
+    assert fetch(db_path, "SELECT count(*) FROM search_index") == counts
