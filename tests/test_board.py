@@ -3,6 +3,7 @@ database holds."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -227,8 +228,16 @@ async def test_quick_add_creates_a_deal_in_the_focused_stage(db_path: Path, seed
         assert rows == [(250000, "2026-12-24", "Acme", "Qualification")]
         assert fetch(db_path, "SELECT count(*) FROM company WHERE name = 'Acme'") == [(1,)]
         assert focused_title(app) == "Photo shoot"
-        await pilot.press("u")  # undo the new deal: it goes to the trash
+        # The follow-up rule (on by default) gave it a task: the card shows it as the next step.
+        ((body, due),) = fetch(db_path, "SELECT a.body, a.due_on FROM activity a JOIN deal d ON d.id = a.deal_id"
+                                        " WHERE d.title = 'Photo shoot' AND a.kind = 'task'")
+        assert body == "Follow up"
+        day = dt.date.fromisoformat(due)
+        assert f"next {day.day} {day:%b}" in column_text(column(app, "Qualification"))
+        await pilot.press("u")  # undo the new deal: it goes to the trash, with its task
         assert fetch(db_path, "SELECT deleted_at IS NOT NULL FROM deal WHERE title = 'Photo shoot'") == [(1,)]
+        assert fetch(db_path, "SELECT a.deleted_at IS NOT NULL FROM activity a JOIN deal d ON d.id = a.deal_id"
+                              " WHERE d.title = 'Photo shoot'") == [(1,)]
         assert "Photo shoot" not in column_text(column(app, "Qualification"))
 
 

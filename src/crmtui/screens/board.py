@@ -120,7 +120,11 @@ class BoardScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="board-summary", classes="screen-title")
-        yield Input(placeholder="filter: words match title, company, contact, tag; #tag for a tag", id="board-filter")
+        yield Input(
+            placeholder="filter: words match title, company, contact, tag; #tag for a tag; esc clears",
+            id="board-filter",
+            compact=True,
+        )
         yield BoardView(id="board-view")
         yield Static(EMPTY_TEXT, id="board-empty", classes="empty-state", markup=True)
         yield Footer(compact=True)

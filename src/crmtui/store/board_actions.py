@@ -80,8 +80,9 @@ def create(
     pipeline: int | str | None = None,
     expected_close: str | dt.date | None = None,
 ) -> Deal:
-    """Add a deal from the quick-add form (undoable: undo trashes it, and the company when the
-    form created it). `stage` is a stage id or name."""
+    """Add a deal from the quick-add form, with the follow-up task the rules ask for (undoable:
+    undo trashes the deal, its follow-up task, and the company when the form created it).
+    `stage` is a stage id or name."""
     company = (company or "").strip() or None
     new_company = company is not None and not company.startswith("#") and find_company(session, company) is None
     stage_name = None
@@ -93,9 +94,13 @@ def create(
         stage_name = stage
     deal = create_deal(
         session, title, company=company, amount=amount, stage=stage_name, pipeline=pipeline,
-        expected_close=expected_close,
+        expected_close=expected_close, follow_up=None,  # None: the follow-up rules decide
     )
     ops = [{"op": "trash", "table": "deal", "id": deal.id}]
+    tasks = session.connection().execute(
+        text("SELECT id FROM activity WHERE deal_id = :id AND deleted_at IS NULL"), {"id": deal.id}
+    ).scalars()
+    ops.extend({"op": "trash", "table": "activity", "id": task_id} for task_id in tasks)
     if new_company and deal.company_id is not None:
         ops.append({"op": "trash", "table": "company", "id": deal.company_id})
     undo.record(session, f"new deal “{deal.title}”", ops, scope=SCOPE)

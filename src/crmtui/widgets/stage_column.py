@@ -155,12 +155,24 @@ class StageColumn(Widget):
 
     # --- events ------------------------------------------------------------------------------
 
-    def on_resize(self, event: events.Resize) -> None:
-        self._width, height = event.size
-        self._capacity = max(1, (height - HEADER_HEIGHT) // CARD_HEIGHT)
-        self._strips.clear()
-        self._window = None
-        self._scroll_to_cursor()
+    def _measure(self) -> None:
+        width, height = self.size
+        capacity = max(1, (height - HEADER_HEIGHT) // CARD_HEIGHT)
+        if (width, capacity) != (self._width, self._capacity):
+            self._width, self._capacity = width, capacity
+            self._strips.clear()
+            self._headers.clear()
+            self._window = None
+            self._scroll_to_cursor()
+
+    def on_resize(self, _event: events.Resize) -> None:
+        self._measure()
+        self.refresh()
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # The size once per paint, not per line (the size property is not free).
+        self._measure()
+        return super().render_lines(crop)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
