@@ -56,7 +56,7 @@ def test_hubspot_deals_export(empty_db: Path, fixed_clock) -> None:
     ]
     # https://www.Acme.com/about and acme.com are one company; "Acme Inc." = "ACME INC"
     assert fetch(empty_db, "SELECT name, domain, website FROM company ORDER BY id") == [
-        ("Acme Inc.", "acme.com", "https://acme.com"), ("Bolt GmbH", "bolt.de", "https://bolt.de"),
+        ("Acme Inc.", "acme.com", "https://www.Acme.com/about"), ("Bolt GmbH", "bolt.de", "https://bolt.de"),
         ("Cobalt & Co", None, None)]
     assert fetch(empty_db, "SELECT t.name FROM deal_tag dt JOIN tag t ON t.id = dt.tag_id WHERE dt.deal_id = 4"
                            " ORDER BY t.name") == [("branding",), ("print",)]
@@ -478,3 +478,16 @@ def test_a_database_migrated_past_3_before_imports_existed_still_imports(empty_d
     imp(empty_db, str(DATA / "pipedrive_deals.csv"))
     assert run(empty_db, "imports", "undo", "1").exit_code == 0
     assert fetch(empty_db, "SELECT count(*) FROM deal") == [(0,)]
+
+
+SAMPLES = Path(__file__).parent.parent / "data" / "samples"
+
+
+@pytest.mark.parametrize("name", ["deals", "hubspot-deals", "pipedrive-deals", "google-contacts",
+                                  "linkedin-connections", "companies"])
+def test_the_shipped_samples_import_cleanly(tmp_path: Path, name: str) -> None:
+    db = tmp_path / "s.db"
+    out = json.loads(imp(db, str(SAMPLES / f"{name}.csv"), "--json").stdout)
+    own = out["counts"][{"deals": "deal", "contacts": "contact", "companies": "company"}[out["type"]]]
+    assert own["rejected"] == 0 and own["created"] == out["rows"]
+    assert "Nothing changed" in imp(db, str(SAMPLES / f"{name}.csv")).stdout

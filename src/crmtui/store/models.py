@@ -235,4 +235,3 @@ class ImportChange(SQLModel, table=True):
     last_id: int
     old_values: Optional[str] = None
     new_values: Optional[str] = None
-

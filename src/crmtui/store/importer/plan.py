@@ -355,8 +355,9 @@ class Planner:
     # --- companies ------------------------------------------------------------------------------
 
     def company_for(self, name: str | None, domain: str | None, values: dict[str, Any] | None = None,
-                    ext: str | None = None, create: bool = True) -> int | None:
-        """The id of the matching company (updated with `values`), created when new."""
+                    ext: str | None = None, create: bool = True, only_empty: bool = False) -> int | None:
+        """The id of the matching company (updated with `values`), created when new. With
+        `only_empty` (a deal's or contact's row naming its company) known columns are kept."""
         cid = self.co_by_ext.get(ext) if ext else None
         if cid is None and domain:
             cid = self.co_by_domain.get(domain)
@@ -379,13 +380,13 @@ class Planner:
             t.rows[cid] = row
             self._merge("company", cid, fill)
         else:
-            self._merge("company", cid, fill)
+            self._merge("company", cid, fill, only_empty)
         self._index_company(cid, t.rows[cid])
         if cid < t.first_new:
             t.touched.add(cid)
         return cid
 
-    def _merge(self, entity: str, rid: int, fill: dict[str, Any]) -> None:
+    def _merge(self, entity: str, rid: int, fill: dict[str, Any], only_empty: bool = False) -> None:
         t = self.tables[entity]
         row = t.rows[rid]
         pos = _POS[entity]
@@ -399,7 +400,7 @@ class Planner:
             current = row[i]
             if current == value:
                 continue
-            if column in identity and current is not None:
+            if current is not None and (only_empty or column in identity):
                 continue  # the name a record was first known by stays
             changes.append((i, value))
         if type(row) is tuple:
@@ -509,7 +510,8 @@ class Planner:
         company_id = None
         if company_name or website:
             domain = V.domain_of(website) if website else None
-            company_id = self.company_for(company_name, domain, {"website": website} if website else None)
+            company_id = self.company_for(company_name, domain, {"website": website} if website else None,
+                                          only_empty=True)
         before = self.tables["contact"].next_id
         cid = self.contact_for(name, email, company_id, values, ext)
         self._count_merge("contact", cid, before)
@@ -614,7 +616,7 @@ class Planner:
             company_id = self._company_cache.get(ck)
             if company_id is None:
                 company_id = self.company_for(company_name, V.domain_of(website) if website else None,
-                                              {"website": website} if website else None)
+                                              {"website": website} if website else None, only_empty=True)
                 self._company_cache[ck] = company_id
         if company_id is None and contact_email and not company_name:
             company_id = self.co_by_domain.get(V.company_domain_from_email(contact_email) or "")
