@@ -16,43 +16,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Input, Label, Select, Static
 
+from crmtui.screens.confirm import ConfirmScreen  # the shared yes/no modal (also used by the board)
 from crmtui.store.errors import CrmError
 
-
-class ConfirmScreen(ModalScreen[bool]):
-    """A yes/no question. `y` = yes, `n`/esc = no (the focused button answers on enter)."""
-
-    CSS_PATH = "forms.tcss"
-
-    BINDINGS = [
-        Binding("y", "answer(True)", "Yes", id="confirm.yes"),
-        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
-    ]
-
-    def __init__(self, question: str, *, yes: str = "Yes", no: str = "No") -> None:
-        super().__init__()
-        self.question = question
-        self.yes_label = yes
-        self.no_label = no
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="confirm-box"):
-            yield Static(self.question, id="confirm-question")
-            with Horizontal(id="confirm-buttons"):
-                yield Button(f"{self.yes_label} (y)", id="confirm-yes", variant="error")
-                yield Button(f"{self.no_label} (n)", id="confirm-no")
-
-    def on_mount(self) -> None:
-        self.query_one("#confirm-no", Button).focus()
-
-    def action_answer(self, value: bool) -> None:
-        self.dismiss(value)
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "confirm-yes")
+__all__ = ["ConfirmScreen", "FormField", "FormScreen", "new_deal_form", "record_form"]
 
 
 @dataclass

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from rich.markup import escape
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
@@ -160,7 +159,7 @@ class RecordScreen(Screen[None]):
                 timeout=5,
             )
 
-        self.app.push_screen(ConfirmScreen(f"Move {self.kind} [b]{escape(self.crumb)}[/] to the trash?"), answered)
+        self.app.push_screen(ConfirmScreen(f"Move {self.kind} {self.crumb!r} to the trash?"), answered)
 
     def on_timeline_delete_requested(self, message: Timeline.DeleteRequested) -> None:
         """delete on an activity or task in the timeline: that entry goes to the trash (asks first)."""
@@ -182,7 +181,7 @@ class RecordScreen(Screen[None]):
             self.notify(f"Moved the {what} to the trash (u undoes)", timeout=3)
             self.refresh_data()
 
-        self.app.push_screen(ConfirmScreen(f"Move this {what} to the trash?\n\n{escape(entry.text[:120])}"), answered)
+        self.app.push_screen(ConfirmScreen(f"Move this {what} to the trash?\n\n{entry.text[:120]}"), answered)
 
     # --- helpers ----------------------------------------------------------------------------
 
