@@ -60,7 +60,7 @@ async def test_d_opens_the_dashboard_with_the_figures(seeded) -> None:  # noqa: 
         screen = await open_dashboard(pilot)
         assert "12,000" in card_text(screen, "open-pipeline") and "3 deals open" in card_text(screen, "open-pipeline")
         assert "4,800" in card_text(screen, "weighted")
-        assert "60%" in card_text(screen, "win-rate") and "3 won · 2 lost" in card_text(screen, "win-rate")
+        assert "60%" in card_text(screen, "win-rate") and "3 of 5 closed" in card_text(screen, "win-rate")
         assert "110.3 days" in card_text(screen, "cycle")
         assert card_text(screen, "no-next-step").startswith("2") and card_text(screen, "aging").startswith("1")
         sales = screen.query_one("#chart-sales", BarChart)
@@ -178,7 +178,7 @@ async def test_filters_from_the_keyboard(seeded) -> None:  # noqa: ANN001
         await settle(pilot)
         assert (screen.filt.period, str(screen.filt.start), str(screen.filt.end)) == ("custom", "2025-12-01", "2026-01-31")
         assert [b.label for b in screen.query_one("#chart-sales", BarChart).bars] == ["Dec 25", "Jan 26"]
-        assert "1 won · 0 lost" in card_text(screen, "win-rate")
+        assert "1 of 1 closed" in card_text(screen, "win-rate")
 
 
 async def test_bad_from_to_is_explained_in_the_dialog(seeded) -> None:  # noqa: ANN001

@@ -55,7 +55,7 @@ CHARTS = [
 TABLES = [
     ("table-tags", "Sales & pipeline by tag", (("Tag", 12), ("Won", 5), ("New", 5), ("Open", 5))),
     ("table-stages", "Deals by stage", (("Stage", 16), ("Deals", 6), ("Value", 6))),
-    ("table-sources", "Lead sources", (("Source", 13), ("Deals", 5), ("Won", 5), ("Win", 4))),
+    ("table-sources", "Lead sources", (("Source", 12), ("Deals", 6), ("Won", 5), ("Win", 4))),
     ("table-lost", "Lost reasons", (("Reason", 16), ("Deals", 5), ("Value", 6))),
     ("table-funnel", "Funnel", (("Stage", 16), ("Reached", 7), ("→ next", 6))),
     ("table-forecast", "Forecast by close month", (("Close", 8), ("Deals", 5), ("Amount", 6), ("Weighted", 8))),
@@ -314,19 +314,19 @@ class DashboardScreen(Screen[None]):
                                    short=format_money_short(cents, masked=masked))
 
         money("open-pipeline", c["open_pipeline_cents"], f"{_deals(c['open_deals'])} open")
-        money("weighted", c["weighted_forecast_cents"], "amount × probability")
+        money("weighted", c["weighted_forecast_cents"], "Σ amount × probability")
         today = self.report["filter"]["today"] if self.report else ""
         money("won-month", c["won_this_month_cents"],
-              f"{_deals(c['won_this_month_deals'])} · {month_label(today[:7]) if today else ''}")
+              f"{c['won_this_month_deals']:,} in {month_label(today[:7]) if today else ''}")
         quarter = f"Q{(int(today[5:7]) - 1) // 3 + 1} {today[:4]}" if today else ""
-        money("won-quarter", c["won_this_quarter_cents"], f"{_deals(c['won_this_quarter_deals'])} · {quarter}")
-        card("win-rate").show(_pct(c["win_rate"]), f"{c['won_deals']:,} won · {c['lost_deals']:,} lost")
+        money("won-quarter", c["won_this_quarter_cents"], f"{c['won_this_quarter_deals']:,} in {quarter}")
+        card("win-rate").show(_pct(c["win_rate"]), f"{c['won_deals']:,} of {c['won_deals'] + c['lost_deals']:,} closed")
         money("average-won", c["average_won_cents"], f"of {c['won_deals']:,} won")
         cycle = c["average_cycle_days"]
         card("cycle").show("—" if cycle is None else f"{cycle:g} days", "created → won")
         card("open-deals").show(f"{c['open_deals']:,}", "open now")
-        card("no-next-step").show(f"{c['no_next_step']:,}", "without an open task", warn=c["no_next_step"] > 0)
-        card("aging").show(f"{c['aging']:,}", "past the stage's days", warn=c["aging"] > 0)
+        card("no-next-step").show(f"{c['no_next_step']:,}", "open, no open task", warn=c["no_next_step"] > 0)
+        card("aging").show(f"{c['aging']:,}", "over the stage's days", warn=c["aging"] > 0)
 
     def _fill_table(self, table_id: str, rows: list[tuple[str, Drill | None, tuple[Any, ...]]], empty: str) -> None:
         table = self.query_one(f"#{table_id}", DataTable)
