@@ -314,7 +314,7 @@ class DashboardScreen(Screen[None]):
                                    short=format_money_short(cents, masked=masked))
 
         money("open-pipeline", c["open_pipeline_cents"], f"{_deals(c['open_deals'])} open")
-        money("weighted", c["weighted_forecast_cents"], "Σ amount × probability")
+        money("weighted", c["weighted_forecast_cents"], "Σ amount × stage %")
         today = self.report["filter"]["today"] if self.report else ""
         money("won-month", c["won_this_month_cents"],
               f"{c['won_this_month_deals']:,} in {month_label(today[:7]) if today else ''}")
