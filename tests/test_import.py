@@ -167,7 +167,7 @@ def test_duplicates_inside_one_file_collapse(empty_db: Path, tmp_path: Path) -> 
     f.write_text("Deal Name,Company,Amount,Contact Email\n"
                  "Audit,Acme,100,jo@acme.com\nAudit,ACME,200,JO@acme.com\nOther,Acme Inc,300,jo@acme.com\n")
     result = imp(empty_db, str(f))
-    assert "1 rows repeated a record seen earlier" in result.stdout
+    assert "1 row repeated a record seen earlier in the file and was merged" in result.stdout
     assert fetch(empty_db, "SELECT count(*) FROM company") == [(1,)]
     assert fetch(empty_db, "SELECT count(*) FROM contact") == [(1,)]
     assert fetch(empty_db, "SELECT title, amount_cents FROM deal ORDER BY id") == [("Audit", 20000), ("Other", 30000)]
@@ -354,7 +354,7 @@ def test_skip_invalid_imports_the_valid_rows(empty_db: Path, tmp_path: Path) -> 
     out = tmp_path / "rej.csv"
     result = imp(empty_db, str(f), "--skip-invalid", "--rejects", str(out))
     assert fetch(empty_db, "SELECT title FROM deal ORDER BY id") == [("One",), ("Three",)]
-    assert "1 rows skipped" in result.stderr and "created" in result.stdout
+    assert "1 row skipped; see" in result.stderr and "created" in result.stdout
     assert out.read_text().splitlines()[1].startswith("Two,12x,")
 
 
@@ -491,3 +491,11 @@ def test_the_shipped_samples_import_cleanly(tmp_path: Path, name: str) -> None:
     own = out["counts"][{"deals": "deal", "contacts": "contact", "companies": "company"}[out["type"]]]
     assert own["rejected"] == 0 and own["created"] == out["rows"]
     assert "Nothing changed" in imp(db, str(SAMPLES / f"{name}.csv")).stdout
+
+
+def test_too_long_names_are_rejected_not_cut(empty_db: Path, tmp_path: Path) -> None:
+    f = tmp_path / "long.csv"
+    f.write_text("Deal Name,Company\nA," + "C" * 300 + "\n" + "T" * 250 + ",Acme\n")
+    message = _fails(empty_db, str(f))
+    assert "line 2, column 'Company': longer than 200 characters" in message
+    assert "line 3, column 'Deal Name': longer than 200 characters" in message

@@ -77,8 +77,10 @@ def import_file(
     database = _open(ctx, db)
     rejects_path = rejects or default_rejects_path(file)
     try:
-        with _progress(csv_text, enabled=not quiet and err.is_terminal) as progress:
-            result = run_import(database, csv_text, mapping, options, dry_run=dry_run, progress=progress)
+        bar = _progress(csv_text, enabled=not quiet and err.is_terminal)
+        with bar as progress:
+            result = run_import(database, csv_text, mapping, options, dry_run=dry_run, progress=progress,
+                                before_write=bar.writing)
     except RowsRejected as exc:
         write_rejects(rejects_path, exc.plan)
         _show_errors(exc.plan, rejects_path)
@@ -126,15 +128,19 @@ class _progress:
             return None
         from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-        self.bar = Progress(TextColumn("Checking rows"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(),
-                            console=err, transient=True)
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                            TimeRemainingColumn(), console=err, transient=True)
         self.bar.start()
-        self.task = self.bar.add_task("rows", total=self.total)
+        self.task = self.bar.add_task("Checking rows", total=self.total)
 
         def update(line: int) -> None:
             self.bar.update(self.task, completed=self.total if line < 0 else line)
 
         return update
+
+    def writing(self, _plan: Any) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, description="Writing", completed=self.total)
 
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
@@ -148,6 +154,10 @@ def _show_errors(plan: Any, rejects_path: Path) -> None:
     if more > 0:
         err.print(f"  … and {more:,} more")
     err.print(f"All rejected rows, with an error column, are in {rejects_path}", soft_wrap=True)
+
+
+def _rows(n: int) -> str:
+    return f"{n:,} row" + ("" if n == 1 else "s")
 
 
 def _show_summary(result: Any, rejects_path: Path) -> None:
@@ -164,13 +174,14 @@ def _show_summary(result: Any, rejects_path: Path) -> None:
                       f"{c['rejected']:,}" if "rejected" in c else "")
     out.print(table)
     if plan.merged_rows:
-        out.print(f"{plan.merged_rows:,} rows repeated a record seen earlier in the file and were merged into it.")
+        out.print(f"{_rows(plan.merged_rows)} repeated a record seen earlier in the file and "
+                  f"{'was' if plan.merged_rows == 1 else 'were'} merged into it.")
     if plan.new_stages:
         out.print("New stages: " + ", ".join(s[2] for s in plan.new_stages))
     if plan.rejects:
         for line in plan.error_lines(5):
             err.print(f"  {line}", soft_wrap=True, markup=False)
-        err.print(f"{len(plan.rejects):,} rows skipped; they are in {rejects_path}", soft_wrap=True)
+        err.print(f"{_rows(len(plan.rejects))} skipped; see {rejects_path}", soft_wrap=True)
     if result.dry_run:
         out.print("Dry run: nothing was written.")
     elif result.import_id is None:

@@ -118,8 +118,8 @@ def _check(plan: Plan) -> None:
         first = found[0][0]
         raise ValidationError(
             f"{plan.csv.name}: {len(names)} unknown stage{'s' if len(names) != 1 else ''}: {shown} "
-            f"(first on line {first}); rename them with the pipeline's stages (crmtui stages), or add them "
-            "as open stages with --create-stages", "stage")
+            f"(first on line {first}); use the pipeline's stage names (see crmtui stages), or add "
+            f"{'it as an open stage' if len(names) == 1 else 'them as open stages'} with --create-stages", "stage")
     if plan.rows_read == 0:
         raise ValidationError(f"{plan.csv.name}: the file has a header but no rows", "file")
     if plan.rejects and not plan.options.skip_invalid:

@@ -167,6 +167,7 @@ class Planner:
         self.today = clock.today().isoformat()
         self.idx = {f: mapping.index(f) for f in mapping.columns if f}
         self.ix: dict[str, int] = dict(self.idx)  # type: ignore[arg-type]
+        self._deal_ix = [self.ix.get(name, -1) for name in self._DEAL_INPUTS]
         self.order = options.date_order
         self._load()
 
@@ -568,45 +569,74 @@ class Planner:
         self.stage_kind[sid] = "open"
         return (sid, "open")
 
+    _DEAL_INPUTS = ("title", "amount", "cost", "currency", "expected_close", "closed_on", "created_at",
+                    "stage_entered_at", "confidence", "proposal_url", "contact_email", "website", "tags", "pipeline",
+                    "stage", "status", "source", "lost_reason", "notes", "external_id", "company", "contact")
+
+    def _value(self, name: str, parser: Callable[..., Any], raw: str, *args: Any) -> Any:
+        """`parser(raw)`, its error turned into a RowError naming the column."""
+        try:
+            return parser(raw, *args)
+        except ValidationError as exc:
+            message = exc.message
+            if ": " in message and not message.startswith("'") and message.split(": ", 1)[0].replace(" ", "").isalpha():
+                message = message.split(": ", 1)[1]
+            raise RowError(self.mapping.header_of(name), raw, message) from exc
+
+    def _when(self, name: str, parser: Callable[..., Any], raw: str) -> Any:
+        if self.order is None:
+            hint = V.date_hint(raw)
+            if hint:
+                self.order = hint
+        return self._value(name, parser, raw, self.order)
+
     def _deal_row(self, line: int, fields: list[str]) -> None:
-        title = self._text(fields, "title", 200)
+        # one pass over the cells (unmapped fields read the empty cell at -1), parsers only for values
+        (r_title, r_amount, r_cost, r_currency, r_expected, r_closed, r_created, r_entered, r_confidence,
+         r_proposal, r_email, r_website, r_tags, r_pipeline, r_stage, r_status, r_source, r_lost, r_notes, r_ext,
+         r_company, r_contact) = [fields[i] for i in self._deal_ix]
+        title = " ".join(r_title.split())
         if not title:
             raise RowError(self.mapping.header_of("title"), "", "the deal title is empty")
-        title = " ".join(title.split())
-        amount = self._parse(fields, "amount", V.amount)
-        cents, written_currency = amount if amount else (None, None)
-        cost = self._parse(fields, "cost", V.amount)
-        currency = self._parse(fields, "currency", V.currency) or written_currency
+        if len(title) > 200:
+            raise RowError(self.mapping.header_of("title"), title[:20] + "…", "longer than 200 characters")
+        cents, written_currency = self._value("amount", V.amount, r_amount) if r_amount else (None, None)
+        cost = self._value("cost", V.amount, r_cost) if r_cost else None
+        currency = (self._value("currency", V.currency, r_currency) if r_currency else None) or written_currency
         if currency == self.default_currency:
             currency = None
-        expected = self._date(fields, "expected_close")
-        closed_on = self._date(fields, "closed_on")
-        created_at = self._date(fields, "created_at", V.timestamp)
-        entered_at = self._date(fields, "stage_entered_at", V.timestamp)
-        confidence = self._parse(fields, "confidence", V.confidence)
-        proposal = self._parse(fields, "proposal_url", V.url)
-        contact_email = self._parse(fields, "contact_email", V.email)
-        website = self._parse(fields, "website", V.url)
-        tags = self._tags(fields)
+        expected = self._when("expected_close", V.date, r_expected) if r_expected else None
+        closed_on = self._when("closed_on", V.date, r_closed) if r_closed else None
+        created_at = self._when("created_at", V.timestamp, r_created) if r_created else None
+        entered_at = self._when("stage_entered_at", V.timestamp, r_entered) if r_entered else None
+        confidence = self._value("confidence", V.confidence, r_confidence) if r_confidence else None
+        proposal = self._value("proposal_url", V.url, r_proposal) if r_proposal else None
+        contact_email = self._value("contact_email", V.email, r_email) if r_email else None
+        website = self._value("website", V.url, r_website) if r_website else None
+        tags = self._value("tags", V.tags, r_tags) if r_tags else ()
         pipeline_id = self.default_pipeline
-        raw_pipeline = self._cell(fields, "pipeline").strip()
+        raw_pipeline = r_pipeline.strip()
         if raw_pipeline:
             pipeline_id = self.pipelines.get(raw_pipeline.casefold())
             if pipeline_id is None:
                 names = ", ".join(self.pipeline_names[p] for p in self.pipelines.values())
                 raise RowError(self.mapping.header_of("pipeline"), raw_pipeline,
                                f"unknown pipeline {raw_pipeline!r} (pipelines: {names})")
-        sk = (pipeline_id, fields[self.ix.get("stage", -1)], fields[self.ix.get("status", -1)])
+        sk = (pipeline_id, r_stage, r_status)
         found_stage = self._stage_cache.get(sk)
         if found_stage is None:
             found_stage = self._stage_cache[sk] = self._stage_for(fields, pipeline_id, line)
         stage_id, through = found_stage
-        source = self._text(fields, "source", 100)
-        lost_reason = self._text(fields, "lost_reason", 200)
-        notes = self._text(fields, "notes")
-        ext = self._text(fields, "external_id", 200)
-        company_name = self._text(fields, "company", 200)
-        contact_name = self._text(fields, "contact", 200)
+        source = r_source.strip() or None
+        lost_reason = r_lost.strip() or None
+        notes = r_notes.strip() or None
+        ext = r_ext.strip() or None
+        company_name = r_company.strip() or None
+        contact_name = r_contact.strip() or None
+        for name, value in (("company", company_name), ("contact", contact_name), ("source", source),
+                            ("lost_reason", lost_reason), ("external_id", ext)):
+            if value and len(value) > 200:
+                raise RowError(self.mapping.header_of(name), value[:20] + "…", "longer than 200 characters")
 
         # Every value is valid: now find or plan the linked records. Big files name the same
         # customer on many rows; finding it again with the same cells gives the same answer.
