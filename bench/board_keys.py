@@ -46,6 +46,7 @@ def _columns_drawn(app) -> bool:  # noqa: ANN001
 
 def child_first_paint(db: str) -> None:
     """Start the app as `crmtui` does and print once the board's cards are on screen."""
+    import crmtui.cli  # noqa: F401 - the `crmtui` command imports its CLI first
     from crmtui.app import make_app
     from crmtui.store.db import open_database
 

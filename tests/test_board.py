@@ -7,6 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from textual import events
 
 from crmtui.app import make_app
 from crmtui.screens.board import BoardScreen, BoardView
@@ -100,6 +101,37 @@ async def test_navigation_keys(db_path: Path, seeded) -> None:  # noqa: ANN001
         assert board(app).active_column.stage.name == "Unqualified"
 
 
+async def test_page_keys_and_mouse_wheel_in_a_long_column(db_path: Path, fixed_clock) -> None:  # noqa: ANN001
+    db = open_database(db_path)
+    with db.session() as s:
+        for i in range(40):
+            create_deal(s, f"Deal {i:02d}", amount=str(1000 + i))
+    db.close()
+    app = _app(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        first = column(app, "Unqualified")
+        capacity = first.capacity
+        assert capacity == 6
+        await pilot.press("pagedown")
+        assert focused_title(app) == "Deal 06" and "7–12 of 40" in column_text(first)  # a page on
+        await pilot.press("pagedown", "pagedown", "pageup")
+        assert focused_title(app) == "Deal 12"
+        def wheel(kind: type[events.MouseEvent], delta: int) -> None:
+            first.post_message(kind(first, 3, 8, 0, delta, 0, False, False, False))
+
+        wheel(events.MouseScrollDown, 1)
+        wheel(events.MouseScrollDown, 1)
+        await pilot.pause()
+        assert focused_title(app) == "Deal 14"
+        wheel(events.MouseScrollUp, -1)
+        await pilot.pause()
+        assert focused_title(app) == "Deal 13"
+        await pilot.press("end")
+        assert focused_title(app) == "Deal 39" and "35–40 of 40" in column_text(first)
+        assert "Deal 39" in column_text(first)
+
+
 async def test_move_forward_and_back_saves_and_keeps_focus(db_path: Path, seeded) -> None:  # noqa: ANN001
     app = _app(db_path)
     deal = seeded["Brand refresh"]
@@ -163,6 +195,12 @@ async def test_lost_with_a_typed_reason_and_cancel(db_path: Path, seeded) -> Non
         assert snapshot_of(db_path) == before
         await pilot.press(*"went quiet", "enter")
         assert fetch(db_path, "SELECT lost_reason FROM deal WHERE id = ?", seeded["Brand refresh"]) == [("went quiet",)]
+        # Typing straight over the list writes the reason; b and d do not switch screens.
+        await pilot.press("h", "h", "h", "h", "h", "h", "h")  # back to Unqualified
+        assert focused_title(app) == "SEO audit"
+        await pilot.press("x", *"budget cut", "enter")
+        assert fetch(db_path, "SELECT lost_reason FROM deal WHERE id = ?", seeded["SEO audit"]) == [("budget cut",)]
+        assert isinstance(app.screen, BoardScreen)
 
 
 async def test_undo_restores_each_change_and_survives_restart(db_path: Path, seeded) -> None:  # noqa: ANN001
@@ -288,6 +326,17 @@ async def test_filter_as_you_type_and_escape_clears(db_path: Path, seeded) -> No
         await pilot.pause()
         assert "Brand refresh" in column_text(column(app, "Unqualified"))
         assert "filter" not in str(board(app).query_one("#board-summary").render())
+        # esc while typing clears too, and gives the keys back to the board.
+        await pilot.press("slash", *"bolt")
+        await pilot.pause(0.3)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "SEO audit" not in column_text(column(app, "Unqualified"))
+        await pilot.press("escape")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.focused, BoardView) and not board(app).query_one("#board-filter").display
+        assert "SEO audit" in column_text(column(app, "Unqualified"))
 
 
 async def test_sort_cycles_and_closed_columns_toggle(db_path: Path, seeded) -> None:  # noqa: ANN001

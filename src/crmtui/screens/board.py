@@ -348,7 +348,7 @@ class BoardScreen(Screen[None]):
     def action_page(self, delta: int) -> None:
         column = self.active_column
         if column is not None:
-            column.set_cursor(column.cursor + delta * column.capacity)
+            column.page(delta)
 
     def action_first(self) -> None:
         if (column := self.active_column) is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -43,6 +43,12 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def on_mount(self) -> None:
         self.query_one("#confirm-yes", Button).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        # Only y and n answer; other letters do nothing here (not the app's one-letter keys).
+        if event.is_printable and event.character not in ("y", "n"):
+            event.stop()
+            event.prevent_default()
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -32,13 +32,22 @@ class LostReasonScreen(ModalScreen[str | None]):
         finally:
             conn.close()
         with Vertical(id="lost-box"):
-            yield Static("[b]Lost: why?[/b]  pick a reason or type your own", markup=True)
+            yield Static("[b]Lost: why?[/b]  pick a reason (enter) or type your own · esc cancels", markup=True)
             yield OptionList(*[Option(r, id=f"reason-{i}") for i, r in enumerate(reasons)], id="lost-reasons")
-            yield Input(placeholder="or type a reason, then enter", id="lost-other")
+            yield Input(placeholder="or type a reason, then enter", id="lost-other", select_on_focus=False)
             yield Label("", id="lost-error", classes="field-error")
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        # Typing over the list writes the reason (and never reaches the app's one-letter keys).
+        if event.is_printable and event.character and not isinstance(self.focused, Input):
+            event.stop()
+            event.prevent_default()
+            field = self.query_one("#lost-other", Input)
+            field.focus()
+            field.insert_text_at_cursor(event.character)
 
     @on(OptionList.OptionSelected)
     def _picked(self, event: OptionList.OptionSelected) -> None:

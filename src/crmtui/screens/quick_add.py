@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -84,6 +84,12 @@ class QuickAddScreen(ModalScreen[int | None]):
 
     def on_mount(self) -> None:
         self.query_one("#qa-title", Input).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        # Letters typed on the stage list or a button stay in the form (no app-wide one-letter keys).
+        if event.is_printable and not isinstance(self.focused, Input):
+            event.stop()
+            event.prevent_default()
 
     def on_unmount(self) -> None:
         if self._conn is not None:

@@ -119,6 +119,14 @@ class StageColumn(Widget):
             self._refresh_card(old_cursor)
             self._refresh_card(self.cursor)
 
+    def page(self, pages: int) -> None:
+        """Scroll by whole pages, the cursor keeping its place on the page."""
+        capacity = self._capacity
+        self.cursor = max(0, min(self.cursor + pages * capacity, self.count - 1))
+        self.top = max(0, min(self.top + pages * capacity, max(0, self.count - capacity)))
+        self._scroll_to_cursor()
+        self.refresh()
+
     def set_active(self, active: bool) -> None:
         """Show (or stop showing) this column as the one with the focused card."""
         if active != self.active:
