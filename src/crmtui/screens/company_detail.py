@@ -73,7 +73,7 @@ class CompanyDetailScreen(RecordScreen):
 
     kind = "company"
     CSS_PATH = "detail.tcss"
-    BINDINGS = [Binding("n", "new_deal", "New deal", id="company.new_deal")]
+    BINDINGS = [Binding("n", "new_deal", "New deal", tooltip="Start a new deal for this company", id="company.new_deal")]
 
     def compose(self) -> ComposeResult:
         yield Header()

@@ -47,9 +47,9 @@ class DealDetailScreen(RecordScreen):
     kind = "deal"
     CSS_PATH = "detail.tcss"
     BINDINGS = [
-        Binding("o", "open_proposal", "Proposal", id="deal.proposal"),
-        Binding("f", "open_file", "Files", id="deal.files"),
-        Binding("L", "add_link", "Link file", id="deal.add_link"),
+        Binding("o", "open_proposal", "Proposal", tooltip="Open the proposal URL", id="deal.proposal"),
+        Binding("f", "open_file", "Files", tooltip="Open a linked file (the one under the cursor in Linked)", id="deal.files"),
+        Binding("L", "add_link", "Link file", tooltip="Link a file path or URL to this deal", id="deal.add_link"),
     ]
 
     def compose(self) -> ComposeResult:

@@ -19,14 +19,14 @@ class RecordScreen(Screen[None]):
 
     kind = "deal"
     BINDINGS = [
-        Binding("escape", "back", "Back", id="record.back"),
-        Binding("e", "edit", "Edit", id="record.edit"),
-        Binding("a", "log_activity", "Log activity", id="record.log"),
-        Binding("t", "add_task", "Task", id="record.task"),
-        Binding("space", "complete_task", "Done", id="record.done"),
-        Binding("u", "undo", "Undo", id="record.undo"),
-        Binding("delete", "trash", "Delete", id="record.delete"),
-        Binding("r", "refresh_data", "Refresh", id="record.refresh", show=False),
+        Binding("escape", "back", "Back", tooltip="Back to where you came from", id="record.back"),
+        Binding("e", "edit", "Edit", tooltip="Edit the fields (ctrl+s saves)", id="record.edit"),
+        Binding("a", "log_activity", "Log activity", tooltip="Log a note, call, email or meeting", id="record.log"),
+        Binding("t", "add_task", "Task", tooltip="Add a task with a due date", id="record.task"),
+        Binding("space", "complete_task", "Done", tooltip="Complete the task under the cursor, else the next open task", id="record.done"),
+        Binding("u", "undo", "Undo", tooltip="Undo this page's last change", id="record.undo"),
+        Binding("delete", "trash", "Delete", tooltip="Move this record to the trash (asks first)", id="record.delete"),
+        Binding("r", "refresh_data", "Refresh", tooltip="Read the record again from the database", id="record.refresh", show=False),
     ]
 
     def __init__(self, record_id: int) -> None:
