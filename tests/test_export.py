@@ -133,3 +133,13 @@ def test_export_of_an_imported_sample(db_path: Path) -> None:
     rows = json.loads(ok(db_path, "export", "--format", "json").stdout)
     assert [r["external_id"] for r in rows] == ["9001", "9002", "9003", "9004"]
     assert rows[3]["currency"] == "EUR" and rows[3]["amount"] == "1234.56"
+
+
+def test_reimporting_an_export_of_demo_data_changes_nothing(db_path: Path, tmp_path: Path) -> None:
+    """Demo data repeats deal titles per customer and company names up to their legal form."""
+    ok(db_path, "demo", "--deals", "400")
+    export = tmp_path / "deals.csv"
+    ok(db_path, "export", "-o", str(export))
+    before = snapshot_of(db_path)
+    assert "Nothing changed" in ok(db_path, "import", str(export)).stdout
+    assert snapshot_of(db_path) == before

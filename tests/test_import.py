@@ -499,3 +499,22 @@ def test_too_long_names_are_rejected_not_cut(empty_db: Path, tmp_path: Path) -> 
     message = _fails(empty_db, str(f))
     assert "line 2, column 'Company': longer than 200 characters" in message
     assert "line 3, column 'Deal Name': longer than 200 characters" in message
+
+
+def test_company_names_match_up_to_their_legal_form_only_when_clear(empty_db: Path, tmp_path: Path) -> None:
+    f = tmp_path / "c.csv"
+    f.write_text("Company name\nLumen Ltd\nLumen GmbH\nOrbit Inc.\n")
+    imp(empty_db, str(f))
+    g = tmp_path / "d.csv"
+    g.write_text("Deal Name,Company\nA,LUMEN GMBH\nB,Orbit\nC,Lumen\n")
+    imp(empty_db, str(g))
+    assert fetch(empty_db, "SELECT d.title, c.name FROM deal d JOIN company c ON c.id = d.company_id ORDER BY d.id") == [
+        ("A", "Lumen GmbH"), ("B", "Orbit Inc."), ("C", "Lumen")]  # "Lumen" alone is neither: a new company
+
+
+def test_same_title_and_customer_with_different_ids_are_different_deals(empty_db: Path, tmp_path: Path) -> None:
+    f = tmp_path / "ids.csv"
+    f.write_text("id,title,company,amount\n1,Audit,Acme,100\n2,Audit,Acme,200\n")
+    imp(empty_db, str(f))
+    assert fetch(empty_db, "SELECT title, amount_cents FROM deal ORDER BY id") == [("Audit", 10000), ("Audit", 20000)]
+    assert "Nothing changed" in imp(empty_db, str(f)).stdout

@@ -168,6 +168,9 @@ class Planner:
         self.idx = {f: mapping.index(f) for f in mapping.columns if f}
         self.ix: dict[str, int] = dict(self.idx)  # type: ignore[arg-type]
         self._deal_ix = [self.ix.get(name, -1) for name in self._DEAL_INPUTS]
+        # what tells two rows apart when the file has no external id: an `id` column
+        plain_id = next((i for i, h in enumerate(mapping.header) if h.strip().casefold() == "id"), -1)
+        self._plain_id_ix = plain_id
         self.order = options.date_order
         self._load()
 
@@ -215,13 +218,17 @@ class Planner:
         self.co_by_ext: dict[str, int] = {}
         self.co_by_domain: dict[str, int] = {}
         self.co_by_name: dict[str, int] = {}
+        self.co_by_base: dict[str, list[int]] = {}
+        self.co_by_name_domain: dict[tuple[str, str, str], int] = {}  # same name, other domain or id
         self._load_table("company", self._index_company)
         self.ct_by_ext: dict[str, int] = {}
         self.ct_by_email: dict[str, int] = {}
         self.ct_by_name: dict[tuple[str, int | None], int] = {}
         self._load_table("contact", self._index_contact)
         self.dl_by_ext: dict[str, int] = {}
-        self.dl_by_key: dict[tuple[str, int | None, int | None], int] = {}
+        # title + customer -> deals (several: one customer may buy "Website relaunch" twice)
+        self.dl_by_key: dict[tuple[str, int | None, int | None], list[int]] = {}
+        self.claimed: dict[int, str | None] = {}  # deal -> the row id of the file row that matched it
         if self.entity == "deal":
             self._load_table("deal", self._index_deal)
         else:
@@ -252,6 +259,11 @@ class Planner:
         if row[p["domain"]]:
             self.co_by_domain.setdefault(row[p["domain"]].casefold(), cid)
         self.co_by_name.setdefault(V.name_key(row[p["name"]]), cid)
+        same_base = self.co_by_base.setdefault(V.base_key(row[p["name"]]), [])
+        if cid not in same_base:
+            same_base.append(cid)
+        self.co_by_name_domain.setdefault((V.name_key(row[p["name"]]), row[p["domain"]] or "", row[p["external_id"]] or ""),
+                                          cid)
 
     def _index_contact(self, cid: int, row: list[Any]) -> None:
         p = _POS["contact"]
@@ -266,8 +278,10 @@ class Planner:
         if row[p["external_id"]]:
             self.dl_by_ext.setdefault(row[p["external_id"]], did)
         company = row[p["company_id"]]
-        self.dl_by_key.setdefault((V.title_key(row[p["title"]]), company, None if company else row[p["contact_id"]]),
-                                  did)
+        same = self.dl_by_key.setdefault(
+            (V.title_key(row[p["title"]]), company, None if company else row[p["contact_id"]]), [])
+        if did not in same:
+            same.append(did)
 
     # --- the rows -------------------------------------------------------------------------------
 
@@ -363,9 +377,17 @@ class Planner:
         if cid is None and domain:
             cid = self.co_by_domain.get(domain)
         key = V.name_key(name)
+        t = self.tables["company"]
         if cid is None and key:
             cid = self.co_by_name.get(key)
-        t = self.tables["company"]
+            if cid is None:
+                cid = self._by_base(key, V.base_key(name))
+            if cid is not None:
+                found = t.rows[cid]
+                pos = _POS["company"]
+                if (domain and found[pos["domain"]] and found[pos["domain"]] != domain) or (
+                        ext and found[pos["external_id"]] and found[pos["external_id"]] != ext):
+                    cid = self.co_by_name_domain.get((key, domain or "", ext or ""))
         fill = {"name": name, "domain": domain, **(values or {})}
         if ext:
             fill["external_id"] = ext
@@ -386,6 +408,14 @@ class Planner:
         if cid < t.first_new:
             t.touched.add(cid)
         return cid
+
+    def _by_base(self, key: str, base: str) -> int | None:
+        """`Acme` finds the one `Acme Inc`, `Acme Inc` the one `Acme`; nothing when that is not
+        one company, or when both names carry a legal form (`Acme Ltd` is not `Acme GmbH`)."""
+        pos = _POS["company"]["name"]
+        rows = self.tables["company"].rows
+        found = [c for c in self.co_by_base.get(base, ()) if key == base or V.name_key(rows[c][pos]) == base]
+        return found[0] if len(found) == 1 else None
 
     def _merge(self, entity: str, rid: int, fill: dict[str, Any], only_empty: bool = False) -> None:
         t = self.tables[entity]
@@ -569,6 +599,21 @@ class Planner:
         self.stage_kind[sid] = "open"
         return (sid, "open")
 
+    def _same_deal(self, key: tuple[str, int | None, int | None], row_id: str | None) -> int | None:
+        """The deal a row without an external id means: the first with its title and customer not
+        yet matched by another row of this file. When all are taken, rows that carry different
+        ids (crmtui's own export has an `id` column) are different deals; otherwise the row
+        repeats one seen earlier and merges into it."""
+        candidates = self.dl_by_key.get(key)
+        if not candidates:
+            return None
+        for did in candidates:
+            if did not in self.claimed:
+                return did
+        if row_id is not None and all(self.claimed[d] != row_id for d in candidates):
+            return None
+        return candidates[0]
+
     _DEAL_INPUTS = ("title", "amount", "cost", "currency", "expected_close", "closed_on", "created_at",
                     "stage_entered_at", "confidence", "proposal_url", "contact_email", "website", "tags", "pipeline",
                     "stage", "status", "source", "lost_reason", "notes", "external_id", "company", "contact")
@@ -665,8 +710,11 @@ class Planner:
         t = self.tables["deal"]
         did = self.dl_by_ext.get(ext) if ext else None
         key = (title.casefold(), company_id, None if company_id else contact_id)
+        row_id = ext or fields[self._plain_id_ix].strip() or None
         if did is None:
-            did = self.dl_by_key.get(key)
+            did = self._same_deal(key, row_id)
+        if did is not None:
+            self.claimed.setdefault(did, row_id)
         kind = self.stage_kind.get(stage_id, "open")
         if kind == "open":
             closed_on = None
@@ -692,7 +740,8 @@ class Planner:
                 self._through[did] = through
             if ext:
                 self.dl_by_ext[ext] = did
-            self.dl_by_key.setdefault(key, did)
+            self.dl_by_key.setdefault(key, []).append(did)
+            self.claimed[did] = row_id
             if tags:
                 self._link_tags("deal", did, tags)
             return
@@ -733,7 +782,9 @@ class Planner:
         self._index_deal(did, t.rows[did])
         if ext:
             self.dl_by_ext[ext] = did
-        self.dl_by_key.setdefault(key, did)
+        same = self.dl_by_key.setdefault(key, [])
+        if did not in same:
+            same.append(did)
         if not is_new:
             t.touched.add(did)
         self._link_tags("deal", did, tags)

@@ -153,14 +153,18 @@ def confidence(value: str) -> int | None:
 
 @lru_cache(maxsize=65536)
 def name_key(value: str | None) -> str:
-    """How company names are compared: case, punctuation and a legal suffix ignored
-    (`ACME, Inc.` = `Acme Inc` = `acme`)."""
+    """How company names are compared: case and punctuation ignored (`ACME, Inc.` = `Acme Inc`)."""
     if not value:
         return ""
-    s = _NAME_PUNCT.sub(" ", value.casefold())
-    s = " ".join(s.split())
-    stripped = _LEGAL.sub("", s)
-    return stripped or s
+    return " ".join(_NAME_PUNCT.sub(" ", value.casefold()).split())
+
+
+@lru_cache(maxsize=65536)
+def base_key(value: str | None) -> str:
+    """A name key without its legal form (`acme inc` -> `acme`): `Acme` may be `Acme Inc`, but
+    `Acme Ltd` is not `Acme GmbH`."""
+    key = name_key(value)
+    return _LEGAL.sub("", key) or key
 
 
 def title_key(value: str) -> str:
