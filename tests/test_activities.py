@@ -329,3 +329,55 @@ def test_moving_a_deal_to_another_pipeline_records_the_change_and_undoes(seeded:
         undo_last_edit(s, "deal", 1)
     assert fetch(seeded, "SELECT pipeline_id, stage_id FROM deal") == [(1, 1)]
     assert fetch(seeded, "SELECT count(*) FROM stage_change") == [(1,)]
+
+
+def _define_custom_fields(db_path: Path) -> None:
+    conn = open_database(db_path).raw()
+    conn.executemany(
+        "INSERT INTO custom_field (id, entity, name, kind, options, position) VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (1, "deal", "PO number", "text", None, 0),
+            (2, "deal", "Budget", "money", None, 1),
+            (3, "deal", "Kick-off", "date", None, 2),
+            (4, "deal", "Channel", "choice", '["Email", "Phone"]', 3),
+            (5, "deal", "Fit", "rating", None, 4),
+            (6, "deal", "NDA signed", "yesno", None, 5),
+            (7, "deal", "Brief", "url", None, 6),
+            (8, "deal", "Seats", "number", None, 7),
+            (9, "company", "VAT id", "text", None, 0),
+        ],
+    )
+    conn.close()
+
+
+def test_custom_fields_are_checked_by_kind_saved_and_undone(seeded: Path) -> None:
+    from crmtui.store.editing import custom_rows
+
+    _define_custom_fields(seeded)
+    db = open_database(seeded)
+    with db.session() as s:
+        changed = update_record(s, "deal", 1, {
+            "cf_1": "PO-77", "cf_2": "$2,500", "cf_3": "2026-12-01", "cf_4": "phone", "cf_5": "4",
+            "cf_6": "y", "cf_7": "brief.example/x", "cf_8": "12",
+        })
+        assert len(changed) == 8
+        shown = {f["name"]: v for f, v in custom_rows(s, "deal", 1)}
+        assert shown == {"PO number": "PO-77", "Budget": "250000", "Kick-off": "2026-12-01", "Channel": "Phone",
+                         "Fit": "4", "NDA signed": "yes", "Brief": "https://brief.example/x", "Seats": "12"}
+        assert [f["name"] for f, _ in custom_rows(s, "company", 1)] == ["VAT id"]
+    for key, value, reason in (
+        ("cf_2", "lots", "Budget"), ("cf_3", "someday", "Kick-off: 'someday' is not a date"),
+        ("cf_4", "Fax", "Channel: 'Fax' is not one of Email, Phone"), ("cf_5", "9", "Fit: '9' is not 1 to 5 stars"),
+        ("cf_6", "maybe", "NDA signed: 'maybe' is not yes or no"), ("cf_7", "not a url", "Brief"),
+        ("cf_8", "ten", "Seats: 'ten' is not a number"), ("cf_9", "x", "no custom field 'cf_9' on a deal"),
+    ):
+        with pytest.raises(ValidationError, match=reason), db.session() as s:
+            update_record(s, "deal", 1, {key: value})
+    with db.session() as s:
+        update_record(s, "deal", 1, {"cf_1": "", "title": "Renamed"})
+        assert undo_last_edit(s, "deal", 1) == "edit title, PO number"
+    assert fetch(seeded, "SELECT field_id, value FROM custom_value WHERE field_id = 1") == [(1, "PO-77")]
+    assert fetch(seeded, "SELECT title FROM deal WHERE id = 1") == [("Website relaunch",)]
+    with db.session() as s:
+        undo_last_edit(s, "deal", 1)
+    assert fetch(seeded, "SELECT count(*) FROM custom_value") == [(0,)]

@@ -604,3 +604,38 @@ async def test_privacy_masks_money_on_company_and_contact_pages(seeded: Path) ->
         await pilot.press("dollar_sign")
         await pilot.pause()
         assert "12,500" in text_of(app.screen, "#summary")
+
+
+async def test_custom_fields_show_on_the_page_and_are_edited_in_the_form(seeded: Path) -> None:
+    conn = open_database(seeded).raw()
+    conn.executemany(
+        "INSERT INTO custom_field (id, entity, name, kind, options, position) VALUES (?, ?, ?, ?, ?, ?)",
+        [(1, "deal", "Budget", "money", None, 0), (2, "deal", "Fit", "rating", None, 1), (3, "company", "VAT id", "text", None, 0)],
+    )
+    conn.close()
+    app = make_app(open_database(seeded))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_deal(app, pilot)
+        assert "Budget" in text_of(screen, "#facts")
+        await pilot.press("e")
+        form = app.screen
+        form.query_one("#field-cf_2", Input).value = "7"
+        await pilot.pause()
+        assert "Fit: '7' is not 1 to 5 stars" in text_of(form, "#error-cf_2")
+        await pilot.press("ctrl+s")
+        assert app.screen is form
+        form.query_one("#field-cf_2", Input).value = "5"
+        form.query_one("#field-cf_1", Input).value = "3,000"
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen is screen
+        facts = text_of(screen, "#facts")
+        assert "★★★★★" in facts and "3,000" in facts
+        await pilot.press("dollar_sign")
+        await pilot.pause()
+        assert "3,000" not in text_of(screen, "#facts")
+        app.open_record("company", 1)
+        await pilot.pause()
+        assert "VAT id" in text_of(app.screen, "#facts")
+    assert fetch(seeded, "SELECT field_id, value FROM custom_value ORDER BY field_id") == [(1, "300000"), (2, "5")]

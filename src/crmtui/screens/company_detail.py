@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from crmtui.screens.record_screen import RecordScreen
 from crmtui.store.activities import get_record, next_open_task, timeline
+from crmtui.store.editing import custom_rows, custom_text
 from crmtui.store.errors import NotFound
 from crmtui.store.money import format_money
 from crmtui.store.tags import tags_of
@@ -96,6 +97,7 @@ class CompanyDetailScreen(RecordScreen):
         try:
             with self.database.session() as s:
                 company = get_record(s, "company", self.record_id)
+                custom = custom_rows(s, "company", self.record_id)
                 tags = tags_of(s, "company", self.record_id)
                 deals = company_deals(s, self.record_id)
                 contacts = s.connection().execute(
@@ -111,7 +113,7 @@ class CompanyDetailScreen(RecordScreen):
 
         self.company_name = company.name
         self.set_crumb(company.name)
-        self.query_one("#facts", Static).update(render_company(company, tags))
+        self.query_one("#facts", Static).update(add_custom(render_company(company, tags), custom, self.masked))
         self.query_one("#summary", Static).update(summary_line(deal_totals(deals), self.masked))
         self.query_one("#next-task", Static).update(task_line(task, self.today))
         fill_deals_table(self.query_one("#deals", DataTable), deals, masked=self.masked)
@@ -160,4 +162,11 @@ def render_company(company: Any, tags: list[str]) -> Table:  # noqa: ANN401
         ("Notes", company.notes),
     ):
         grid.add_row(label, value or "—")
+    return grid
+
+
+def add_custom(grid: Table, custom: list[tuple[dict, str | None]], masked: bool) -> Table:
+    """The record's custom fields under its own."""
+    for field, stored in custom:
+        grid.add_row(field["name"][:16], custom_text(field, stored, masked=masked))
     return grid

@@ -12,9 +12,10 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static
 
-from crmtui.screens.company_detail import deal_totals, fill_deals_table, summary_line
+from crmtui.screens.company_detail import add_custom, deal_totals, fill_deals_table, summary_line
 from crmtui.screens.record_screen import RecordScreen
 from crmtui.store.activities import get_record, next_open_task, timeline
+from crmtui.store.editing import custom_rows
 from crmtui.store.errors import NotFound
 from crmtui.store.tags import tags_of
 from crmtui.widgets.timeline import Timeline
@@ -47,6 +48,7 @@ class ContactDetailScreen(RecordScreen):
         try:
             with self.database.session() as s:
                 contact = get_record(s, "contact", self.record_id)
+                custom = custom_rows(s, "contact", self.record_id)
                 tags = tags_of(s, "contact", self.record_id)
                 company = s.connection().execute(
                     text("SELECT id, name, domain, deleted_at FROM company WHERE id = :id"), {"id": contact.company_id}
@@ -64,7 +66,9 @@ class ContactDetailScreen(RecordScreen):
         from crmtui.screens.deal_detail import task_line
 
         self.set_crumb(contact.name)
-        self.query_one("#facts", Static).update(render_contact(contact, tags, company[1] if company else None))
+        self.query_one("#facts", Static).update(
+            add_custom(render_contact(contact, tags, company[1] if company else None), custom, self.masked)
+        )
         self.query_one("#summary", Static).update(summary_line(deal_totals(deals), self.masked))
         self.query_one("#next-task", Static).update(task_line(task, self.today))
         related = self.query_one("#related", DataTable)

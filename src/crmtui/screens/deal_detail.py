@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from crmtui.screens.record_screen import RecordScreen
 from crmtui.store.activities import get_record, next_open_task, stage_history, timeline
 from crmtui.store.deals import deal_detail
+from crmtui.store.editing import custom_rows, custom_text
 from crmtui.store.errors import CrmError, NotFound
 from crmtui.store.money import format_money
 from crmtui.widgets import opener
@@ -74,6 +75,7 @@ class DealDetailScreen(RecordScreen):
             with self.database.session() as s:
                 row = deal_detail(s, self.record_id)
                 row["notes"] = get_record(s, "deal", self.record_id).notes  # deal_rows leaves notes out
+                row["custom"] = custom_rows(s, "deal", self.record_id)
                 customer = _customer(s, row)
                 stays = stage_history(s, self.record_id)
                 task = next_open_task(s, "deal", self.record_id)
@@ -234,6 +236,8 @@ def render_facts(row: dict[str, Any], customer: dict[str, str], n_links: int, *,
     grid.add_row("Proposal", row["proposal_url"] or "—")
     grid.add_row("Files", f"{n_links} linked" if n_links else "—")
     grid.add_row("Notes", row.get("notes") or "—")
+    for field, stored in row.get("custom", []):
+        grid.add_row(field["name"][:16], custom_text(field, stored, masked=masked))
     return grid
 
 

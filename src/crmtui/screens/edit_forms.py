@@ -141,6 +141,8 @@ class FormScreen(ModalScreen[bool]):
                 self._mark(name, exc.message)
             elif name and name.replace(" ", "_") in names:
                 self._mark(name.replace(" ", "_"), exc.message)
+            elif name and (match := next((f.name for f in self.fields if f.label == name[:16]), None)):
+                self._mark(match, exc.message)
             message.update(f"[b red]Not saved:[/] {exc.message}")
             self.notify(f"Not saved: {exc.message}", severity="error", timeout=4)
             return
@@ -214,11 +216,35 @@ def record_form(database, kind: str, record_id: int) -> FormScreen:  # noqa: ANN
         for name, (label, _clean) in FIELDS[kind].items()
     ]
 
+    from crmtui.store.editing import CUSTOM_PREFIX, custom_rows, custom_text
+
+    with database.session() as s:
+        extra = custom_rows(s, kind, record_id)
+    for field, stored in extra:
+        hint = {"money": "12500", "date": "2026-12-01", "rating": "1 to 5", "yesno": "yes or no",
+                "url": "https://...", "number": "42"}.get(field["kind"], "")
+        if field["kind"] == "choice" and field["choices"]:
+            hint = ", ".join(field["choices"])
+        fields.append(FormField(
+            f"{CUSTOM_PREFIX}{field['id']}", field["name"][:16], custom_text(field, stored, for_form=True),
+            check=(lambda v, f=field: _custom_reason(f, v)), suggestions=field["choices"], placeholder=hint,
+        ))
+
     def save(new_values: dict[str, str]) -> None:
         with database.session() as s:
             update_record(s, kind, record_id, new_values)
 
     return FormScreen(f"Edit {kind} #{record_id}", fields, save)
+
+
+def _custom_reason(field: dict, value: str) -> str | None:
+    from crmtui.store.editing import clean_custom
+
+    try:
+        clean_custom(field, value)
+    except CrmError as exc:
+        return exc.message
+    return None
 
 
 def new_deal_form(database, *, company: str = "", contact: str = "") -> FormScreen:  # noqa: ANN001

@@ -10,6 +10,7 @@ Operations (JSON):
 - {"op": "trash", "table": T, "id": N}        soft-delete a record the change created
 - {"op": "restore", "table": T, "id": N}      bring back a record the change trashed
 - {"op": "set_tags", "entity": E, "id": N, "tags": [...]}  restore a record's tags
+- {"op": "set_custom", "entity": E, "id": N, "values": {field_id: value or null}}  custom fields
 """
 
 from __future__ import annotations
@@ -100,6 +101,11 @@ def undo_last(session: Session, *, scope: str | None = "board") -> UndoEntry | N
             from crmtui.store.tags import set_tags
 
             set_tags(session, op["entity"], op["id"], op["tags"])
+            continue
+        if kind == "set_custom":
+            from crmtui.store.editing import restore_custom_values
+
+            restore_custom_values(session, op["entity"], op["id"], op["values"])
             continue
         table = op["table"]
         if kind == "update":
