@@ -298,6 +298,12 @@ async def test_quick_add_shows_errors_on_the_fields(db_path: Path, seeded) -> No
         form.query_one("#qa-amount").value = "12,500"
         await pilot.pause()
         assert not form.query_one("#qa-amount-error").display
+        # A company name the store cannot read yet is refused on its field, not a crash.
+        form.query_one("#qa-close").value = ""
+        form.query_one("#qa-company").value = "[b]Co"
+        await pilot.press("enter")
+        assert "company" in str(form.query_one("#qa-company-error").render())
+        assert isinstance(app.screen, QuickAddScreen) and snapshot_of(db_path) == before
         await pilot.press("escape")
         assert isinstance(app.screen, BoardScreen) and snapshot_of(db_path) == before
 
@@ -489,3 +495,28 @@ async def test_empty_database_explains_how_to_start(db_path: Path) -> None:
         await pilot.press("n", *"First deal", "enter")
         assert not empty.display and board(app).query_one(BoardView).display
         assert focused_title(app) == "First deal"
+
+
+async def test_titles_with_markup_and_a_deal_deleted_elsewhere(db_path: Path, fixed_clock) -> None:  # noqa: ANN001
+    db = open_database(db_path)
+    with db.session() as s:
+        odd = create_deal(s, "Fix [red]logo[/] {now}", company="Co {x}", amount="100").id
+        gone = create_deal(s, "Gone soon", amount="200").id
+    db.close()
+    app = _app(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert "Fix [red]logo[/] {now}" in column_text(column(app, "Unqualified"))
+        await pilot.press("greater_than_sign", "w", "u")
+        assert stage_of(db_path, odd) == "Qualification"
+        await pilot.press("h", "j")
+        assert board(app).focused_deal_id() == gone
+        other = open_database(db_path)
+        with other.session() as s:
+            from crmtui.store.deals import delete_deal
+
+            delete_deal(s, gone)
+        other.close()
+        await pilot.press("w")  # a message, and the card leaves the board
+        assert "Gone soon" not in column_text(column(app, "Unqualified"))
+        assert fetch(db_path, "SELECT closed_on FROM deal WHERE id = ?", gone) == [(None,)]

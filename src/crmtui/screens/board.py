@@ -225,7 +225,7 @@ class BoardScreen(Screen[None]):
         masked = self.app.privacy
         deals, amount, weighted = snap.open_totals()
         parts = [
-            f"[b]{snap.pipeline_name}[/b]",
+            f"[b]{_escape(snap.pipeline_name)}[/b]",
             f"{deals:,} open",
             f"pipeline {format_money(amount, masked=masked)}",
             f"weighted {format_money(weighted, masked=masked)}",
@@ -401,11 +401,15 @@ class BoardScreen(Screen[None]):
             with self.app.database.session() as session:
                 result = change(session, deal_id, *args)
         except (ValidationError, NotFound, DatabaseError) as exc:
-            self.notify(str(exc), severity="warning", timeout=3)
+            self.notify(str(exc), severity="warning", timeout=3, markup=False)
+            if isinstance(exc, NotFound):  # gone meanwhile (another process): take it off the board
+                self.board.resync([deal_id])
+                column.redraw()
+                self._update_summary()
             return
         self._after_write()
         if not result.changed:
-            self.notify(f"Already in {result.to_stage.name}", timeout=2)
+            self.notify(f"Already in {result.to_stage.name}", timeout=2, markup=False)
             return
         placed = self.board.resync([deal_id], {deal_id: (column.stage.id, column.cursor)})
         for c in self.columns:
@@ -415,7 +419,7 @@ class BoardScreen(Screen[None]):
             self.focus_deal(deal_id)
         self._update_summary()
         self._card_keys_follow()
-        self.notify(success.format(stage=result.to_stage.name) + " · u undoes", timeout=2)
+        self.notify(success.format(stage=result.to_stage.name) + " · u undoes", timeout=2, markup=False)
 
     def action_step(self, direction: int) -> None:
         self._change(board_actions.step, direction, success="Moved to {stage}")
@@ -450,7 +454,7 @@ class BoardScreen(Screen[None]):
                 with self.app.database.session() as session:
                     board_actions.trash(session, deal_id)
             except (ValidationError, NotFound, DatabaseError) as exc:
-                self.notify(str(exc), severity="warning", timeout=3)
+                self.notify(str(exc), severity="warning", timeout=3, markup=False)
                 return
             self._after_write()
             self.board.resync([deal_id])
@@ -496,7 +500,7 @@ class BoardScreen(Screen[None]):
             with self.app.database.session() as session:
                 undone = board_actions.undo_last(session)
         except DatabaseError as exc:
-            self.notify(str(exc), severity="error", timeout=4)
+            self.notify(str(exc), severity="error", timeout=4, markup=False)
             return
         if undone is None:
             self.notify("Nothing to undo", timeout=2)
@@ -560,7 +564,8 @@ class BoardScreen(Screen[None]):
     def action_toggle_closed(self) -> None:
         self.show_closed = not self.show_closed
         self._closed_visibility()
-        self.active_column and self.active_column.redraw()
+        if self.active_column is not None:
+            self.active_column.redraw()
         self._update_summary()
 
     def action_pipeline(self) -> None:
