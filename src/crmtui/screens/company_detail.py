@@ -73,6 +73,7 @@ class CompanyDetailScreen(RecordScreen):
     """One company and everything that refers to it."""
 
     kind = "company"
+    FIRST_FOCUS = "#deals"
     CSS_PATH = "detail.tcss"
     BINDINGS = [Binding("n", "new_deal", "New deal", tooltip="Start a new deal for this company", id="company.new_deal")]
 

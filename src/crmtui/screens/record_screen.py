@@ -18,6 +18,7 @@ class RecordScreen(Screen[None]):
     """A page about one record. Subclasses set `kind` and fill the page in `refresh_data`."""
 
     kind = "deal"
+    FIRST_FOCUS = "#related"  # the widget focused when the page opens
     BINDINGS = [
         Binding("escape", "back", "Back", tooltip="Back to where you came from", id="record.back"),
         Binding("e", "edit", "Edit", tooltip="Edit the fields (ctrl+s saves)", id="record.edit"),
@@ -42,6 +43,10 @@ class RecordScreen(Screen[None]):
         self.app.sub_title = self.app.sub_title  # keep whatever the app shows
         self.watch(self.app, "privacy", lambda _masked: self.refresh_data(), init=False)
         self.refresh_data()
+        # Start on the linked records, so enter goes straight to the company / contact / deal.
+        linked = self.query(self.FIRST_FOCUS).first() if self.query(self.FIRST_FOCUS) else None
+        if linked is not None:
+            linked.focus()
 
     def on_screen_resume(self) -> None:
         # Back from a linked record or a form: what we show may have changed there.
