@@ -518,3 +518,18 @@ def test_same_title_and_customer_with_different_ids_are_different_deals(empty_db
     imp(empty_db, str(f))
     assert fetch(empty_db, "SELECT title, amount_cents FROM deal ORDER BY id") == [("Audit", 10000), ("Audit", 20000)]
     assert "Nothing changed" in imp(empty_db, str(f)).stdout
+
+
+def test_a_new_tag_on_an_existing_deal_is_an_update_and_undo_takes_it_back(empty_db: Path, tmp_path: Path) -> None:
+    imp(empty_db, str(DATA / "hubspot_deals.csv"))
+    text = (DATA / "hubspot_deals.csv").read_text().replace("website;seo", "website;seo;retainer")
+    f = tmp_path / "tagged.csv"
+    f.write_text(text)
+    out = json.loads(imp(empty_db, str(f), "--json").stdout)
+    assert out["counts"]["deal"] == {"created": 0, "updated": 1, "unchanged": 3, "rejected": 0}
+    tags = "SELECT t.name FROM deal_tag dt JOIN tag t ON t.id = dt.tag_id WHERE dt.deal_id = 1 ORDER BY t.name"
+    assert fetch(empty_db, tags) == [("retainer",), ("seo",), ("website",)]
+    assert "Nothing changed" in imp(empty_db, str(f)).stdout
+    assert run(empty_db, "imports", "undo", "2").exit_code == 0
+    assert fetch(empty_db, tags) == [("seo",), ("website",)]
+    assert ("retainer",) not in fetch(empty_db, "SELECT name FROM tag")
