@@ -106,11 +106,13 @@ def import_file(
 def _show_mapping(csv_text: Any, mapping: Any) -> None:
     err.print(f"Reading {csv_text.name} as {mapping.record_type}: "
               f"{_ENCODING_LABELS.get(csv_text.encoding, csv_text.encoding)}, {csv_text.delimiter_name}-delimited"
-              + (f", header on line {csv_text.header_line}" if csv_text.header_line != 1 else ""))
+              + (f", header on line {csv_text.header_line}" if csv_text.header_line != 1 else ""), markup=False)
     pairs = mapping.pairs()
-    err.print("Columns: " + ", ".join(f"{h!r} → {f}" for h, f in pairs), soft_wrap=True)
+    # headers are the file's text: never Rich markup
+    err.print("Columns: " + ", ".join(f"{h!r} → {f}" for h, f in pairs), soft_wrap=True, markup=False)
     if mapping.ignored:
-        err.print("Ignored: " + ", ".join(f"{h!r} ({why})" for h, why in mapping.ignored), soft_wrap=True)
+        err.print("Ignored: " + ", ".join(f"{h!r} ({why})" for h, why in mapping.ignored), soft_wrap=True,
+                  markup=False)
 
 
 class _progress:
@@ -164,7 +166,8 @@ def _show_summary(result: Any, rejects_path: Path) -> None:
     plan = result.plan
     csv_text = plan.csv
     out.print(f"{csv_text.name}: {plan.rows_read:,} rows, {_ENCODING_LABELS.get(csv_text.encoding, csv_text.encoding)},"
-              f" {csv_text.delimiter_name}-delimited" + (f", dates {plan.date_order}" if plan.date_order else ""))
+              f" {csv_text.delimiter_name}-delimited" + (f", dates {plan.date_order}" if plan.date_order else ""),
+              markup=False)
     table = Table(show_edge=False, header_style="bold")
     for name in ("", "created", "updated", "unchanged", "rejected"):
         table.add_column(name, justify="left" if not name else "right")

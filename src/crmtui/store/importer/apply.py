@@ -34,9 +34,11 @@ class RowsRejected(CrmError):
     def __init__(self, plan: Plan) -> None:
         n = len(plan.rejects)
         valid = plan.rows_read - n
+        fix = (f"Fix them, or import the {valid:,} valid row{'s' if valid != 1 else ''} with --skip-invalid"
+               if valid else "Fix them and import again")
         super().__init__(
-            f"{plan.csv.name}: {n:,} of {plan.rows_read:,} rows have errors; nothing was imported. "
-            f"Fix them, or import the {valid:,} valid rows with --skip-invalid"
+            f"{plan.csv.name}: {n:,} of {plan.rows_read:,} rows {'has' if n == 1 else 'have'} errors; "
+            f"nothing was imported. {fix}"
         )
         self.plan = plan
 
