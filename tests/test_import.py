@@ -533,3 +533,15 @@ def test_a_new_tag_on_an_existing_deal_is_an_update_and_undo_takes_it_back(empty
     assert run(empty_db, "imports", "undo", "2").exit_code == 0
     assert fetch(empty_db, tags) == [("seo",), ("website",)]
     assert ("retainer",) not in fetch(empty_db, "SELECT name FROM tag")
+
+
+def test_skip_invalid_with_no_valid_row_says_so(empty_db: Path, tmp_path: Path) -> None:
+    f = tmp_path / "allbad.csv"
+    f.write_text("Deal Name,Amount\nOne,1x\nTwo,2x\n")
+    before = snapshot_of(empty_db)
+    result = imp(empty_db, str(f), "--skip-invalid")
+    assert "No valid rows: nothing was imported" in result.stdout and "2 rows skipped" in result.stderr
+    assert snapshot_of(empty_db) == before
+    failed = run(empty_db, "import", str(f))
+    assert failed.exit_code == 1 and "2 of 2 rows have errors; nothing was imported. Fix them and import again" \
+        in failed.stderr

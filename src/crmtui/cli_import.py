@@ -187,6 +187,8 @@ def _show_summary(result: Any, rejects_path: Path) -> None:
         err.print(f"{_rows(len(plan.rejects))} skipped; see {rejects_path}", soft_wrap=True)
     if result.dry_run:
         out.print("Dry run: nothing was written.")
+    elif result.import_id is None and plan.rejects and plan.rows_read == len(plan.rejects):
+        out.print("No valid rows: nothing was imported.")
     elif result.import_id is None:
         out.print("Nothing changed: every row matches what is already in the database.")
     else:
