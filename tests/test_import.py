@@ -326,8 +326,13 @@ def test_undetectable_encoding_names_the_option(empty_db: Path, tmp_path: Path) 
 def test_bad_encoding_option(empty_db: Path) -> None:
     assert "--encoding: unknown encoding 'klingon'" in _fails(empty_db, str(DATA / "companies.csv"), "--encoding",
                                                              "klingon")
-    f = DATA / "hubspot_deals.csv"
-    assert "is not valid" in _fails(empty_db, str(f), "--encoding", "utf-16") or True
+
+
+def test_encoding_option_that_does_not_fit_the_file(empty_db: Path, tmp_path: Path) -> None:
+    f = tmp_path / "w.csv"
+    f.write_bytes("Deal Name,Company\nCafé,Müller\n".encode("cp1252"))
+    message = _fails(empty_db, str(f), "--encoding", "utf-8")
+    assert "w.csv: is not valid utf-8 (byte 0xe9 at offset 21); check --encoding" in message
 
 
 def test_bad_rows_list_line_column_value_and_write_rejects(empty_db: Path, tmp_path: Path) -> None:
