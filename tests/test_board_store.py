@@ -60,6 +60,16 @@ def test_sorts_order_each_column(seeded) -> None:  # noqa: ANN001
         board_actions.step(s, _id(db, "SEO audit"), 1)
         board_actions.step(s, _id(db, "SEO audit"), -1)
     assert _titles(_board(db, sort="updated"), "Unqualified") == ["SEO audit", "Brand refresh"]
+    # Closed columns by close date, newest first; a deal won now goes to the top (also on resync).
+    conn = db.raw()
+    conn.execute("UPDATE deal SET closed_on = '2026-11-10' WHERE title = 'Retainer'")
+    conn.close()
+    data = _board(db)
+    with db.session() as s:
+        board_actions.win(s, _id(db, "Care plan"))
+    data.resync([_id(db, "Care plan")])
+    assert _titles(data, "Won") == ["Care plan", "Retainer"]
+    assert _titles(_board(db), "Won") == ["Care plan", "Retainer"]
 
 
 def _id(db: Database, title: str) -> int:

@@ -34,6 +34,8 @@ SORTS: dict[str, tuple[str, str, int]] = {
     "updated": ("recently updated", "-julianday(d.updated_at)", -1),
 }
 SORT_ORDER = tuple(SORTS)
+# In the won/lost/closed columns "expected close" means the close date, newest first.
+CLOSED_KEYS = {"close": "-julianday(d.closed_on)"}
 CLOSED_DAYS = 30  # closed columns show deals closed this many days back
 
 
@@ -199,9 +201,19 @@ def board_stages(conn: sqlite3.Connection, pipeline_id: int) -> list[BoardStage]
     return [BoardStage(*r) for r in rows]
 
 
-def _entry_sql(sort: str, flt: BoardFilter) -> tuple[str, dict[str, Any]]:
-    """SELECT stage_id, id, sort key, amount of the deals a board shows (WHERE left open-ended)."""
+def _entry_sql(sort: str, flt: BoardFilter, *, closed: bool | None = False) -> tuple[str, dict[str, Any]]:
+    """SELECT stage_id, id, sort key, amount of the deals a board shows (WHERE left open-ended).
+
+    `closed`: the key for a closed column (True), an open one (False), or either by the deal's
+    stage (None)."""
     _label, key_sql, tiebreak = SORTS[sort]
+    closed_key = CLOSED_KEYS.get(sort, key_sql)
+    if closed:
+        key_sql = closed_key
+    elif closed is None and closed_key != key_sql:
+        key_sql = (
+            f"CASE WHEN (SELECT kind FROM stage WHERE id = d.stage_id) = 'open' THEN {key_sql} ELSE {closed_key} END"
+        )
     clauses, params = flt.where()
     joins = ""
     if flt:
@@ -240,16 +252,17 @@ def load_board(
     chosen = next((p for p in pipelines if p[0] == pipeline_id), None)
     chosen = chosen or next((p for p in pipelines if p[2]), pipelines[0])
     stages = board_stages(conn, chosen[0])
-    base, params = _entry_sql(sort, flt)
+    open_base, params = _entry_sql(sort, flt)
+    closed_base, _params = _entry_sql(sort, flt, closed=True)
     tiebreak = params["tiebreak"]
     columns: dict[int, Column] = {}
     for stage in stages:
         column = Column(stage)
         if stage.is_open:
-            sql = base + " AND d.stage_id = :stage"
+            sql = open_base + " AND d.stage_id = :stage"
         else:
             # `+d.stage_id` leaves the stage index out: the close-date index finds the recent few.
-            sql = base + " AND +d.stage_id = :stage AND d.closed_on >= :since"
+            sql = closed_base + " AND +d.stage_id = :stage AND d.closed_on >= :since"
         rows = conn.execute(
             sql + " ORDER BY k, d.id * :tiebreak", {**params, "stage": stage.id, "since": since.isoformat()}
         ).fetchall()
@@ -369,7 +382,7 @@ class BoardData:
 
     def _entries(self, deal_ids: list[int]) -> list[tuple[int, int, tuple[Any, int], int]]:
         snap = self.snapshot
-        base, params = _entry_sql(snap.sort, snap.filter)
+        base, params = _entry_sql(snap.sort, snap.filter, closed=None)
         tiebreak = params["tiebreak"]
         sql = (
             base + " AND d.pipeline_id = :pipeline AND d.id IN ({})".format(",".join(f":id{i}" for i in range(len(deal_ids))))
