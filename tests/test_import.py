@@ -550,3 +550,12 @@ def test_skip_invalid_with_no_valid_row_says_so(empty_db: Path, tmp_path: Path) 
     failed = run(empty_db, "import", str(f))
     assert failed.exit_code == 1 and "2 of 2 rows have errors; nothing was imported. Fix them and import again" \
         in failed.stderr
+
+
+def test_text_no_url_parser_accepts_is_a_row_error_not_a_crash(empty_db: Path, tmp_path: Path) -> None:
+    f = tmp_path / "br.csv"
+    f.write_text("Deal Name,Website\nA,http://[bad\n")
+    assert "line 2, column 'Website': 'http://[bad' is not a web address" in _fails(empty_db, str(f))
+    g = tmp_path / "co.csv"
+    g.write_text("Company name,Domain,Email\nA,[x].com,info@a.example\n")
+    assert "line 2, column 'Domain': '[x].com' is not a domain name" in _fails(empty_db, str(g))

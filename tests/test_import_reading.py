@@ -45,3 +45,26 @@ def test_cells_survive_any_dialect(rows, delimiter, newline, encoding, quote_all
     assert parsed.delimiter == delimiter
     assert list(parsed.header) == HEADER
     assert [fields for _line, fields in data_rows(parsed)] == rows
+
+
+FIELDS_HEADER = ["Deal Name", "Amount", "Currency", "Deal Stage", "Deal - Status", "Close Date", "Create Date",
+                 "Company", "Website", "Contact", "Contact Email", "Tags", "Confidence", "Proposal URL", "Record ID"]
+junk = st.text(alphabet=st.sampled_from(list("aZ09 .,-/:@[]()$€%'\"#*★")), max_size=14)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.lists(junk, min_size=len(FIELDS_HEADER), max_size=len(FIELDS_HEADER)), min_size=1,
+                     max_size=4))
+def test_any_cell_content_is_imported_or_rejected_never_a_crash(tmp_path_factory, rows) -> None:
+    from typer.testing import CliRunner
+
+    from crmtui.cli import app
+
+    folder = tmp_path_factory.mktemp("fuzz")
+    f = folder / "in.csv"
+    with f.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([FIELDS_HEADER, *rows])
+    result = CliRunner().invoke(app, ["--db", str(folder / "x.db"), "import", "-q", "--create-stages", str(f)])
+    assert result.exit_code in (0, 1), (result.output, repr(result.exception))
+    assert "internal error" not in result.output and result.exception is None or isinstance(
+        result.exception, SystemExit)

@@ -92,7 +92,7 @@ _DEAL_MARKERS = {"dealname", "dealtitle", "dealvalue", "dealstage", "stage", "st
                  "amount", "dealamount", "pipeline", "dealstatus", "closedate", "expectedclosedate", "dealid",
                  "opportunityid", "expectedclose", "dealpipeline", "lostreason", "deallostreason"}
 _CONTACT_MARKERS = {"firstname", "lastname", "fullname", "givenname", "familyname", "email1value", "jobtitle",
-                    "position", "connectedon", "personname", "contactname", "emailaddress", "email", "mobilephone",
+                    "position", "connectedon", "personname", "contactname", "mobilephone",
                     "middlename", "personemail", "contactid", "personid", "groupmembership"}
 _COMPANY_MARKERS = {"companyname", "domain", "companydomainname", "website", "organizationname", "accountname",
                     "industry", "companyid", "accountid", "organizationid", "companysize", "numberofemployees"}
@@ -136,10 +136,13 @@ def detect_type(header: tuple[str, ...]) -> str | None:
     names = {normalise_header(h) for h in header}
     if names & _DEAL_MARKERS:
         return "deals"
-    if names & _CONTACT_MARKERS:
+    person, company = names & _CONTACT_MARKERS, names & _COMPANY_MARKERS
+    if person and len(person) >= len(company):
         return "contacts"
-    if names & _COMPANY_MARKERS:
+    if company:
         return "companies"
+    if names & {"email", "emailaddress", "email1value"}:  # Name, Email, Phone: people
+        return "contacts"
     return None
 
 

@@ -363,8 +363,8 @@ class Planner:
             return None
         try:
             return parser(raw, *args)
-        except ValidationError as exc:
-            message = exc.message
+        except (ValidationError, ValueError) as exc:  # ValueError: a library parser's own complaint
+            message = exc.message if isinstance(exc, ValidationError) else f"{raw.strip()!r}: {exc}"
             # "amount: '12,5x' is not an amount" -> "'12,5x' is not an amount"
             if ": " in message and not message.startswith("'") and message.split(": ", 1)[0].replace(" ", "").isalpha():
                 message = message.split(": ", 1)[1]
@@ -654,8 +654,8 @@ class Planner:
         """`parser(raw)`, its error turned into a RowError naming the column."""
         try:
             return parser(raw, *args)
-        except ValidationError as exc:
-            message = exc.message
+        except (ValidationError, ValueError) as exc:  # ValueError: a library parser's own complaint
+            message = exc.message if isinstance(exc, ValidationError) else f"{raw.strip()!r}: {exc}"
             if ": " in message and not message.startswith("'") and message.split(": ", 1)[0].replace(" ", "").isalpha():
                 message = message.split(": ", 1)[1]
             raise RowError(self.mapping.header_of(name), raw, message) from exc

@@ -117,19 +117,28 @@ def email(value: str) -> str | None:
 
 @lru_cache(maxsize=16384)
 def url(value: str) -> str | None:
-    return clean_url(value, "website")
+    try:
+        return clean_url(value, "website")
+    except ValueError as exc:  # urlsplit: "Invalid IPv6 URL" for a stray bracket
+        if isinstance(exc, ValidationError):
+            raise
+        raise ValidationError(f"{value.strip()!r} is not a web address") from None
 
 
 @lru_cache(maxsize=16384)
 def domain_of(value: str | None) -> str | None:
-    return normalise_domain(value) if value else None
+    """A normalised domain, or None (also for text no URL parser accepts)."""
+    if not value:
+        return None
+    try:
+        return normalise_domain(value)
+    except ValueError:
+        return None
 
 
 def company_domain_from_email(address: str | None) -> str | None:
     """The company domain an email address gives, None for web mail."""
-    if not address:
-        return None
-    dom = normalise_domain(address)
+    dom = domain_of(address)
     return None if dom is None or dom in FREE_MAIL else dom
 
 
