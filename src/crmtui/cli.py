@@ -13,7 +13,9 @@ from typing import Annotated, Any, Optional, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from crmtui import __version__
 from crmtui.locations import DB_ENV, resolve_db_path
@@ -41,6 +43,14 @@ app.add_typer(deal_app, name="deal")
 out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False)
 
+class PlainTable(Table):
+    """A Rich table whose string cells are data, shown as written: a company called "[b]Co" is not
+    markup. Put styled text in as rich.text.Text."""
+
+    def add_row(self, *renderables: Any, **kwargs: Any) -> None:
+        super().add_row(*(Text(r) if isinstance(r, str) else r for r in renderables), **kwargs)
+
+
 DbOption = Annotated[
     Optional[Path],
     typer.Option("--db", help=f"Database file (default: ${DB_ENV}, else the user data dir).", show_default=False),
@@ -58,7 +68,7 @@ def handles_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except CrmError as exc:
-            err.print(f"[bold red]Error:[/] {exc.message}", markup=True, soft_wrap=True)
+            err.print(f"[bold red]Error:[/] {escape(exc.message)}", markup=True, soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
@@ -186,7 +196,7 @@ def add_deal(
     if json_out:
         print_json(row)
     else:
-        out.print(f"Added deal #{row['id']} {row['title']!r} in {row['stage']}" + _amount_suffix(row))
+        out.print(escape(f"Added deal #{row['id']} {row['title']!r} in {row['stage']}" + _amount_suffix(row)))
 
 
 def _amount_suffix(row: dict[str, Any]) -> str:
@@ -221,7 +231,7 @@ def add_company(
     if json_out:
         print_json(row)
     else:
-        out.print(f"Added company #{row['id']} {row['name']!r}" + (f" ({row['domain']})" if row["domain"] else ""))
+        out.print(escape(f"Added company #{row['id']} {row['name']!r}" + (f" ({row['domain']})" if row["domain"] else "")))
 
 
 @add_app.command("contact")
@@ -247,7 +257,7 @@ def add_contact(
     if json_out:
         print_json(row)
     else:
-        out.print(f"Added contact #{row['id']} {row['name']!r}" + (f" at {row['company']}" if row["company"] else ""))
+        out.print(escape(f"Added contact #{row['id']} {row['name']!r}" + (f" at {row['company']}" if row["company"] else "")))
 
 
 # --- lists -------------------------------------------------------------------------------------
@@ -283,7 +293,7 @@ def deals_list(
     if not rows:
         err.print("No deals match. Add one with [bold]crmtui add deal TITLE[/], or try [bold]crmtui demo[/].")
         return
-    table = Table(show_edge=False, header_style="bold")
+    table = PlainTable(show_edge=False, header_style="bold")
     for name, justify in (("ID", "right"), ("Title", "left"), ("Customer", "left"), ("Stage", "left"),
                           ("Amount", "right"), ("Close", "left"), ("Tags", "left")):
         table.add_column(name, justify=justify, overflow="fold" if name == "Title" else "ellipsis")
@@ -316,7 +326,7 @@ def companies_list(
     if not rows:
         err.print("No companies match. Add one with [bold]crmtui add company NAME[/].")
         return
-    table = Table(show_edge=False, header_style="bold")
+    table = PlainTable(show_edge=False, header_style="bold")
     for name, justify in (("ID", "right"), ("Name", "left"), ("Domain", "left"), ("Open deals", "right"),
                           ("Won", "right"), ("Tags", "left")):
         table.add_column(name, justify=justify)
@@ -348,7 +358,7 @@ def contacts_list(
     if not rows:
         err.print("No contacts match. Add one with [bold]crmtui add contact NAME[/].")
         return
-    table = Table(show_edge=False, header_style="bold")
+    table = PlainTable(show_edge=False, header_style="bold")
     for name in ("ID", "Name", "Email", "Company", "Title", "Tags"):
         table.add_column(name, justify="right" if name == "ID" else "left")
     for r in rows:
@@ -377,7 +387,7 @@ def deal_show(
     if json_out:
         print_json(row)
         return
-    table = Table.grid(padding=(0, 2))
+    table = PlainTable.grid(padding=(0, 2))
     table.add_column(style="bold")
     table.add_column()
     fields = [
@@ -402,7 +412,7 @@ def deal_show(
     out.print()
     out.print("[bold]Stage history[/]")
     for h in row["stage_history"]:
-        out.print(f"  {h['at'][:10]}  {(h['from'] or 'created') + ' → ' if h['from'] else 'created in '}{h['to']}")
+        out.print(f"  {h['at'][:10]}  {(h['from'] or 'created') + ' → ' if h['from'] else 'created in '}{h['to']}", markup=False)
 
 
 @app.command()
@@ -477,7 +487,7 @@ def stages(
     if json_out:
         print_json({"pipeline": pipe.name, "stages": rows})
         return
-    table = Table(title=pipe.name, show_edge=False, header_style="bold")
+    table = PlainTable(title=pipe.name, show_edge=False, header_style="bold")
     for name in ("#", "Stage", "Kind", "Probability", "Expected days"):
         table.add_column(name)
     for r in rows:
@@ -503,7 +513,7 @@ def main() -> None:
     except Exception as exc:  # a bug: say so in one line, keep the traceback for CRMTUI_DEBUG
         if os.environ.get("CRMTUI_DEBUG"):
             raise
-        err.print(f"[bold red]crmtui: internal error:[/] {type(exc).__name__}: {exc} (set CRMTUI_DEBUG=1 for details)")
+        err.print(f"[bold red]crmtui: internal error:[/] {escape(f'{type(exc).__name__}: {exc}')} (set CRMTUI_DEBUG=1 for details)")
         sys.exit(70)
 
 

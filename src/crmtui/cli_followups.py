@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from crmtui.cli import DbOption, JsonOption, app, err, handles_errors, open_session, out, print_json
+from crmtui.cli import PlainTable, DbOption, JsonOption, app, err, handles_errors, open_session, out, print_json
 
 rules_app = typer.Typer(help="Show or change the follow-up rules.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
@@ -59,7 +58,7 @@ def rules_show(ctx: typer.Context, json_out: JsonOption = False, db: DbOption = 
     if json_out:
         print_json(values)
         return
-    table = Table(show_edge=False, header_style="bold")
+    table = PlainTable(show_edge=False, header_style="bold")
     for name in ("Rule", "Value", "Default", "Meaning"):
         table.add_column(name)
     for key, spec in SPECS.items():

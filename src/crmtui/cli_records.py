@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import Annotated, Optional
 
 import typer
-from rich.table import Table
+from rich.text import Text
 
-from crmtui.cli import DbOption, JsonOption, app, err, handles_errors, open_session, out, print_json
+from crmtui.cli import PlainTable, DbOption, JsonOption, app, err, handles_errors, open_session, out, print_json
 
 task_app = typer.Typer(help="Add a task to a record, or mark one done.", no_args_is_help=True)
 trash_app = typer.Typer(help="What was deleted, and bringing it back.", no_args_is_help=True)
@@ -92,7 +92,7 @@ def task_done(
     with open_session(ctx, db) as s:
         task = complete_task(s, task_id)
         body = task.body
-    out.print(f"Done: task {task.id} {body!r}")
+    out.print(f"Done: task {task.id} {body!r}", markup=False)
 
 
 @app.command("tasks")
@@ -114,14 +114,14 @@ def tasks_list(
     if not rows:
         err.print("No overdue tasks." if overdue else "No open tasks. Add one with [bold]crmtui task add ID TEXT --due DATE[/].")
         return
-    table = Table(show_edge=False, header_style="bold")
+    table = PlainTable(show_edge=False, header_style="bold")
     for name, justify in (("ID", "right"), ("Due", "left"), ("Task", "left"), ("About", "left")):
         table.add_column(name, justify=justify, overflow="fold" if name == "Task" else "ellipsis")
     for r in rows:
         about = r["deal"] and f"D{r['deal_id']} {r['deal']}" or r["company"] or r["contact"] or ""
         due = r["due_on"] or ""
         style = "red" if r["overdue"] else ("bold" if r["due_today"] else "")
-        table.add_row(str(r["id"]), f"[{style}]{due}[/]" if style else due, r["body"], about)
+        table.add_row(str(r["id"]), Text(due, style=style or ""), r["body"], about)
     out.print(table)
 
 
@@ -143,7 +143,7 @@ def trash_list_cmd(
     if not rows:
         err.print("The trash is empty.")
         return
-    table = Table(show_edge=False, header_style="bold")
+    table = PlainTable(show_edge=False, header_style="bold")
     for name in ("ID", "Kind", "What", "Deleted"):
         table.add_column(name, overflow="fold" if name == "What" else "ellipsis")
     for r in rows:
@@ -164,4 +164,4 @@ def trash_restore_cmd(
     parsed = parse_ref(ref)
     with open_session(ctx, db) as s:
         done, label = restore(s, parsed)
-    out.print(f"Restored {done.kind} {done} {label!r}")
+    out.print(f"Restored {done.kind} {done} {label!r}", markup=False)

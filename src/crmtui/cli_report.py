@@ -6,7 +6,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from crmtui.cli import DbOption, app, handles_errors, open_session, out, print_json
+from crmtui.cli import PlainTable, DbOption, app, handles_errors, open_session, out, print_json
 
 _EIGHTHS = " ▏▎▍▌▋▊▉█"
 
@@ -167,11 +167,11 @@ def _sections(rep: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]
 
 def print_tables(rep: dict[str, Any]) -> None:
     """Rich tables; money columns of the month, tag, stage and forecast tables carry a bar."""
-    from rich.table import Table
+    from rich.markup import escape
 
-    out.print(f"[bold]crmtui report[/] · {_scope_line(rep)}")
+    out.print(f"[bold]crmtui report[/] · {escape(_scope_line(rep))}")
     out.print()
-    cards = Table.grid(padding=(0, 2))
+    cards = PlainTable.grid(padding=(0, 2))
     cards.add_column(style="bold")
     cards.add_column(justify="right")
     cards.add_column(style="bold")
@@ -184,7 +184,7 @@ def print_tables(rep: dict[str, Any]) -> None:
     bars = _bar_columns(rep)
     for index, (title, headers, body, justify) in enumerate(_sections(rep)):
         out.print()
-        table = Table(title=title, title_justify="left", title_style="bold", show_edge=False, header_style="bold")
+        table = PlainTable(title=title, title_justify="left", title_style="bold", show_edge=False, header_style="bold")
         for name, j in zip(headers, justify):
             table.add_column(name, justify="right" if j == "r" else "left", no_wrap=True)
         extra = bars.get(index)

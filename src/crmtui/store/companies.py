@@ -73,7 +73,7 @@ def find_company(session: Session, name: str) -> Company | None:
         .where(func.lower(Company.name) == text.lower(), Company.deleted_at.is_(None))
         .order_by(Company.id)
     ).first()
-    if found is None and (dom := normalise_domain(text)) and "." in text:
+    if found is None and "." in text and (dom := normalise_domain(text)):
         found = session.exec(
             select(Company).where(Company.domain == dom, Company.deleted_at.is_(None)).order_by(Company.id)
         ).first()

@@ -45,7 +45,10 @@ def clean_url(value: str | None, field: str = "url") -> str | None:
         return None
     if "://" not in text:
         text = "https://" + text
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        raise ValidationError(f"{field}: {value!r} is not a web address", field) from None
     if parts.scheme not in ("http", "https") or not parts.netloc or " " in text or "." not in parts.netloc:
         raise ValidationError(f"{field}: {value!r} is not a web address", field)
     return text
@@ -61,8 +64,13 @@ def normalise_domain(value: str | None) -> str | None:
         text = text.rsplit("@", 1)[1]
     if "://" not in text:
         text = "http://" + text
-    host = urlsplit(text).hostname or ""
+    try:
+        host = urlsplit(text).hostname or ""
+    except ValueError:  # "[b]Co" reads as a broken IPv6 literal: not a domain
+        return None
     host = host.removeprefix("www.").strip(".")
+    if not re.fullmatch(r"[\w.-]+", host):
+        return None
     return host if "." in host else None
 
 

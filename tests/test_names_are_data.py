@@ -1,0 +1,78 @@
+"""Names that look like markup ("[b]Co", "[/]") are data: every screen shows them as written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crmtui.app import make_app
+from crmtui.store.db import open_database
+from crmtui.store.deals import create_deal
+
+TITLE = "[x] Deal [/] with [bold]brackets"
+COMPANY = "[b]Co [/b]"
+
+
+@pytest.fixture
+def weird(db_path: Path):
+    db = open_database(db_path)
+    with db.session() as s:
+        deal = create_deal(s, TITLE, company=COMPANY, contact="[i]Jo", amount="1000", tags=["[tag]"],
+                           expected_close="2020-01-01")
+    return db, deal.id
+
+
+def screen_text(app) -> str:  # noqa: ANN001
+    return app.export_screenshot().replace("&#160;", " ")
+
+
+@pytest.mark.parametrize("keys", [[], ["A"], ["d"], ["C"], ["P"], ["exclamation_mark"], ["ctrl+f"]])
+async def test_every_screen_survives_markup_like_names(weird, keys: list[str]) -> None:
+    db, _deal_id = weird
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        for key in keys:
+            await pilot.press(key)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        if keys == ["ctrl+f"]:
+            await pilot.press(*"deal")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        assert app.is_running
+        if not keys:  # the board's card
+            assert "[x] Deal [/]" in screen_text(app) and COMPANY.strip() in screen_text(app)
+
+
+async def test_detail_pages_show_names_as_written(weird) -> None:
+    db, deal_id = weird
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        app.open_record("deal", deal_id)
+        await pilot.pause()
+        assert TITLE in screen_text(app)
+        app.open_record("company", 1)
+        await pilot.pause()
+        app.open_record("contact", 1)
+        await pilot.pause()
+        assert app.is_running
+
+
+def test_the_cli_prints_names_as_written(db_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from crmtui.cli import app
+
+    runner = CliRunner()
+    added = runner.invoke(app, ["--db", str(db_path), "add", "deal", TITLE, "--company", COMPANY])
+    assert added.exit_code == 0, added.output
+    assert TITLE in added.stdout
+    assert COMPANY.strip() in runner.invoke(app, ["--db", str(db_path), "companies", "list"]).stdout
+    listed = runner.invoke(app, ["--db", str(db_path), "deals", "list"]).stdout
+    assert "[x] Deal [/]" in listed and "[b]Co" in listed
+    assert TITLE in runner.invoke(app, ["--db", str(db_path), "deal", "show", "1"]).stdout
+    bad = runner.invoke(app, ["--db", str(db_path), "move", "1", "[nowhere]"])
+    assert bad.exit_code == 1 and "unknown stage '[nowhere]'" in bad.stderr
