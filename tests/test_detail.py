@@ -449,6 +449,10 @@ async def test_company_page_references_and_new_deal(seeded: Path) -> None:
         assert isinstance(app.screen, DealDetailScreen)
         assert "Newsletter" in text_of(app.screen, "#facts")
     assert fetch(seeded, "SELECT company_id, amount_cents FROM deal WHERE title = 'Newsletter'") == [(1, 120000)]
+    # The follow-up rule (on by default) gives the new deal its "Follow up" task.
+    assert fetch(
+        seeded, "SELECT a.body FROM activity a JOIN deal d ON d.id = a.deal_id WHERE d.title = 'Newsletter'"
+    ) == [("Follow up",)]
 
 
 @pytest.mark.parametrize(

@@ -277,6 +277,7 @@ def new_deal_form(database, *, company: str = "", contact: str = "") -> FormScre
                 s, values["title"], company=values["company"] or None, contact=values["contact"] or None,
                 amount=values["amount"] or None, stage=values["stage"] or None,
                 expected_close=values["expected_close"] or None, confidence=values["confidence"] or None,
+                follow_up=None,  # the follow-up rules decide (a "Follow up" task by default)
             )
             form.created_id = deal.id
 
