@@ -177,12 +177,6 @@ class QuickAddScreen(ModalScreen[int | None]):
         except (NotFound, DatabaseError) as exc:
             self.query_one("#qa-error", Label).update(str(exc))
             return
-        except ValueError:
-            # store.validate.normalise_domain lets urlsplit's ValueError out for names such as
-            # "[b]Co" (reported to the lead); say so on the field instead of crashing.
-            self.show_error("qa-company", "company: brackets [ ] are not allowed in a company name here")
-            self._focus_first_error()
-            return
         self.dismiss(deal_id)
 
     def _focus_first_error(self) -> None:
