@@ -219,3 +219,17 @@ async def test_nothing_due_means_the_board_even_with_the_rule_on(db_path: Path) 
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert type(app.screen).__name__ == "BoardScreen"
+
+
+async def test_triage_with_nothing_to_do(db_path: Path) -> None:
+    app = make_app(open_database(db_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("exclamation_mark")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, TriageScreen)
+        assert "Nothing needs attention" in str(app.screen.query_one("#triage-done").render())
+        # Deal keys are hidden and do nothing.
+        assert app.screen.check_action("won", ()) is False and app.screen.check_action("leave", ()) is True
+        await pilot.press("w", "x", "space")
+        assert isinstance(app.screen, TriageScreen)

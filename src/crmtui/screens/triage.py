@@ -18,6 +18,14 @@ DONE_TEXT = """[b]All done.[/b] Every deal that needed attention has been seen.
 
 esc goes back; the agenda ([b]A[/b]) shows what is left."""
 
+NOTHING_TEXT = """[b]Nothing needs attention.[/b] No overdue tasks, no stale or aging deals, every open
+deal has a next step.
+
+esc goes back."""
+
+# Actions that need a deal on screen; hidden from the Footer when the queue is done.
+DEAL_ACTIONS = {"step", "log", "task", "snooze", "won", "lost", "open", "skip"}
+
 
 class TriageScreen(Screen[None]):
     """One flagged deal at a time: its card, last activity and why it is flagged."""
@@ -88,9 +96,16 @@ class TriageScreen(Screen[None]):
     def left(self) -> int:
         return max(0, len(self.queue) - self.index)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in DEAL_ACTIONS and self.current is None:
+            return False
+        return True
+
     def show_current(self) -> None:
         deal_id = self.current
         done = deal_id is None
+        self.refresh_bindings()
+        self.query_one("#triage-done", Static).update(DONE_TEXT if self.queue else NOTHING_TEXT)
         self.query_one("#triage-done").display = done
         for part in ("#triage-card", "#triage-why", "#triage-activity"):
             self.query_one(part).display = not done
