@@ -431,6 +431,16 @@ def _v5(conn: sqlite3.Connection) -> None:
     conn.executescript_in_tx(V5_FOLLOW_UPS)  # type: ignore[attr-defined]
 
 
+V6_FUNNEL_INDEX = """
+-- The funnel: each deal's furthest stage, read in deal order from the index alone (no sort).
+CREATE INDEX ix_stage_change_deal_stage ON stage_change (deal_id, to_stage_id);
+"""
+
+
+def _v6(conn: sqlite3.Connection) -> None:
+    conn.executescript_in_tx(V6_FUNNEL_INDEX)  # type: ignore[attr-defined]
+
+
 # (version, description, function). Append only; never edit a released migration.
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (1, "core records: pipelines, stages, companies, contacts, deals, tags, activities", _v1),
@@ -438,6 +448,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (3, "imports: each import run and what it created or changed (for undo)", _v3),
     (4, "finder: full-text index over deals, companies and contacts, kept in step by triggers", _v4),
     (5, "follow-ups: snooze, last touch and open tasks per deal (triggers), agenda indexes", _v5),
+    (6, "reports: stage history index for the funnel", _v6),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 

@@ -569,17 +569,16 @@ def _funnel_counts(session: Session, sc: _Scope) -> tuple[Any, list[tuple[Any, i
         params = dict(sc.params, funnel_pipeline=pipe.id)
         counts: dict[int, int] = {}
         if ranked:
-            values = ", ".join(f"({s.id}, {rank})" for s, rank in ranked)  # ids and ranks are ints we made
-            current = " ".join(f"WHEN {s.id} THEN {rank}" for s, rank in ranked)
-            # Each deal's furthest rank over its stage history (read from the covering index on
-            # stage_change.to_stage_id) and its current stage. Every deal has history: the services,
+            current = " ".join(f"WHEN {s.id} THEN {rank}" for s, rank in ranked)  # ints we made
+            # Each deal's furthest rank over its stage history (read in deal order from the covering
+            # index on stage_change (deal_id, to_stage_id), schema 6) and its current stage. Every deal has history: the services,
             # the demo and the importer all record the stage a deal is created in.
             rows = _all(
                 session,
                 f"""
-                WITH rk(stage_id, r) AS (VALUES {values}),
-                hist AS (SELECT sc.deal_id, max(rk.r) AS r FROM rk JOIN stage_change sc ON sc.to_stage_id = rk.stage_id
-                         GROUP BY sc.deal_id)
+                WITH hist AS (
+                    SELECT sc.deal_id, max(CASE sc.to_stage_id {current} ELSE -1 END) AS r
+                    FROM stage_change sc INDEXED BY ix_stage_change_deal_stage GROUP BY sc.deal_id)
                 SELECT max(h.r, CASE d.stage_id {current} ELSE -1 END) AS r, count(*) AS n
                 FROM hist h JOIN deal d ON d.id = h.deal_id
                 WHERE {sc.base} AND {sc.created_in} AND d.pipeline_id = :funnel_pipeline
