@@ -9,6 +9,7 @@ stage, Ctrl-C or a crash rolls the whole transaction back: the database is as it
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 import sqlite3
@@ -73,6 +74,12 @@ def run_import(db: Database, csv_text: CsvText, mapping: Mapping, options: Impor
     Raises RowsRejected when rows are invalid and `options.skip_invalid` is off, ValidationError
     for unknown stages (without `create_stages`); nothing is written then.
     """
+    # The plan is millions of small objects without cycles: the cyclic GC would only rescan them
+    # (0.1-0.3 s for 100,000 rows), while writing as well as while planning. What the caller
+    # needs afterwards (counts, rejects) is kept; the rest goes before the GC is back on.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    plan: Plan | None = None
     with translate_errors(db.path, db.busy_timeout):
         conn = db.raw()
         try:
@@ -98,6 +105,10 @@ def run_import(db: Database, csv_text: CsvText, mapping: Mapping, options: Impor
                 raise
         finally:
             conn.close()
+            if plan is not None:
+                plan.release()
+            if was_enabled:
+                gc.enable()
     return ImportResult(plan, import_id, dry_run)
 
 

@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from crmtui.store.errors import ValidationError
 
@@ -190,10 +191,14 @@ def raise_field_limit() -> None:
             limit //= 10
 
 
+def _reader(text: str, delimiter: str) -> Any:
+    return csv.reader(_lines(text), delimiter=delimiter, quotechar='"', doublequote=True,
+                      skipinitialspace=False, strict=False)
+
+
 def _records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
     """(first line number, fields) for each CSV record, blank ones included."""
-    reader = csv.reader(_lines(text), delimiter=delimiter, quotechar='"', doublequote=True,
-                        skipinitialspace=False, strict=False)
+    reader = _reader(text, delimiter)
     line = 1
     for fields in reader:
         yield line, fields
@@ -201,17 +206,18 @@ def _records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
 
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+_group = re.Match.group
 
 
 def _lines(text: str) -> Iterator[str]:
     """The lines of `text` ending in CRLF, LF or a lone CR (old Mac exports), one at a time
     (io.StringIO would hold a 4-bytes-per-character copy of the whole file)."""
-    for match in _LINE.finditer(text):
-        yield match.group()
+    return map(_group, _LINE.finditer(text))
 
 
 def is_blank(fields: list[str]) -> bool:
-    return not any(f.strip() for f in fields)
+    # (whitespace is whitespace character by character: one join and strip, not one per cell)
+    return not "".join(fields).strip()
 
 
 def sniff(name: str, text: str, delimiter: str | None = None) -> tuple[str, int, int, tuple[str, ...]]:
@@ -284,12 +290,14 @@ def open_csv(source: str | Path, *, encoding: str | None = None, delimiter: str 
 
 def data_rows(csv_text: CsvText) -> Iterator[tuple[int, list[str]]]:
     """(line number, fields) of every non-blank record after the header."""
-    records = _records(csv_text.text, csv_text.delimiter)
+    reader = _reader(csv_text.text, csv_text.delimiter)
     for _ in range(csv_text.skip_records + 1):
-        next(records, None)
-    for line, fields in records:
-        if fields and not is_blank(fields):
+        next(reader, None)
+    line = reader.line_num + 1
+    for fields in reader:
+        if fields and "".join(fields).strip():
             yield line, fields
+        line = reader.line_num + 1
 
 
 def count_lines(text: str) -> int:

@@ -1,0 +1,110 @@
+"""What the fast paths of `crmtui import` must keep: imported records are findable, a big import
+into an empty database leaves the same schema (indexes, triggers) and the same data as a small
+one would, and the importer's copy of the tag cleaner agrees with the store's."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from crmtui.cli import app
+from crmtui.store import tags as store_tags
+from crmtui.store.db import open_database
+from crmtui.store.errors import ValidationError
+from crmtui.store.importer import values
+from crmtui.store.search import find_records
+from tests.conftest import fetch
+
+DATA = Path(__file__).parent / "data" / "import"
+runner = CliRunner()
+
+
+def imp(db: Path, *args: str) -> None:
+    result = runner.invoke(app, ["--db", str(db), "import", "-q", *args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+
+
+def schema(db: Path) -> list[tuple]:
+    return fetch(db, "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE type IN ('index', 'trigger')"
+                     " ORDER BY type, name")
+
+
+def found(db: Path, query: str) -> set[tuple[str, str]]:
+    database = open_database(db)
+    try:
+        with database.session() as s:
+            return {(f.kind, f.label) for f in find_records(s, query, limit=50)}
+    finally:
+        database.close()
+
+
+@pytest.fixture
+def empty_db(db_path: Path) -> Path:
+    open_database(db_path).close()
+    return db_path
+
+
+def test_imported_deals_companies_and_contacts_are_findable(empty_db: Path) -> None:
+    imp(empty_db, str(DATA / "hubspot_deals.csv"))
+    assert ("deal", "Website relaunch") in found(empty_db, "websi rel")
+    assert ("company", "Acme Inc.") in found(empty_db, "acme")
+    assert any(kind == "contact" for kind, _label in found(empty_db, "jo@acme.com"))
+
+
+def write_deals(path: Path, n: int, offset: int = 0) -> None:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["Record ID", "Deal Name", "Deal Stage", "Amount", "Associated Company", "Company Domain Name",
+                    "Contact Name", "Contact Email", "Tags"])
+        for i in range(offset, offset + n):
+            w.writerow([f"R{i}", f"Bulk deal {i}", ("Qualification", "Closed Won", "Negotiation")[i % 3],
+                        f"{100 + i}.00", f"Firm {i % 300}", f"firm{i % 300}.example", f"Person {i % 700}",
+                        f"person{i % 700}@firm{i % 300}.example", ("seo;web", "print")[i % 2]])
+
+
+def test_a_big_import_into_an_empty_database_keeps_indexes_triggers_and_the_finder(empty_db: Path,
+                                                                                 tmp_path: Path) -> None:
+    before = schema(empty_db)
+    f = tmp_path / "big.csv"
+    write_deals(f, 6000)  # above the size where indexes are dropped and built again at the end
+    imp(empty_db, str(f))
+    assert schema(empty_db) == before
+    assert fetch(empty_db, "SELECT count(*) FROM deal")[0][0] == 6000
+    assert fetch(empty_db, "PRAGMA integrity_check") == [("ok",)]
+    assert fetch(empty_db, "PRAGMA foreign_key_check") == []
+    # the finder's index holds every live record once, as its triggers would have written it
+    assert fetch(empty_db, "SELECT count(*) FROM search_index")[0][0] == (
+        fetch(empty_db, "SELECT (SELECT count(*) FROM deal) + (SELECT count(*) FROM company)"
+                        " + (SELECT count(*) FROM contact)")[0][0])
+    assert ("deal", "Bulk deal 4321") in found(empty_db, "bulk deal 4321")
+    assert ("company", "Firm 123") in found(empty_db, "firm 123")
+    assert ("contact", "Person 456") in found(empty_db, "person 456")
+    # every deal's last touch as the follow-up triggers would set it
+    assert fetch(empty_db, "SELECT count(*) FROM deal WHERE last_touch_at IS NOT max(created_at, stage_entered_at)"
+                 ) == [(0,)]
+    # a second, small import on top goes through the triggers: findable as well
+    g = tmp_path / "more.csv"
+    write_deals(g, 10, offset=6000)
+    imp(empty_db, str(g))
+    assert ("deal", "Bulk deal 6005") in found(empty_db, "bulk deal 6005")
+    assert schema(empty_db) == before
+
+
+tag_text = st.text(alphabet=st.sampled_from(list("ab Z#;,:\t\n-é")), max_size=70)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(tag_text, max_size=4))
+def test_the_importers_tag_cleaner_agrees_with_the_stores(raw: list[str]) -> None:
+    def outcome(clean):  # noqa: ANN001
+        try:
+            return clean(list(raw))
+        except ValidationError as exc:
+            return ("error", exc.message)
+
+    assert outcome(values.clean_tags) == outcome(store_tags.clean_tags)
