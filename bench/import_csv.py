@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 import os
 import random
-import resource
 import shutil
 import subprocess
 import sys
@@ -67,15 +66,18 @@ def write_file(path: Path, n: int, seed: int = 7) -> None:
 
 
 def timed(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
-    """Seconds and peak RSS (MB) of one child process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    start = time.perf_counter()
-    proc = subprocess.run(args, capture_output=True, text=True, env=env)
-    elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
-        sys.exit(f"failed: {' '.join(args)}\n{proc.stdout}\n{proc.stderr}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return elapsed, max(peak, before) / 1024
+    """Seconds and peak RSS (MB) of one child process (its own peak: wait4's rusage, not the
+    maximum over every child so far)."""
+    with tempfile.TemporaryFile() as output:
+        start = time.perf_counter()
+        proc = subprocess.Popen(args, stdout=output, stderr=subprocess.STDOUT, env=env)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            output.seek(0)
+            sys.exit(f"failed: {' '.join(args)}\n{output.read().decode(errors='replace')}")
+    return elapsed, usage.ru_maxrss / 1024
 
 
 def main() -> None:
@@ -91,8 +93,9 @@ def main() -> None:
         print(f"file: {n:,} deals, {size:.1f} MB")
         first, peak = timed([*crmtui, "--db", str(db), "import", "-q", "--create-stages", str(path)], env)
         print(f"crmtui import (empty db):    {first:6.2f} s  {n / first:>9,.0f} rows/s  peak memory {peak:,.0f} MB")
-        again, _ = timed([*crmtui, "--db", str(db), "import", "-q", "--create-stages", str(path)], env)
-        print(f"crmtui import (re-import):   {again:6.2f} s  {n / again:>9,.0f} rows/s  (all unchanged)")
+        again, again_peak = timed([*crmtui, "--db", str(db), "import", "-q", "--create-stages", str(path)], env)
+        print(f"crmtui import (re-import):   {again:6.2f} s  {n / again:>9,.0f} rows/s  peak memory {again_peak:,.0f} MB"
+              "  (all unchanged)")
         counts = subprocess.run([sys.executable, "-c", (
             "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]);"
             "print(*[c.execute(f'select count(*) from {t}').fetchone()[0] for t in"

@@ -119,10 +119,8 @@ class _progress:
     """A Rich progress bar on stderr for long files (not when piped, not with --quiet)."""
 
     def __init__(self, csv_text: Any, enabled: bool) -> None:
-        from crmtui.store.importer.reading import count_lines
-
-        self.enabled = enabled and len(csv_text.text) > 200_000
-        self.total = count_lines(csv_text.text)
+        self.enabled = enabled and csv_text.chars > 200_000
+        self.total = csv_text.line_count
         self.bar: Any = None
 
     def __enter__(self) -> Any:

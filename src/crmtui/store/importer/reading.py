@@ -53,6 +53,11 @@ class CsvText:
     header_line: int = 1  # 1-based line of the header in the file
     header: tuple[str, ...] = ()
     skip_records: int = 0  # csv records before the header (preamble, blank lines)
+    # A big file's rows are read again from `path` rather than kept in memory as `text` (which is
+    # then ""): 100,000 deals are a 22 MB string held for the whole import otherwise.
+    path: Path | None = None
+    chars: int = 0  # the text's length, and roughly how many records it holds (progress bar)
+    line_count: int = 0
 
     @property
     def delimiter_name(self) -> str:
@@ -284,20 +289,45 @@ def open_csv(source: str | Path, *, encoding: str | None = None, delimiter: str 
     if text.startswith("\ufeff"):
         text = text[1:]
     chosen, line, skip, header = sniff(name, text, delimiter)
-    return CsvText(name=name, text=text, encoding=used, delimiter=chosen, header_line=line, header=header,
-                   skip_records=skip)
+    path = Path(source) if str(source) != "-" and len(text) >= STREAM_MIN_CHARS else None
+    return CsvText(name=name, text="" if path else text, encoding=used, delimiter=chosen, header_line=line,
+                   header=header, skip_records=skip, path=path, chars=len(text), line_count=count_lines(text))
+
+
+STREAM_MIN_CHARS = 1_000_000
+
+
+def _file_lines(csv_text: CsvText) -> Iterator[str]:
+    """The lines of the file again, decoded as when it was opened (newline="": split at CRLF, LF
+    or a lone CR, endings kept, exactly like `_lines`)."""
+    fh = open(csv_text.path, encoding=csv_text.encoding, newline="")  # type: ignore[arg-type]  # noqa: SIM115
+    with fh:
+        first = fh.readline()
+        if first.startswith("\ufeff"):
+            first = first[1:]
+        if first:
+            yield first
+        yield from fh
 
 
 def data_rows(csv_text: CsvText) -> Iterator[tuple[int, list[str]]]:
     """(line number, fields) of every non-blank record after the header."""
-    reader = _reader(csv_text.text, csv_text.delimiter)
-    for _ in range(csv_text.skip_records + 1):
-        next(reader, None)
-    line = reader.line_num + 1
-    for fields in reader:
-        if fields and "".join(fields).strip():
-            yield line, fields
+    if csv_text.path is None:
+        reader = _reader(csv_text.text, csv_text.delimiter)
+    else:
+        reader = csv.reader(_file_lines(csv_text), delimiter=csv_text.delimiter, quotechar='"', doublequote=True,
+                            skipinitialspace=False, strict=False)
+    try:
+        for _ in range(csv_text.skip_records + 1):
+            next(reader, None)
         line = reader.line_num + 1
+        for fields in reader:
+            if fields and "".join(fields).strip():
+                yield line, fields
+            line = reader.line_num + 1
+    except (OSError, UnicodeDecodeError) as exc:  # the file changed or went away since it was opened
+        raise ValidationError(f"{csv_text.name}: cannot read the file again ({exc}); was it changed while "
+                              "importing?", "file") from None
 
 
 def count_lines(text: str) -> int:
