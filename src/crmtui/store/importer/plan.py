@@ -868,7 +868,10 @@ class Planner:
             elif kind != "open" and closed_on:
                 fill["closed_on"] = closed_on
             self._merge("deal", did, fill)
-        self._index_deal(did, t.rows[did])
+        row = t.rows[did]
+        if row is not t.original.get(did):
+            # (a loaded row that nothing changed was indexed by these very values when loaded)
+            self._index_deal(did, row)
         if ext:
             self.dl_by_ext[ext] = did
         self._add_key(key, did)
