@@ -160,3 +160,45 @@ def test_insert_many_writes_every_row_across_statement_boundaries(n: int) -> Non
     assert conn.execute("SELECT a, b, c FROM t ORDER BY rowid").fetchall() == rows
     with pytest.raises(ValueError):
         insert_many(conn, "INSERT INTO t (a, b, c) VALUES", 3, [(1, "x", None), (2, "y")])
+
+
+def test_a_file_changed_during_the_import_is_refused_and_nothing_is_written(empty_db: Path, tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from crmtui.store.importer import reading
+    from tests.conftest import snapshot_of
+
+    monkeypatch.setattr(reading, "STREAM_MIN_CHARS", 0)
+    f = tmp_path / "deals.csv"
+    write_deals(f, 20)
+    before = snapshot_of(empty_db)
+    real_open_csv = reading.open_csv
+
+    def open_then_change(*args, **kwargs):  # noqa: ANN002, ANN003
+        opened = real_open_csv(*args, **kwargs)
+        with f.open("a", encoding="utf-8") as fh:
+            fh.write("R99,Sneaked in,Qualification,1,Firm,firm.example,,,\n")
+        return opened
+
+    monkeypatch.setattr("crmtui.store.importer.apply.open_csv", open_then_change)
+    result = runner.invoke(app, ["--db", str(empty_db), "import", "-q", str(f)])
+    assert result.exit_code == 1
+    assert "changed while it was being imported" in result.output
+    assert snapshot_of(empty_db) == before
+
+
+def test_a_pipe_is_read_once_and_kept_in_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import threading
+
+    from crmtui.store.importer import reading
+
+    monkeypatch.setattr(reading, "STREAM_MIN_CHARS", 0)
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    text = "Deal Name,Amount\nA,1\nB,2\n"
+    writer = threading.Thread(target=lambda: fifo.write_text(text, encoding="utf-8"))
+    writer.start()
+    opened = reading.open_csv(str(fifo))
+    writer.join()
+    assert opened.path is None
+    assert [fields for _line, fields in reading.data_rows(opened)] == [["A", "1"], ["B", "2"]]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import os
 import re
 import sys
 from collections import Counter
@@ -58,6 +59,7 @@ class CsvText:
     path: Path | None = None
     chars: int = 0  # the text's length, and roughly how many records it holds (progress bar)
     line_count: int = 0
+    stamp: tuple[int, int] | None = None  # the file's size and mtime when it was read
 
     @property
     def delimiter_name(self) -> str:
@@ -290,8 +292,23 @@ def open_csv(source: str | Path, *, encoding: str | None = None, delimiter: str 
         text = text[1:]
     chosen, line, skip, header = sniff(name, text, delimiter)
     path = Path(source) if str(source) != "-" and len(text) >= STREAM_MIN_CHARS else None
+    stamp = None
+    if path is not None:
+        # only a regular file can be read again (not a pipe: `crmtui import <(gunzip -c f.gz)`)
+        stamp = _stamp(path) if path.is_file() else None
+        if stamp is None:
+            path = None
     return CsvText(name=name, text="" if path else text, encoding=used, delimiter=chosen, header_line=line,
-                   header=header, skip_records=skip, path=path, chars=len(text), line_count=count_lines(text))
+                   header=header, skip_records=skip, path=path, chars=len(text), line_count=count_lines(text),
+                   stamp=stamp)
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
 
 
 STREAM_MIN_CHARS = 1_000_000
@@ -302,6 +319,10 @@ def _file_lines(csv_text: CsvText) -> Iterator[str]:
     or a lone CR, endings kept, exactly like `_lines`)."""
     fh = open(csv_text.path, encoding=csv_text.encoding, newline="")  # type: ignore[arg-type]  # noqa: SIM115
     with fh:
+        st = os.fstat(fh.fileno())
+        if (st.st_size, st.st_mtime_ns) != csv_text.stamp:
+            raise ValidationError(f"{csv_text.name}: the file changed while it was being imported; "
+                                  "import it again", "file")
         first = fh.readline()
         if first.startswith("\ufeff"):
             first = first[1:]
