@@ -8,7 +8,7 @@ its own process from start to exit:
   2. the same import again (every row unchanged)
   3. `sqlite-utils insert db deals deals.csv --csv` (a flat table, no matching), when installed
 
-and prints rows per second, the ratio to sqlite-utils, and the peak memory of the import process.
+and prints rows per second, the ratio to sqlite-utils, and the peak memory of each import process.
 
 Usage: python bench/import_csv.py [N]
 """
