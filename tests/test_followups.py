@@ -270,3 +270,46 @@ def test_migration_to_5_backfills_from_existing_activities(db_path: Path) -> Non
     ]
     assert fetch(db_path, "PRAGMA user_version") == [(migrations.LATEST_VERSION,)]
     assert sqlite3.connect(db_path).execute("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'tr_activity_deal_%'").fetchone() == (3,)
+
+
+# --- imports: the follow-up task only with the flag or the rule -----------------------------------
+
+DEALS_CSV = "title,company,stage,amount\nSite,Acme,Qualification,1000\nLogo,Bolt,Won,500\n"
+
+
+def _import(db_path: Path, tmp_path: Path, *args: str):
+    csv_file = tmp_path / "deals.csv"
+    csv_file.write_text(DEALS_CSV)
+    return cli("--db", str(db_path), "import", str(csv_file), "--quiet", *args)
+
+
+def test_import_adds_no_follow_up_by_default(db_path: Path, tmp_path: Path, clocked) -> None:
+    assert _import(db_path, tmp_path).exit_code == 0
+    assert fetch(db_path, "SELECT count(*) FROM activity") == [(0,)]
+
+
+def test_import_follow_up_flag_adds_tasks_to_open_deals_and_undo_removes_them(
+    db_path: Path, tmp_path: Path, clocked
+) -> None:
+    result = _import(db_path, tmp_path, "--follow-up")
+    assert result.exit_code == 0, result.output
+    assert fetch(db_path, "SELECT d.title, a.body, a.due_on FROM activity a JOIN deal d ON d.id = a.deal_id") == [
+        ("Site", "Follow up", "2026-11-25")
+    ]
+    assert fetch(db_path, "SELECT open_tasks FROM deal ORDER BY id") == [(1,), (0,)]
+    undone = cli("--db", str(db_path), "imports", "undo", "1")
+    assert undone.exit_code == 0, undone.output
+    assert fetch(db_path, "SELECT count(*) FROM activity") == [(0,)]
+    assert fetch(db_path, "SELECT count(*) FROM deal") == [(0,)]
+
+
+def test_import_follows_the_follow_up_on_import_rule(db_path: Path, tmp_path: Path, clocked) -> None:
+    cli("--db", str(db_path), "rules", "set", "follow-up-on-import", "on")
+    cli("--db", str(db_path), "rules", "set", "follow-up-days", "5")
+    assert _import(db_path, tmp_path).exit_code == 0
+    assert fetch(db_path, "SELECT body, due_on FROM activity") == [("Follow up", "2026-11-28")]
+    # --no-follow-up wins over the rule (a second file, new deals)
+    other = tmp_path / "more.csv"
+    other.write_text("title,company,stage\nAudit,Cato,Qualification\n")
+    assert cli("--db", str(db_path), "import", str(other), "--quiet", "--no-follow-up").exit_code == 0
+    assert fetch(db_path, "SELECT count(*) FROM activity") == [(1,)]

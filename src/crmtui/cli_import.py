@@ -52,6 +52,9 @@ def import_file(
     date_order: Annotated[Optional[str], typer.Option(
         "--date-order", help="dmy, mdy or ymd, for dates like 03/04/2026 when the file does not prove it.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No mapping table and no progress bar.")] = False,
+    follow_up: Annotated[Optional[bool], typer.Option(
+        "--follow-up/--no-follow-up",
+        help="Add a 'Follow up' task to each new open deal (default: the follow-up-on-import rule, off).")] = None,
     json_out: JsonOption = False,
     db: DbOption = None,
 ) -> None:
@@ -73,7 +76,8 @@ def import_file(
     if not quiet and not json_out:
         _show_mapping(csv_text, mapping)
     options = ImportOptions(record_type=mapping.record_type, pipeline=pipeline, create_stages=create_stages,
-                            date_order=date_order.lower() if date_order else None, skip_invalid=skip_invalid)
+                            date_order=date_order.lower() if date_order else None, skip_invalid=skip_invalid,
+                            follow_up=follow_up)
     database = _open(ctx, db)
     rejects_path = rejects or default_rejects_path(file)
     try:

@@ -6,12 +6,12 @@ The follow-up rules live here so the TUI, the CLI and imports read the same valu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy import text
-from sqlmodel import Session
+from typing import TYPE_CHECKING, Any
 
 from crmtui.store.errors import ValidationError
+
+if TYPE_CHECKING:  # the importer reads rules over plain sqlite3: keep this module light
+    from sqlmodel import Session
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,14 @@ def get_setting(session: Session, key: str) -> Any:
 
 def all_settings(session: Session) -> dict[str, Any]:
     """Every known setting with its value (stored or default)."""
-    stored = dict(session.connection().execute(text("SELECT key, value FROM setting")).all())
+    from sqlalchemy import text
+
+    return settings_from_rows(session.connection().execute(text("SELECT key, value FROM setting")).all())
+
+
+def settings_from_rows(rows: Any) -> dict[str, Any]:
+    """Typed settings from (key, value) rows of the setting table (any connection)."""
+    stored = dict(rows)
     values = {}
     for key, spec in SPECS.items():
         raw = stored.get(key)
@@ -94,6 +101,8 @@ def all_settings(session: Session) -> dict[str, Any]:
 
 def set_setting(session: Session, key: str, value: Any) -> Any:
     """Validate and store a setting; returns the typed value."""
+    from sqlalchemy import text
+
     typed = parse_setting(key, value if isinstance(value, str) else _encode(SPECS[key], value) if key in SPECS else value)
     session.connection().execute(
         text("INSERT INTO setting (key, value) VALUES (:k, :v) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),

@@ -9,6 +9,7 @@ stage, Ctrl-C or a crash rolls the whole transaction back: the database is as it
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import gc
 import io
 import json
@@ -181,6 +182,10 @@ def write_plan(conn: sqlite3.Connection, plan: Plan) -> int:
             conn.execute(f"UPDATE {entity} SET {assignments} WHERE id = ?", (*new.values(), rid))
             record.append((entity, "updated", rid, rid, json.dumps(old), json.dumps(new)))
 
+    new_deals = plan.tables["deal"].new_ids() if "deal" in plan.tables else range(0)
+    if new_deals and _wants_follow_up(conn, plan.options.follow_up):
+        record += _add_follow_up_tasks(conn, new_deals, now)
+
     if plan.stage_changes:
         rebuild += _drop_indexes_for_bulk(conn, "stage_change", len(plan.stage_changes))
         first = plan.first_stage_change
@@ -217,6 +222,33 @@ def write_plan(conn: sqlite3.Connection, plan: Plan) -> int:
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
         ((import_id, *r) for r in record))
     return import_id
+
+
+def _wants_follow_up(conn: sqlite3.Connection, asked: bool | None) -> bool:
+    """--follow-up / --no-follow-up, else the rules: new deals get the task, imports only when
+    `follow-up-on-import` is on."""
+    if asked is not None:
+        return asked
+    from crmtui.store.settings import settings_from_rows
+
+    rules = settings_from_rows(conn.execute("SELECT key, value FROM setting"))
+    return bool(rules["follow-up-on-new-deals"] and rules["follow-up-on-import"])
+
+
+def _add_follow_up_tasks(conn: sqlite3.Connection, deal_ids: range, now: str) -> list[tuple]:
+    """A "Follow up" task on each new open deal, due in `follow-up-days`; recorded for undo."""
+    from crmtui.store.settings import settings_from_rows
+
+    days = int(settings_from_rows(conn.execute("SELECT key, value FROM setting"))["follow-up-days"])
+    due = (clock.today() + dt.timedelta(days=days)).isoformat()
+    first = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM activity").fetchone()[0]
+    added = conn.execute(
+        "INSERT INTO activity (kind, body, deal_id, company_id, contact_id, occurred_at, created_at, due_on)"
+        " SELECT 'task', 'Follow up', d.id, d.company_id, d.contact_id, ?, ?, ? FROM deal d"
+        " JOIN stage s ON s.id = d.stage_id WHERE s.kind = 'open' AND d.id BETWEEN ? AND ? ORDER BY d.id",
+        (now, now, due, deal_ids.start, deal_ids.stop - 1),
+    ).rowcount
+    return [("activity", "created", first, first + added - 1, None, None)] if added else []
 
 
 def _bulk_insert(conn: sqlite3.Connection, table: str, cols: tuple[str, ...], rows: Any, count: int) -> None:

@@ -80,6 +80,8 @@ def _undo(conn: Any, import_id: int) -> dict[str, int]:
             created.setdefault(entity, []).append((first, last))
     _refuse_if_referenced(conn, import_id, created)
     result = {"deals": 0, "companies": 0, "contacts": 0, "restored": 0, "stages": 0}
+    for first, last in created.get("activity", []):  # the follow-up tasks the import added
+        conn.execute("DELETE FROM activity WHERE id BETWEEN ? AND ?", (first, last))
     for first, last in created.get("stage_change", []):
         conn.execute("DELETE FROM stage_change WHERE id BETWEEN ? AND ?", (first, last))
     for first, last in created.get("deal", []):
@@ -140,9 +142,10 @@ def _refuse_if_referenced(conn: Any, import_id: int, created: dict[str, list[tup
         return total
 
     deals, companies, contacts = created.get("deal", []), created.get("company", []), created.get("contact", [])
-    n = count("SELECT count(*) FROM activity WHERE deal_id BETWEEN ? AND ?", deals)
-    n += count("SELECT count(*) FROM activity WHERE company_id BETWEEN ? AND ?", companies)
-    n += count("SELECT count(*) FROM activity WHERE contact_id BETWEEN ? AND ?", contacts)
+    own = created.get("activity", [])  # the import's own follow-up tasks go with it
+    n = count("SELECT count(*) FROM activity WHERE deal_id BETWEEN ? AND ?", deals, own)
+    n += count("SELECT count(*) FROM activity WHERE company_id BETWEEN ? AND ?", companies, own)
+    n += count("SELECT count(*) FROM activity WHERE contact_id BETWEEN ? AND ?", contacts, own)
     if n:
         problems.append(f"{n} activit{'y' if n == 1 else 'ies'}")
     n = count("SELECT count(*) FROM deal WHERE company_id BETWEEN ? AND ?", companies, deals)

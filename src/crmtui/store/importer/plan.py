@@ -58,6 +58,7 @@ class ImportOptions:
     create_stages: bool = False
     date_order: str | None = None
     skip_invalid: bool = False
+    follow_up: bool | None = None  # add the "Follow up" task to new open deals; None: the rules decide
 
 
 @dataclass
