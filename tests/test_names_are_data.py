@@ -76,3 +76,18 @@ def test_the_cli_prints_names_as_written(db_path: Path) -> None:
     assert TITLE in runner.invoke(app, ["--db", str(db_path), "deal", "show", "1"]).stdout
     bad = runner.invoke(app, ["--db", str(db_path), "move", "1", "[nowhere]"])
     assert bad.exit_code == 1 and "unknown stage '[nowhere]'" in bad.stderr
+
+
+def test_import_shows_bracketed_file_and_stage_names_as_written(tmp_path: Path, db_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from crmtui.cli import app
+
+    csv_file = tmp_path / "[red]deals.csv"
+    csv_file.write_text("title,company,stage\nSite,[b]Co,[new] stage\n")
+    runner = CliRunner()
+    result = runner.invoke(app, ["--db", str(db_path), "import", str(csv_file), "--create-stages"])
+    assert result.exit_code == 0, result.output
+    assert "[red]deals.csv" in result.output and "New stages: [new] stage" in result.output
+    listed = runner.invoke(app, ["--db", str(db_path), "imports", "list"]).stdout
+    assert "[red]deals.csv" in listed

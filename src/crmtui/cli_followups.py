@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from crmtui.cli import PlainTable, DbOption, JsonOption, app, err, handles_errors, open_session, out, print_json
+from crmtui.cli import DbOption, JsonOption, PlainTable, app, err, handles_errors, open_session, out, print_json
 
 rules_app = typer.Typer(help="Show or change the follow-up rules.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")

@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-from rich.table import Table
 
-from crmtui.cli import DbOption, JsonOption, app, db_path, err, handles_errors, out, print_json
+from crmtui.cli import DbOption, JsonOption, PlainTable, app, db_path, err, handles_errors, out, print_json
 
 imports_app = typer.Typer(help="Past imports: list them, undo one.", no_args_is_help=True)
 app.add_typer(imports_app, name="imports")
@@ -23,7 +22,7 @@ def _open(ctx: typer.Context, db: Path | None) -> Any:
 
     database = open_database(db_path(ctx, db))
     if database.backup_path:
-        err.print(f"Upgraded the database; a copy of the old one is at {database.backup_path}")
+        err.print(f"Upgraded the database; a copy of the old one is at {database.backup_path}", markup=False)
     return database
 
 
@@ -157,7 +156,7 @@ def _show_errors(plan: Any, rejects_path: Path) -> None:
     more = len(plan.rejects) - len(plan.error_lines())
     if more > 0:
         err.print(f"  … and {more:,} more")
-    err.print(f"All rejected rows, with an error column, are in {rejects_path}", soft_wrap=True)
+    err.print(f"All rejected rows, with an error column, are in {rejects_path}", soft_wrap=True, markup=False)
 
 
 def _rows(n: int) -> str:
@@ -170,7 +169,7 @@ def _show_summary(result: Any, rejects_path: Path) -> None:
     out.print(f"{csv_text.name}: {plan.rows_read:,} rows, {_ENCODING_LABELS.get(csv_text.encoding, csv_text.encoding)},"
               f" {csv_text.delimiter_name}-delimited" + (f", dates {plan.date_order}" if plan.date_order else ""),
               markup=False)
-    table = Table(show_edge=False, header_style="bold")
+    table = PlainTable(show_edge=False, header_style="bold")
     for name in ("", "created", "updated", "unchanged", "rejected"):
         table.add_column(name, justify="left" if not name else "right")
     labels = {"deal": "deals", "company": "companies", "contact": "contacts"}
@@ -182,11 +181,11 @@ def _show_summary(result: Any, rejects_path: Path) -> None:
         out.print(f"{_rows(plan.merged_rows)} repeated a record seen earlier in the file and "
                   f"{'was' if plan.merged_rows == 1 else 'were'} merged into it.")
     if plan.new_stages:
-        out.print("New stages: " + ", ".join(s[2] for s in plan.new_stages))
+        out.print("New stages: " + ", ".join(s[2] for s in plan.new_stages), markup=False)
     if plan.rejects:
         for line in plan.error_lines(5):
             err.print(f"  {line}", soft_wrap=True, markup=False)
-        err.print(f"{_rows(len(plan.rejects))} skipped; see {rejects_path}", soft_wrap=True)
+        err.print(f"{_rows(len(plan.rejects))} skipped; see {rejects_path}", soft_wrap=True, markup=False)
     if result.dry_run:
         out.print("Dry run: nothing was written.")
     elif result.import_id is None and plan.rejects and plan.rows_read == len(plan.rejects):
@@ -214,7 +213,7 @@ def imports_list(ctx: typer.Context, json_out: JsonOption = False, db: DbOption 
     if not rows:
         err.print("No imports yet. Try [bold]crmtui import data/samples/deals.csv[/].")
         return
-    table = Table(show_edge=False, header_style="bold")
+    table = PlainTable(show_edge=False, header_style="bold")
     for name in ("ID", "When", "File", "Type", "Rows", "Created", "Updated", "Undone"):
         table.add_column(name, justify="right" if name in ("ID", "Rows", "Created", "Updated") else "left")
     for r in rows:
@@ -265,4 +264,4 @@ def export(
     finally:
         database.close()
     if output is not None:
-        err.print(", ".join(f"{n:,} {kind}" for kind, n in written.items()) + f" written to {output}")
+        err.print(", ".join(f"{n:,} {kind}" for kind, n in written.items()) + f" written to {output}", markup=False)

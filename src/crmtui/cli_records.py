@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 from rich.text import Text
 
-from crmtui.cli import PlainTable, DbOption, JsonOption, app, err, handles_errors, open_session, out, print_json
+from crmtui.cli import DbOption, JsonOption, PlainTable, app, err, handles_errors, open_session, out, print_json
 
 task_app = typer.Typer(help="Add a task to a record, or mark one done.", no_args_is_help=True)
 trash_app = typer.Typer(help="What was deleted, and bringing it back.", no_args_is_help=True)

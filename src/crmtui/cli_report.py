@@ -6,7 +6,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from crmtui.cli import PlainTable, DbOption, app, handles_errors, open_session, out, print_json
+from crmtui.cli import DbOption, PlainTable, app, handles_errors, open_session, out, print_json
 
 _EIGHTHS = " ▏▎▍▌▋▊▉█"
 
