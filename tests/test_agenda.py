@@ -233,3 +233,22 @@ async def test_triage_with_nothing_to_do(db_path: Path) -> None:
         assert app.screen.check_action("won", ()) is False and app.screen.check_action("leave", ()) is True
         await pilot.press("w", "x", "space")
         assert isinstance(app.screen, TriageScreen)
+
+
+async def test_agenda_reports_a_database_error_and_keeps_running(seeded, monkeypatch) -> None:
+    from crmtui.screens import agenda as agenda_module
+    from crmtui.store.errors import DatabaseError
+
+    db, _ids = seeded
+
+    def broken(*_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise DatabaseError("crm.db: the database file is damaged or not a database")
+
+    monkeypatch.setattr(agenda_module, "compute_agenda", broken)
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("A")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.is_running and isinstance(app.screen, AgendaScreen)
+        assert any("damaged" in n.message for n in app._notifications)

@@ -55,10 +55,15 @@ class CrmApp(App[None]):
         from crmtui.store.followups import compute_agenda
         from crmtui.store.settings import get_setting
 
-        with self.database.session() as session:
-            if not get_setting(session, "open-agenda-on-start"):
-                return
-            due = compute_agenda(session, limit=0).total
+        from crmtui.store.errors import CrmError
+
+        try:
+            with self.database.session() as session:
+                if not get_setting(session, "open-agenda-on-start"):
+                    return
+                due = compute_agenda(session, limit=0).total
+        except CrmError:
+            return  # the board, already showing, reports database trouble itself
         if due:
             self.call_from_thread(self.action_agenda)
 

@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from crmtui.store.errors import CrmError
 from crmtui.store.followups import SECTIONS, Agenda, compute_agenda
 from crmtui.store.money import format_money_short
 
@@ -58,8 +59,12 @@ class AgendaScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="agenda")
     def action_reload(self) -> None:
-        with self.app.database.session() as session:
-            agenda = compute_agenda(session, limit=ROWS_PER_SECTION)
+        try:
+            with self.app.database.session() as session:
+                agenda = compute_agenda(session, limit=ROWS_PER_SECTION)
+        except CrmError as exc:  # a damaged or vanished file: say so, keep the app
+            self.app.call_from_thread(self.notify, exc.message, severity="error")
+            return
         self.app.call_from_thread(self._show, agenda)
 
     def _show(self, agenda: Agenda) -> None:

@@ -78,8 +78,12 @@ class TriageScreen(Screen[None]):
     def load_queue(self) -> None:
         from crmtui.store.followups import attention_queue
 
-        with self.app.database.session() as session:
-            queue = attention_queue(session)
+        try:
+            with self.app.database.session() as session:
+                queue = attention_queue(session)
+        except CrmError as exc:
+            self.app.call_from_thread(self.notify, exc.message, severity="error")
+            queue = []
         self.app.call_from_thread(self._loaded, queue)
 
     def _loaded(self, queue: list[int]) -> None:
