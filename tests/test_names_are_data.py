@@ -91,3 +91,37 @@ def test_import_shows_bracketed_file_and_stage_names_as_written(tmp_path: Path, 
     assert "[red]deals.csv" in result.output and "New stages: [new] stage" in result.output
     listed = runner.invoke(app, ["--db", str(db_path), "imports", "list"]).stdout
     assert "[red]deals.csv" in listed
+
+
+BROKEN = "[/x broken"
+
+
+async def test_unbalanced_markup_in_names_and_searches_never_crashes(db_path: Path) -> None:
+    """A closing tag with no opening one is a MarkupError wherever text is read as markup."""
+    from crmtui.store.activities import add_task
+
+    db = open_database(db_path)
+    with db.session() as s:
+        deal = create_deal(s, BROKEN, company=BROKEN, contact=BROKEN, amount="1000")
+        add_task(s, "deal", deal.id, BROKEN, "tomorrow")
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("w")  # won: the notification names the deal
+        await pilot.pause()
+        app.open_record("deal", deal.id)  # breadcrumb and next task carry the names
+        await pilot.pause()
+        assert BROKEN in screen_text(app)
+        app.open_record("company", 1)
+        await pilot.pause()
+        await pilot.press("C")
+        await pilot.pause()
+        app.screen.query_one("#list-search").value = BROKEN
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        for action in ("agenda", "dashboard", "triage", "contacts", "trash"):
+            getattr(app, f"action_{action}")()
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert app.is_running and action in type(app.screen).__name__.lower()

@@ -146,6 +146,19 @@ class CrmApp(App[None]):
         if not isinstance(self.screen, TriageScreen):
             self.push_screen(TriageScreen())
 
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: Any = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Notifications carry user data (deal titles, reasons, file names): always plain text, so
+        a deal called "[/x" is shown as written instead of failing as markup."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
     def action_toggle_privacy(self) -> None:
         self.privacy = not self.privacy
         self.notify("Amounts hidden" if self.privacy else "Amounts shown", timeout=2)

@@ -22,6 +22,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Input, Static
 
+from crmtui.markup import plain
 from crmtui.store import board_actions
 from crmtui.store.board import CLOSED_DAYS, SORT_ORDER, SORTS, BoardData, BoardFilter, BoardSnapshot, load_board
 from crmtui.store.errors import DatabaseError, NotFound, ValidationError
@@ -225,13 +226,13 @@ class BoardScreen(Screen[None]):
         masked = self.app.privacy
         deals, amount, weighted = snap.open_totals()
         parts = [
-            f"[b]{_escape(snap.pipeline_name)}[/b]",
+            f"[b]{plain(snap.pipeline_name)}[/b]",
             f"{deals:,} open",
             f"pipeline {format_money(amount, masked=masked)}",
             f"weighted {format_money(weighted, masked=masked)}",
         ]
         if snap.filter:
-            parts.append(f"filter [b]{_escape(snap.filter.text)}[/b]")
+            parts.append(f"filter [b]{plain(snap.filter.text)}[/b]")
         parts.append(f"sort: {SORTS[snap.sort][0]}")
         if not self.show_closed:
             parts.append("closed hidden")
@@ -587,9 +588,5 @@ class BoardScreen(Screen[None]):
         for column in self.columns:
             column.set_masked(masked)
         self._update_summary()
-
-
-def _escape(text: str) -> str:
-    return text.replace("[", r"\[")
 
 

@@ -13,6 +13,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static
 
+from crmtui.markup import plain
 from crmtui.screens.record_screen import RecordScreen
 from crmtui.store.activities import get_record, next_open_task, stage_history, timeline
 from crmtui.store.deals import deal_detail
@@ -39,7 +40,7 @@ def task_line(task: Any, today: Any) -> str:  # noqa: ANN401
         when = "[b yellow]due today[/]"
     else:
         when = f"due {due.isoformat()}"
-    return f"[b]Next:[/] ☐ {task.body}  {when}  [dim](space marks it done)[/]"
+    return f"[b]Next:[/] ☐ {plain(task.body)}  {when}  [dim](space marks it done)[/]"
 
 
 class DealDetailScreen(RecordScreen):

@@ -18,6 +18,7 @@ from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Input, Label, Select, Static
 
+from crmtui.markup import plain
 from crmtui.screens.confirm import ConfirmScreen  # the shared yes/no modal (also used by the board)
 from crmtui.store.errors import CrmError
 
@@ -129,7 +130,7 @@ class FormScreen(ModalScreen[bool]):
         reasons = [r for f in self.fields if (r := self.check(f.name))]
         message = self.query_one("#form-message", Static)
         if reasons:
-            message.update(f"[b red]Not saved:[/] {reasons[0]}")
+            message.update(f"[b red]Not saved:[/] {plain(reasons[0])}")
             self.notify(f"Not saved: {reasons[0]}", severity="error", timeout=4)
             return
         try:
@@ -143,7 +144,7 @@ class FormScreen(ModalScreen[bool]):
                 self._mark(name.replace(" ", "_"), exc.message)
             elif name and (match := next((f.name for f in self.fields if f.label == name[:16]), None)):
                 self._mark(match, exc.message)
-            message.update(f"[b red]Not saved:[/] {exc.message}")
+            message.update(f"[b red]Not saved:[/] {plain(exc.message)}")
             self.notify(f"Not saved: {exc.message}", severity="error", timeout=4)
             return
         self.dismiss(True)

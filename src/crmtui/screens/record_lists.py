@@ -15,6 +15,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
+from crmtui.markup import plain
 from crmtui.store.money import format_money
 from crmtui.store.search import COMPANY_SORTS, CONTACT_SORTS, company_page, contact_page
 
@@ -88,7 +89,7 @@ class RecordListScreen(Screen[None]):
         table.clear()
         self.add_rows(table, rows)
         last = min(offset + PAGE_SIZE, total)
-        what = f"matching {search!r}" if search else "in all"
+        what = f"matching {plain(repr(search))}" if search else "in all"
         page = f"{offset + 1:,}–{last:,} of {total:,} {what}" if total else f"none {what}"
         self.query_one("#list-title", Static).update(
             f"[b]{self.title_text}[/]  {page}  ·  sorted by [b]{sort}[/] (o)  ·  [ ] pages  ·  enter opens"

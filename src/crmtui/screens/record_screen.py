@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
+from crmtui.markup import plain
 from crmtui.store import clock
 from crmtui.store.errors import CrmError
 from crmtui.widgets.timeline import Timeline
@@ -68,7 +69,8 @@ class RecordScreen(Screen[None]):
         if self not in self.app.screen_stack:
             trail.append(label)
         text = "  ›  ".join(trail)
-        self.query_one("#crumbs", Static).update(f"[dim]{text[:-len(label)]}[/][b]{label}[/]" if text.endswith(label) else text)
+        crumbs = f"[dim]{plain(text[:-len(label)])}[/][b]{plain(label)}[/]" if text.endswith(label) else plain(text)
+        self.query_one("#crumbs", Static).update(crumbs)
 
     @property
     def masked(self) -> bool:
