@@ -10,6 +10,14 @@ from sqlmodel import Session
 from crmtui.store.companies import resolve_company
 
 
+# A company's open deal count and won total (lifetime value), for `FROM company c` queries: the
+# CLI's list and the app's companies page show the same numbers.
+COMPANY_DEAL_TOTALS = """(SELECT count(*) FROM deal d JOIN stage s ON s.id = d.stage_id
+            WHERE d.company_id = c.id AND d.deleted_at IS NULL AND s.kind = 'open') AS open_deals,
+          (SELECT coalesce(sum(d.amount_cents), 0) FROM deal d JOIN stage s ON s.id = d.stage_id
+            WHERE d.company_id = c.id AND d.deleted_at IS NULL AND s.kind = 'won') AS won_cents"""
+
+
 def _like(value: str) -> str:
     return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
@@ -40,10 +48,7 @@ def company_rows(
         params["q"] = _like(search.strip())
     sql = f"""
         SELECT c.id, c.name, c.domain, c.website, c.email, c.phone, c.source, c.size, c.created_at,
-          (SELECT count(*) FROM deal d JOIN stage s ON s.id = d.stage_id
-            WHERE d.company_id = c.id AND d.deleted_at IS NULL AND s.kind = 'open') AS open_deals,
-          (SELECT coalesce(sum(d.amount_cents), 0) FROM deal d JOIN stage s ON s.id = d.stage_id
-            WHERE d.company_id = c.id AND d.deleted_at IS NULL AND s.kind = 'won') AS won_cents,
+          {COMPANY_DEAL_TOTALS},
           (SELECT group_concat(name, ';') FROM (SELECT t.name FROM company_tag ct JOIN tag t ON t.id = ct.tag_id
             WHERE ct.company_id = c.id ORDER BY t.name)) AS tags
         FROM company c WHERE {" AND ".join(where)}

@@ -18,6 +18,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
+from crmtui.store.listing import COMPANY_DEAL_TOTALS
+
 KINDS = {1: "deal", 2: "company", 3: "contact"}
 KIND_CODES = {v: k for k, v in KINDS.items()}
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -195,11 +197,7 @@ def company_page(
     total = conn.execute(text(f"SELECT count(*) FROM company c WHERE {where}"), params).scalar_one()
     rows = conn.execute(
         text(
-            f"""SELECT c.id, c.name, c.domain, c.email, c.phone, c.size, c.created_at,
-              (SELECT count(*) FROM deal d JOIN stage s ON s.id = d.stage_id
-                WHERE d.company_id = c.id AND d.deleted_at IS NULL AND s.kind = 'open') AS open_deals,
-              (SELECT coalesce(sum(d.amount_cents), 0) FROM deal d JOIN stage s ON s.id = d.stage_id
-                WHERE d.company_id = c.id AND d.deleted_at IS NULL AND s.kind = 'won') AS won_cents
+            f"""SELECT c.id, c.name, c.domain, c.email, c.phone, c.size, c.created_at, {COMPANY_DEAL_TOTALS}
             FROM company c WHERE {where} ORDER BY {COMPANY_SORTS[sort]} LIMIT :limit OFFSET :offset"""
         ),
         params,
