@@ -98,7 +98,7 @@ def generate_demo(db: Database, *, deals: int = 200, seed: int = 42, force: bool
                 for sql in indexes:
                     conn.execute(sql)
                 if indexes:  # the finder's triggers were dropped with the indexes: index the rows now
-                    from crmtui.store.search import rebuild_index
+                    from crmtui.store.search_index import rebuild_index
 
                     rebuild_index(conn)
                 conn.execute("PRAGMA analysis_limit = 1000")  # approximate stats, fast on big tables

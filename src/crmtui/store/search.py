@@ -11,7 +11,6 @@ Also the paged lists of companies and contacts (search and sort, never every row
 from __future__ import annotations
 
 import re
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,22 +34,6 @@ class Found:
     id: int
     label: str  # title or name
     detail: str  # what else helps recognise it: customer, domain, email
-
-
-def rebuild_index(conn: sqlite3.Connection) -> int:
-    """Refill the finder's index from the live records (after a bulk load that bypassed the
-    triggers, such as the demo's). Returns the number of rows indexed. Runs in the caller's
-    transaction."""
-    conn.execute("DELETE FROM search_index")
-    for sql in (
-        "INSERT INTO search_index (rowid, name, extra) SELECT id * 4 + 1, title, '' FROM deal WHERE deleted_at IS NULL",
-        "INSERT INTO search_index (rowid, name, extra) SELECT id * 4 + 2, name,"
-        " trim(coalesce(domain, '') || ' ' || coalesce(email, '')) FROM company WHERE deleted_at IS NULL",
-        "INSERT INTO search_index (rowid, name, extra) SELECT id * 4 + 3, name, coalesce(email, '')"
-        " FROM contact WHERE deleted_at IS NULL",
-    ):
-        conn.execute(sql)
-    return conn.execute("SELECT count(*) FROM search_index").fetchone()[0]
 
 
 def fts_query(query: str) -> str | None:

@@ -20,7 +20,7 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
-from crmtui.store import clock
+from crmtui.store import clock, search_index
 from crmtui.store.db import Database, translate_errors
 from crmtui.store.errors import CrmError, ValidationError
 from crmtui.store.importer.mapping import Mapping, build_mapping, detect_type, parse_map_options, RECORD_TYPES
@@ -86,6 +86,8 @@ def run_import(db: Database, csv_text: CsvText, mapping: Mapping, options: Impor
         conn = db.raw()
         try:
             conn.execute("PRAGMA cache_size = -8192")  # 8 MB: as fast as more here, and peak memory stays low
+            # Rebuilding the dropped indexes sorts 100,000s of keys: let SQLite sort on two threads.
+            conn.execute("PRAGMA threads = 2")
             conn.execute("BEGIN IMMEDIATE")
             try:
                 plan = make_plan(conn, csv_text, mapping, options, progress)
@@ -173,7 +175,7 @@ def write_plan(conn: sqlite3.Connection, plan: Plan) -> int:
                 cols = (*cols, "last_touch_at")
                 created, entered = cols.index("created_at"), cols.index("stage_entered_at")
                 rows = ((*r, max(r[created], r[entered])) for r in rows)
-            _bulk_insert(conn, entity, cols, rows, len(ids))
+            _bulk_insert(conn, entity, cols, rows, ids)
             record.append((entity, "created", ids.start, ids.stop - 1, None, None))
         for rid, old, new in plan.updates(entity):
             new["updated_at"] = now
@@ -251,21 +253,23 @@ def _add_follow_up_tasks(conn: sqlite3.Connection, deal_ids: range, now: str) ->
     return [("activity", "created", first, first + added - 1, None, None)] if added else []
 
 
-def _bulk_insert(conn: sqlite3.Connection, table: str, cols: tuple[str, ...], rows: Any, count: int) -> None:
-    """Insert many rows. Through a temp table and ONE `INSERT ... SELECT`: the tables' triggers
-    (the finder's full-text index, follow-ups) still run for every row, but FTS5 flushes its
-    pending terms once per statement instead of once per row (about 4x faster for 100k deals)."""
+def _bulk_insert(conn: sqlite3.Connection, table: str, cols: tuple[str, ...], rows: Any, ids: range) -> None:
+    """Insert many rows (with the ids `ids`). For a big batch, the finder's insert trigger is set
+    aside and the new rows are indexed by ONE `INSERT ... SELECT` afterwards: FTS5 flushes its
+    pending terms once per statement, not once per row. Same transaction, so a failure puts the
+    trigger back too. The tables' other triggers still run for every row."""
     names = ", ".join(cols)
-    marks = ", ".join("?" * len(cols))
-    if count < 1000:
-        conn.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+    if len(ids) < 1000:
+        conn.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(cols))})", rows)
         return
-    staging = f"import_{table}"
-    conn.execute(f"DROP TABLE IF EXISTS temp.{staging}")
-    conn.execute(f"CREATE TEMP TABLE {staging} AS SELECT {names} FROM main.{table} WHERE 0")
-    insert_many(conn, f"INSERT INTO temp.{staging} ({names}) VALUES", len(cols), rows)
-    conn.execute(f"INSERT INTO main.{table} ({names}) SELECT {names} FROM temp.{staging} ORDER BY id")
-    # (not dropped: closing the import's connection throws the temp database away, 0.03 s sooner)
+    trigger = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+                           (f"search_{table}_ai",)).fetchone()
+    if trigger:
+        conn.execute(f"DROP TRIGGER search_{table}_ai")
+    insert_many(conn, f"INSERT INTO {table} ({names}) VALUES", len(cols), rows)
+    if trigger:
+        search_index.index_range(conn, table, ids.start, ids.stop - 1)
+        conn.execute(trigger[0])
 
 
 # Values per statement: 1,000 is as fast as SQLite's maximum (32,766), and such a statement
