@@ -258,3 +258,31 @@ def test_periods_and_json() -> None:
     assert R.make_filter("all").next_period().period == "month"
     assert R.report_json({"a_cents": 1250, "b": [{"c_cents": 1}], "d_cents": None}) == {"a": 12.5, "b": [{"c": 0.01}], "d": None}
     assert R.cents_to_number(1_250_000) == 12500
+
+
+def test_the_big_scans_group_from_index_order_without_sorting(data) -> None:  # noqa: ANN001
+    """The created / closed / open / tag scans of a long period read an index that hands rows over
+    in group order (schema 7): SQLite must not sort every deal ("USE TEMP B-TREE FOR GROUP BY"),
+    which made each scan 4-9x slower on 100,000 deals."""
+    from sqlalchemy import event
+
+    db, _ids = data
+    statements: list[tuple[str, dict]] = []
+
+    def seen(_conn, _cursor, statement, params, _context, _many) -> None:  # noqa: ANN001
+        statements.append((statement, params))
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        for filt in (R.ReportFilter(period="all"), R.ReportFilter(period="all", pipeline="Sales", tag="website")):
+            with db.session() as s:
+                sc = R._scope(s, filt)
+                assert sc.sequential
+                for scan in (R._created_groups, R._closed_groups, R._open_groups, R._tag_groups):
+                    statements.clear()
+                    scan(s, sc)
+                    sql, params = statements[-1]
+                    plan = " / ".join(r[3] for r in s.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params))
+                    assert " INDEX ix_" in plan and "TEMP B-TREE" not in plan, (scan.__name__, plan)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)

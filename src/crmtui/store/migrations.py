@@ -441,6 +441,31 @@ def _v6(conn: sqlite3.Connection) -> None:
     conn.executescript_in_tx(V6_FUNNEL_INDEX)  # type: ignore[attr-defined]
 
 
+# The dashboard's scans (issue 5) group 100,000s of deals into a few hundred groups. SQLite groups
+# by sorting every row unless an index already hands them over in group order: these indexes do,
+# and hold every column the scans read (filters included), so no deal row is read and nothing
+# is sorted (100k deals: created 106 -> 11 ms, closed 83 -> 22 ms, open 66 -> 25 ms).
+V7_REPORT_INDEXES = """
+CREATE INDEX ix_deal_report_created ON deal (substr(created_at, 1, 7), source, amount_cents, pipeline_id, created_at)
+  WHERE deleted_at IS NULL;
+CREATE INDEX ix_deal_report_closed
+  ON deal (stage_id, substr(closed_on, 1, 7), source, lost_reason, amount_cents, closed_on, created_at, pipeline_id)
+  WHERE deleted_at IS NULL AND closed_on IS NOT NULL;
+-- The agenda's "closing" rule index, widened: open deals per stage and close date, with what the
+-- forecast adds up.
+DROP INDEX ix_deal_close;
+CREATE INDEX ix_deal_close ON deal (stage_id, expected_close, snoozed_until, amount_cents, open_tasks, pipeline_id)
+  WHERE deleted_at IS NULL;
+-- Statistics for the new indexes: without them the planner may prefer a wide index to a narrow
+-- range (won this quarter read every won deal instead of the quarter's).
+ANALYZE deal;
+"""
+
+
+def _v7(conn: sqlite3.Connection) -> None:
+    conn.executescript_in_tx(V7_REPORT_INDEXES)  # type: ignore[attr-defined]
+
+
 # (version, description, function). Append only; never edit a released migration.
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (1, "core records: pipelines, stages, companies, contacts, deals, tags, activities", _v1),
@@ -449,6 +474,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (4, "finder: full-text index over deals, companies and contacts, kept in step by triggers", _v4),
     (5, "follow-ups: snooze, last touch and open tasks per deal (triggers), agenda indexes", _v5),
     (6, "reports: stage history index for the funnel", _v6),
+    (7, "reports: covering indexes that hand the dashboard's scans their rows in group order", _v7),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 
