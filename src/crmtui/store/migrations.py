@@ -453,7 +453,7 @@ CREATE INDEX ix_deal_report_closed
   WHERE deleted_at IS NULL AND closed_on IS NOT NULL;
 -- The agenda's "closing" rule index, widened: open deals per stage and close date, with what the
 -- forecast adds up.
-DROP INDEX ix_deal_close;
+DROP INDEX IF EXISTS ix_deal_close;
 CREATE INDEX ix_deal_close ON deal (stage_id, expected_close, snoozed_until, amount_cents, open_tasks, pipeline_id)
   WHERE deleted_at IS NULL;
 -- Statistics for the new indexes: without them the planner may prefer a wide index to a narrow
