@@ -252,6 +252,7 @@ def test_cli_log_each_kind(seeded: Path) -> None:
         (["task", "add", "77", "Call", "--due", "fri"], "no deal with id 77"),
         (["task", "done", "555"], "no task with id 555"),
         (["task", "done", "abc"], "is not a number"),
+        (["task", "reschedule", "555", "fri"], "no task with id 555"),
         (["trash", "restore", "D1"], "is not in the trash"),
         (["trash", "restore", "D99"], "no deal with id 99"),
         (["trash", "restore", "Q1"], "is not a record id"),
@@ -282,6 +283,17 @@ def test_cli_tasks_add_done_and_list(seeded: Path) -> None:
     assert done.exit_code == 0 and "Old chase" in done.output
     assert fetch(seeded, "SELECT done_at IS NOT NULL FROM activity WHERE body = 'Old chase'") == [(1,)]
     assert "No overdue tasks" in run(seeded, "tasks", "--overdue").output
+    moved = run(seeded, "task", "reschedule", str(rows[1]["id"]), "+1w", "--json")
+    assert moved.exit_code == 0, moved.output
+    assert json.loads(moved.output)["due_on"] == "2026-11-30"
+    assert fetch(seeded, "SELECT due_on FROM activity WHERE body = 'Send proposal'") == [("2026-11-30",)]
+    before = snapshot_of(seeded)
+    refused = run(seeded, "task", "reschedule", str(rows[0]["id"]), "fri")  # done already
+    assert refused.exit_code == 1 and "is done; nothing to reschedule" in refused.output
+    bad = run(seeded, "task", "reschedule", str(rows[1]["id"]), "someday")
+    assert bad.exit_code == 1 and "due date: 'someday' is not a date" in bad.output
+    assert "Traceback" not in bad.output + refused.output
+    assert snapshot_of(seeded) == before
 
 
 def test_cli_trash_list_and_restore(seeded: Path) -> None:

@@ -237,6 +237,69 @@ async def test_space_on_a_task_in_the_timeline_completes_that_task(seeded: Path)
     assert fetch(seeded, "SELECT body FROM activity WHERE done_at IS NOT NULL") == [("Book workshop",)]
 
 
+async def test_D_reschedules_the_next_task_and_u_undoes_it(seeded: Path) -> None:
+    from crmtui.screens.prompt import PromptScreen
+
+    app = make_app(open_database(seeded))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_deal(app, pilot)
+        screen.query_one("#related").focus()
+        await pilot.press("D")
+        await pilot.pause()
+        prompt = app.screen
+        assert isinstance(prompt, PromptScreen)
+        assert "Follow up on the proposal" in prompt.title_text and "2026-11-20" in prompt.title_text
+        prompt.query_one(Input).value = "someday"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is prompt  # a bad date is said in the prompt; nothing is written
+        assert "not a date" in str(prompt.query_one("#prompt-error", Static).render())
+        assert fetch(seeded, "SELECT due_on FROM activity WHERE body = 'Follow up on the proposal'") == [("2026-11-20",)]
+        prompt.query_one(Input).value = "+1w"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, DealDetailScreen)
+        assert fetch(seeded, "SELECT due_on FROM activity WHERE body = 'Follow up on the proposal'") == [("2026-11-30",)]
+        await pilot.press("u")
+        await pilot.pause()
+        assert fetch(seeded, "SELECT due_on FROM activity WHERE body = 'Follow up on the proposal'") == [("2026-11-20",)]
+        await pilot.press("D")
+        await pilot.pause()
+        await pilot.press("escape")  # cancelled: nothing changes
+        await pilot.pause()
+        assert isinstance(app.screen, DealDetailScreen)
+    assert fetch(seeded, "SELECT body, due_on FROM activity WHERE kind = 'task' ORDER BY id") == [
+        ("Follow up on the proposal", "2026-11-20"), ("Book workshop", "2026-12-02")]
+
+
+async def test_D_on_a_task_in_the_timeline_reschedules_that_task(seeded: Path) -> None:
+    app = make_app(open_database(seeded))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_deal(app, pilot)
+        table = screen.query_one("#timeline", DataTable)
+        table.focus()
+        index = next(i for i in range(table.row_count) if "Book workshop" in str(table.get_row_at(i)[2]))
+        table.move_cursor(row=index)
+        await pilot.press("D")
+        await pilot.pause()
+        app.screen.query_one(Input).value = "2027-01-08"
+        await pilot.press("enter")
+        await pilot.pause()
+    assert fetch(seeded, "SELECT body, due_on FROM activity WHERE kind = 'task' ORDER BY id") == [
+        ("Follow up on the proposal", "2026-11-20"), ("Book workshop", "2027-01-08")]
+
+
+async def test_D_without_an_open_task_says_so(seeded: Path) -> None:
+    app = make_app(open_database(seeded))
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.open_record("deal", 2)
+        await pilot.pause()
+        await pilot.press("D")
+        await pilot.pause()
+        assert isinstance(app.screen, DealDetailScreen)
+        assert any("No open task here" in str(n.message) for n in app._notifications)
+
+
 async def test_e_edits_the_deal_and_u_undoes(seeded: Path) -> None:
     app = make_app(open_database(seeded))
     async with app.run_test(size=(120, 40)) as pilot:

@@ -95,6 +95,27 @@ def task_done(
     out.print(f"Done: task {task.id} {body!r}", markup=False)
 
 
+@task_app.command("reschedule")
+@handles_errors
+def task_reschedule(
+    ctx: typer.Context,
+    task_id: Annotated[str, typer.Argument(metavar="TASK_ID", help="The task's id (as `crmtui tasks` shows).")],
+    due: Annotated[str, typer.Argument(metavar="DUE", help="The new due date: 2026-12-01, tomorrow, fri, +1w ...")],
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Give an open task a new due date."""
+    from crmtui.store.activities import reschedule_task
+
+    with open_session(ctx, db) as s:
+        task = reschedule_task(s, task_id, due)
+        result = {"id": task.id, "ref": f"A{task.id}", "text": task.body, "due_on": task.due_on.isoformat()}
+    if json_out:
+        print_json(result)
+    else:
+        out.print(f"Rescheduled task {task.id} {task.body!r}: due {result['due_on']}", markup=False)
+
+
 @app.command("tasks")
 @handles_errors
 def tasks_list(

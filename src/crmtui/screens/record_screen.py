@@ -1,9 +1,10 @@
 """What the deal, company and contact pages share: the breadcrumb, back with esc, and the keys
-that work on any record (edit, log an activity, add/complete a task, undo, delete)."""
+that work on any record (edit, log an activity, add/complete/reschedule a task, undo, delete)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING, Any
 
 from textual.binding import Binding
 from textual.screen import Screen
@@ -11,8 +12,11 @@ from textual.widgets import DataTable, Static
 
 from crmtui.markup import plain
 from crmtui.store import clock
-from crmtui.store.errors import CrmError
+from crmtui.store.errors import CrmError, ValidationError
 from crmtui.widgets.timeline import Timeline
+
+if TYPE_CHECKING:
+    from crmtui.store.models import Activity
 
 
 class RecordScreen(Screen[None]):
@@ -26,6 +30,7 @@ class RecordScreen(Screen[None]):
         Binding("a", "log_activity", "Log activity", tooltip="Log a note, call, email or meeting", id="record.log"),
         Binding("t", "add_task", "Task", tooltip="Add a task with a due date", id="record.task"),
         Binding("space", "complete_task", "Done", tooltip="Complete the task under the cursor, else the next open task", id="record.done"),
+        Binding("D", "reschedule_task", "Due date", tooltip="Give the task under the cursor, else the next open task, a new due date", id="record.reschedule"),
         Binding("u", "undo", "Undo", tooltip="Undo this page's last change", id="record.undo"),
         Binding("delete", "trash", "Delete", tooltip="Move this record to the trash (asks first)", id="record.delete"),
         Binding("r", "refresh_data", "Refresh", tooltip="Read the record again from the database", id="record.refresh", show=False),
@@ -109,29 +114,75 @@ class RecordScreen(Screen[None]):
 
         self.app.push_screen(task_form(self.database, self.kind, self.record_id), lambda ok: self._after_form(ok, "Task added"))
 
-    def action_complete_task(self) -> None:
-        """Complete the task under the timeline's cursor, else the next open task."""
-        from crmtui.store.activities import complete_task, next_open_task, undo_scope
+    def _target_task(self, session: Any) -> Activity | None:
+        """The open task under the timeline's cursor, else the record's next open task (None,
+        with a notification, when there is none)."""
+        from crmtui.store.activities import get_task, next_open_task
 
         timeline = self.query(Timeline).first()
         entry = timeline.selected() if timeline is not None and timeline.has_focus else None
+        if entry is not None and entry.kind == "task" and not entry.done:
+            return get_task(session, entry.activity_id)
+        task = next_open_task(session, self.kind, self.record_id)
+        if task is None:
+            self.notify("No open task here. Add one with t.", timeout=3)
+        return task
+
+    def action_complete_task(self) -> None:
+        """Complete the task under the timeline's cursor, else the next open task."""
+        from crmtui.store.activities import complete_task, undo_scope
+
         try:
             with self.database.session() as s:
-                if entry is not None and entry.kind == "task" and not entry.done:
-                    task_id = entry.activity_id
-                else:
-                    task = next_open_task(s, self.kind, self.record_id)
-                    if task is None:
-                        self.notify("No open task here. Add one with t.", timeout=3)
-                        return
-                    task_id = task.id
-                done = complete_task(s, task_id, scope=undo_scope(self.kind, self.record_id))
-                body = done.body
+                task = self._target_task(s)
+                if task is None:
+                    return
+                body = complete_task(s, task.id, scope=undo_scope(self.kind, self.record_id)).body
         except CrmError as exc:
             self.notify(exc.message, severity="error")
             return
         self.notify(f"Done: {body} (u undoes)", timeout=3)
         self.refresh_data()
+
+    def action_reschedule_task(self) -> None:
+        """A new due date for the task under the timeline's cursor, else the next open task."""
+        from crmtui.screens.prompt import PromptScreen
+        from crmtui.store.activities import reschedule_task, undo_scope
+        from crmtui.store.dates import parse_date
+
+        try:
+            with self.database.session() as s:
+                task = self._target_task(s)
+                if task is None:
+                    return
+                task_id, body, due_on = task.id, task.body, task.due_on
+        except CrmError as exc:
+            self.notify(exc.message, severity="error")
+            return
+
+        def check(value: str) -> str | None:
+            try:
+                return None if parse_date(value, field="due date") else "due date: required (+1d, +1w, fri, 2026-12-01)"
+            except ValidationError as exc:
+                return exc.message
+
+        def chosen(value: str | None) -> None:
+            if not value:
+                return
+            try:
+                with self.database.session() as s:
+                    due = reschedule_task(s, task_id, value, scope=undo_scope(self.kind, self.record_id)).due_on
+            except CrmError as exc:
+                self.notify(exc.message, severity="error")
+                return
+            self.notify(f"{body}: due {due.isoformat()} (u undoes)", timeout=3)
+            self.refresh_data()
+
+        self.app.push_screen(
+            PromptScreen(plain(f"New due date for {body!r} (due {due_on.isoformat() if due_on else 'never'})"), value="+1d",
+                         hint="+1d, +1w, fri or 2026-12-01 · esc to cancel", check=check),
+            chosen,
+        )
 
     def action_undo(self) -> None:
         from crmtui.store.editing import undo_last_edit

@@ -161,6 +161,8 @@ def complete_task(session: Session, task_id: int | str, *, scope: str | None = N
 def reschedule_task(session: Session, task_id: int | str, due: str | dt.date, *, scope: str | None = None) -> Activity:
     """Give an open task a new due date."""
     task = get_task(session, task_id)
+    if task.done_at is not None:
+        raise ValidationError(f"task {task.id} is done; nothing to reschedule", "id")
     due_on = parse_date(due, field="due date")
     if due_on is None:
         raise ValidationError("due date: required", "due date")
