@@ -71,6 +71,13 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     opener.set_opener(None)
 
 
+def focus_timeline_row(screen, text: str) -> None:  # noqa: ANN001
+    """Focus the timeline with its cursor on the entry whose text holds `text`."""
+    table = screen.query_one("#timeline", DataTable)
+    table.focus()
+    table.move_cursor(row=next(i for i in range(table.row_count) if text in str(table.get_row_at(i)[2])))
+
+
 def text_of(screen, selector: str) -> str:  # noqa: ANN001
     """What a Static shows, as plain text (Rich tables rendered wide enough not to cut)."""
     from rich.console import Console
@@ -228,10 +235,7 @@ async def test_space_on_a_task_in_the_timeline_completes_that_task(seeded: Path)
     app = make_app(open_database(seeded))
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_deal(app, pilot)
-        table = screen.query_one("#timeline", DataTable)
-        table.focus()
-        index = next(i for i in range(table.row_count) if "Book workshop" in str(table.get_row_at(i)[2]))
-        table.move_cursor(row=index)
+        focus_timeline_row(screen, "Book workshop")
         await pilot.press("space")
         await pilot.pause()
     assert fetch(seeded, "SELECT body FROM activity WHERE done_at IS NOT NULL") == [("Book workshop",)]
@@ -276,10 +280,7 @@ async def test_D_on_a_task_in_the_timeline_reschedules_that_task(seeded: Path) -
     app = make_app(open_database(seeded))
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_deal(app, pilot)
-        table = screen.query_one("#timeline", DataTable)
-        table.focus()
-        index = next(i for i in range(table.row_count) if "Book workshop" in str(table.get_row_at(i)[2]))
-        table.move_cursor(row=index)
+        focus_timeline_row(screen, "Book workshop")
         await pilot.press("D")
         await pilot.pause()
         app.screen.query_one(Input).value = "2027-01-08"

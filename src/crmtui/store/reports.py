@@ -294,11 +294,21 @@ def _stages(session: Session, sc: _Scope) -> dict[int, dict[str, Any]]:
     return sc.cache["stages"]
 
 
+def _stage_ids(session: Session, sc: _Scope) -> dict[str, list[str]]:
+    """The ids of every stage (deleted ones too: their deals still count) by kind, as SQL text
+    for `IN (...)` lists (ints we read, so safe to put in the SQL)."""
+    if "stage_ids" not in sc.cache:
+        kinds: dict[str, list[str]] = {"open": [], "won": [], "lost": [], "closed": []}
+        for sid, kind in session.connection().execute(text("SELECT id, kind FROM stage ORDER BY id")):
+            kinds.setdefault(kind, []).append(str(sid))
+        sc.cache["stage_ids"] = kinds
+    return sc.cache["stage_ids"]
+
+
 def _open_groups(session: Session, sc: _Scope) -> list[dict[str, Any]]:
     """Open deals now, per stage and expected close month: count, amount, overdue, without a task."""
     if "open" not in sc.cache:
-        conn = session.connection()
-        open_ids = [r[0] for r in conn.execute(text("SELECT id FROM stage WHERE kind = 'open' ORDER BY id"))]
+        open_ids = _stage_ids(session, sc)["open"]
         # Per stage and close DATE, in the order of the index on (stage_id, expected_close, ...):
         # SQLite groups without sorting; the days are added up into months here (a few hundred rows).
         days = _all(
@@ -309,7 +319,7 @@ def _open_groups(session: Session, sc: _Scope) -> list[dict[str, Any]]:
                    coalesce(sum(CASE WHEN d.expected_close < :today THEN d.amount_cents END), 0) AS overdue_cents,
                    count(CASE WHEN d.open_tasks = 0 THEN 1 END) AS no_task
             FROM deal d INDEXED BY ix_deal_close
-            WHERE {sc.base} AND d.stage_id IN ({", ".join(str(i) for i in open_ids) or "NULL"})
+            WHERE {sc.base} AND d.stage_id IN ({", ".join(open_ids)})
             GROUP BY d.stage_id, d.expected_close
             """,
             sc.params,
@@ -369,9 +379,7 @@ def _tag_groups(session: Session, sc: _Scope) -> list[dict[str, Any]]:
     each as count and amount. Read in tag order from the index on deal_tag (tag_id, deal_id), so
     SQLite groups without sorting the 100,000s of tag links; the stage kinds are id lists."""
     if "tags" not in sc.cache:
-        kinds: dict[str, list[str]] = {"won": [], "open": []}
-        for sid, kind in session.connection().execute(text("SELECT id, kind FROM stage WHERE kind IN ('won', 'open')")):
-            kinds[kind].append(str(sid))  # ints we read: safe to put in the SQL
+        kinds = _stage_ids(session, sc)
         won = f"d.stage_id IN ({', '.join(kinds['won']) or 'NULL'}) AND {sc.closed_in}"
         opened = f"d.stage_id IN ({', '.join(kinds['open']) or 'NULL'})"
         sc.cache["tags"] = _all(
@@ -685,6 +693,7 @@ def full_report(session: Session, filt: ReportFilter | None = None, *, workers: 
     filt = filt or ReportFilter()
     sc = _scope(session, filt)
     _stages(session, sc)
+    _stage_ids(session, sc)  # read once, before the scans share them across threads
     if workers > 1:
         _prefetch(session, sc, workers)
     currency = session.connection().execute(text("SELECT value FROM setting WHERE key = 'currency'")).scalar()
