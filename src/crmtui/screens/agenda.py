@@ -7,11 +7,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from crmtui.store.errors import CrmError
 from crmtui.store.followups import SECTIONS, Agenda, compute_agenda
 from crmtui.store.money import format_money_short
+from crmtui.widgets.footer import AppFooter
 
 ROWS_PER_SECTION = 50
 
@@ -41,7 +42,7 @@ class AgendaScreen(Screen[None]):
         yield Static("Loading the agenda…", id="agenda-summary")
         yield DataTable(id="agenda-table", cursor_type="row", zebra_stripes=False)
         yield Static(EMPTY_TEXT, id="agenda-empty", classes="empty-state", markup=True)
-        yield Footer()
+        yield AppFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

@@ -20,13 +20,14 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
 from crmtui.markup import plain
 from crmtui.store import board_actions
 from crmtui.store.board import CLOSED_DAYS, SORT_ORDER, SORTS, BoardData, BoardFilter, BoardSnapshot, load_board
 from crmtui.store.errors import DatabaseError, NotFound, ValidationError
 from crmtui.store.money import format_money
+from crmtui.widgets.footer import AppFooter
 from crmtui.widgets.stage_column import StageColumn
 
 EMPTY_TEXT = """[b]No deals yet.[/b]
@@ -128,7 +129,7 @@ class BoardScreen(Screen[None]):
         )
         yield BoardView(id="board-view")
         yield Static(EMPTY_TEXT, id="board-empty", classes="empty-state", markup=True)
-        yield Footer(compact=True)
+        yield AppFooter(compact=True)
 
     # --- loading -----------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from crmtui.screens.record_screen import RecordScreen
 from crmtui.store.activities import get_record, next_open_task, timeline
@@ -20,6 +20,7 @@ from crmtui.store.editing import custom_rows, custom_text
 from crmtui.store.errors import NotFound
 from crmtui.store.money import format_money
 from crmtui.store.tags import tags_of
+from crmtui.widgets.footer import AppFooter
 from crmtui.widgets.timeline import Timeline
 
 
@@ -92,7 +93,7 @@ class CompanyDetailScreen(RecordScreen):
                 yield DataTable(id="contacts", cursor_type="row", show_header=False)
         yield Static("Activities (this company's and its deals', newest first)", classes="section-title")
         yield Timeline(id="timeline", show_deal=True)
-        yield Footer()
+        yield AppFooter()
 
     def refresh_data(self) -> None:
         try:

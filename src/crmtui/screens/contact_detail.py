@@ -10,7 +10,7 @@ from sqlalchemy import text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from crmtui.screens.company_detail import add_custom, deal_totals, fill_deals_table, summary_line
 from crmtui.screens.record_screen import RecordScreen
@@ -18,6 +18,7 @@ from crmtui.store.activities import get_record, next_open_task, timeline
 from crmtui.store.editing import custom_rows
 from crmtui.store.errors import NotFound
 from crmtui.store.tags import tags_of
+from crmtui.widgets.footer import AppFooter
 from crmtui.widgets.timeline import Timeline
 
 
@@ -42,7 +43,7 @@ class ContactDetailScreen(RecordScreen):
                 yield DataTable(id="deals", cursor_type="row", zebra_stripes=True)
         yield Static("Activities (newest first)", classes="section-title")
         yield Timeline(id="timeline", show_deal=True)
-        yield Footer()
+        yield AppFooter()
 
     def refresh_data(self) -> None:
         try:

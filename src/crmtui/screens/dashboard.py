@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Header, Input, Label, OptionList, Static
+from textual.widgets import DataTable, Header, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
@@ -25,6 +25,7 @@ from crmtui.store.errors import CrmError
 from crmtui.store.money import format_money, format_money_short
 from crmtui.store.reports import Drill, ReportFilter, filter_choices, full_report, make_filter, month_label
 from crmtui.widgets.charts import Bar, BarChart
+from crmtui.widgets.footer import AppFooter
 from crmtui.widgets.stat_card import StatCard
 
 # How often the screen asks SQLite whether anything changed (seconds).
@@ -129,7 +130,7 @@ class DashboardScreen(Screen[None]):
                     table = BreakdownTable(id=table_id, cursor_type="row", zebra_stripes=True, classes="dash-table")
                     table.border_title = title
                     yield table
-        yield Footer()
+        yield AppFooter()
 
     def on_mount(self) -> None:
         self.title = "Dashboard"

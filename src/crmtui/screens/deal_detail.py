@@ -11,7 +11,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from crmtui.markup import plain
 from crmtui.screens.record_screen import RecordScreen
@@ -21,6 +21,7 @@ from crmtui.store.editing import custom_rows, custom_text
 from crmtui.store.errors import CrmError, NotFound
 from crmtui.store.money import format_money
 from crmtui.widgets import opener
+from crmtui.widgets.footer import AppFooter
 from crmtui.widgets.timeline import Timeline
 
 
@@ -67,7 +68,7 @@ class DealDetailScreen(RecordScreen):
                 yield DataTable(id="related", cursor_type="row", show_header=False)
         yield Static("Timeline (newest first)", classes="section-title")
         yield Timeline(id="timeline")
-        yield Footer()
+        yield AppFooter()
 
     def refresh_data(self) -> None:
         from crmtui.store.editing import deal_links

@@ -13,12 +13,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 from textual.worker import get_current_worker
 
 from crmtui.store.errors import CrmError
 from crmtui.store.money import format_money
 from crmtui.store.reports import Drill, ReportFilter, drill_count, drill_page
+from crmtui.widgets.footer import AppFooter
 
 PAGE_SIZE = 100
 
@@ -48,7 +49,7 @@ class DealListScreen(Screen[None]):
         yield Header()
         yield Static("Loading…", id="deal-list-title", classes="screen-title")
         yield DataTable(id="deal-list-table", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield AppFooter()
 
     def on_mount(self) -> None:
         self.title = "Deals"

@@ -13,11 +13,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 
 from crmtui.markup import plain
 from crmtui.store.money import format_money
 from crmtui.store.search import COMPANY_SORTS, CONTACT_SORTS, company_page, contact_page
+from crmtui.widgets.footer import AppFooter
 
 PAGE_SIZE = 100
 
@@ -49,7 +50,7 @@ class RecordListScreen(Screen[None]):
         yield Static(self.title_text, id="list-title", classes="crumbs")
         yield Input(placeholder=f"Search {self.title_text.lower()} (name, email, domain) — / focuses here", id="list-search")
         yield DataTable(id="list-table", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield AppFooter()
 
     def on_mount(self) -> None:
         self.setup_columns(self.query_one(DataTable))

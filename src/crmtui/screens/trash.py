@@ -7,10 +7,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from crmtui.store.errors import CrmError
 from crmtui.store.trash import trash_count, trash_list
+from crmtui.widgets.footer import AppFooter
 
 SHOWN = 500  # the newest deletions; the CLI lists the same
 
@@ -27,7 +28,7 @@ class TrashScreen(Screen[None]):
         yield Static("Trash", id="trash-title", classes="crumbs")
         yield DataTable(id="trash-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="trash-empty", classes="empty-state")
-        yield Footer()
+        yield AppFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

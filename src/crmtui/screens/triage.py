@@ -9,10 +9,11 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from crmtui.store import undo
 from crmtui.store.errors import CrmError
+from crmtui.widgets.footer import AppFooter
 
 DONE_TEXT = """[b]All done.[/b] Every deal that needed attention has been seen.
 
@@ -61,7 +62,7 @@ class TriageScreen(Screen[None]):
         yield Static(id="triage-why")
         yield Static(id="triage-activity")
         yield Static(DONE_TEXT, id="triage-done", markup=True)
-        yield Footer()
+        yield AppFooter()
 
     def on_mount(self) -> None:
         self.watch(self.app, "privacy", lambda _on: self.show_current(), init=False)

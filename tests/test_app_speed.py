@@ -1,0 +1,73 @@
+"""What keeps screens quick to open: one footer rebuild per change."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets._footer import FooterKey
+
+from crmtui.app import make_app
+from crmtui.screens.board import BoardScreen
+from crmtui.screens.dashboard import DashboardScreen
+from crmtui.store.db import open_database
+from crmtui.store.deals import create_deal
+from crmtui.widgets.footer import AppFooter
+
+
+def count_rebuilds(footer: AppFooter, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    rebuilt: list[int] = []
+    original = footer.recompose
+
+    async def counting() -> None:
+        rebuilt.append(1)
+        await original()
+
+    monkeypatch.setattr(footer, "recompose", counting)
+    return rebuilt
+
+
+def footer_actions(footer: AppFooter) -> set[str]:
+    return {key.action for key in footer.query(FooterKey)}
+
+
+async def test_many_binding_changes_before_a_refresh_rebuild_the_footer_once(
+        db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = make_app(open_database(db_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        footer = app.screen.query_one(AppFooter)
+        rebuilt = count_rebuilds(footer, monkeypatch)
+        for _ in range(5):
+            app.screen.refresh_bindings()
+        await pilot.pause()
+        await pilot.pause()
+        assert len(rebuilt) == 1
+        assert {"dashboard", "agenda"} <= footer_actions(footer)
+
+
+async def test_a_covered_screen_rebuilds_its_footer_when_it_is_back_on_top(
+        db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = open_database(db_path)
+    with db.session() as s:
+        create_deal(s, "Logo refresh", amount="1000")
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        board = app.screen
+        assert isinstance(board, BoardScreen)
+        footer = board.query_one(AppFooter)
+        await pilot.press("d")
+        assert isinstance(app.screen, DashboardScreen)
+        rebuilt = count_rebuilds(footer, monkeypatch)
+        for _ in range(3):
+            board.refresh_bindings()
+        await pilot.pause()
+        await pilot.pause()
+        assert rebuilt == []  # hidden under the dashboard: nothing to redraw yet
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.pause()
+        assert app.screen is board
+        assert len(rebuilt) == 1
+        assert {"screen.win", "screen.lose"} <= footer_actions(footer)
