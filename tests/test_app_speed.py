@@ -1,10 +1,12 @@
-"""What keeps screens quick to open: one footer rebuild per change."""
+"""What keeps screens quick to open: one footer rebuild per change, and cards that pick their
+short value while drawing."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from textual.widgets._footer import FooterKey
 
 from crmtui.app import make_app
@@ -13,6 +15,7 @@ from crmtui.screens.dashboard import DashboardScreen
 from crmtui.store.db import open_database
 from crmtui.store.deals import create_deal
 from crmtui.widgets.footer import AppFooter
+from crmtui.widgets.stat_card import StatCard
 
 
 def count_rebuilds(footer: AppFooter, monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -71,3 +74,20 @@ async def test_a_covered_screen_rebuilds_its_footer_when_it_is_back_on_top(
         assert app.screen is board
         assert len(rebuilt) == 1
         assert {"screen.win", "screen.lose"} <= footer_actions(footer)
+
+
+def drawn(renderable: object, width: int) -> str:
+    console = Console(width=width, color_system=None, legacy_windows=False)
+    with console.capture() as capture:
+        console.print(renderable)
+    return capture.get()
+
+
+def test_a_card_too_narrow_for_its_value_draws_the_short_one() -> None:
+    card = StatCard("Open pipeline")
+    card.show("1,208,776,250.00", "55,403 open", short="1.2B")
+    narrow, wide = drawn(card.render(), 10), drawn(card.render(), 30)
+    assert "1.2B" in narrow and "1,208" not in narrow
+    assert "1,208,776,250.00" in wide and "1.2B" not in wide
+    assert "55,403 open" in wide
+    assert str(card.render()).splitlines()[0] == "1,208,776,250.00"

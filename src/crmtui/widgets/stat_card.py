@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
@@ -64,18 +65,9 @@ class StatCard(Widget, can_focus=True):
         self.set_class(warn, "-warn")
         self.refresh()
 
-    def render(self) -> Text:
-        text = Text(no_wrap=True, overflow="ellipsis")
-        value = self.short if self.short and len(self.value) > self.size.width else self.value
-        if self.has_class("-compact"):
-            text.append(str(self.border_title), style="bold yellow" if self.has_class("-warn") else "dim")
-            text.append("\n")
-            text.append(value, style="bold")
-            return text
-        text.append(value, style="bold")
-        text.append("\n")
-        text.append(self.note, style="dim")
-        return text
+    def render(self) -> _CardFace:
+        return _CardFace(self.value, self.short, self.note, str(self.border_title),
+                         compact=self.has_class("-compact"), warn=self.has_class("-warn"))
 
     def action_choose(self) -> None:
         if self.drill is not None:
@@ -84,3 +76,33 @@ class StatCard(Widget, can_focus=True):
     def on_click(self) -> None:
         self.focus()
         self.action_choose()
+
+
+class _CardFace:
+    """What a card shows. Rich hands it the width it is drawn at, so the card picks its short
+    value (12.1M) there: asking the widget for its size while drawing costs a layout of the
+    whole screen when the layout has just changed (the dashboard's first paint)."""
+
+    def __init__(self, value: str, short: str, note: str, label: str, *, compact: bool, warn: bool) -> None:
+        self.value, self.short, self.note, self.label = value, short, note, label
+        self.compact, self.warn = compact, warn
+
+    def text(self, width: int) -> Text:
+        value = self.short if self.short and len(self.value) > width else self.value
+        text = Text(no_wrap=True, overflow="ellipsis")
+        if self.compact:
+            text.append(self.label, style="bold yellow" if self.warn else "dim")
+            text.append("\n")
+            text.append(value, style="bold")
+        else:
+            text.append(value, style="bold")
+            text.append("\n")
+            text.append(self.note, style="dim")
+        return text
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.text(options.max_width)
+
+    def __str__(self) -> str:
+        """The card's text with room for its full value."""
+        return str(self.text(len(self.value)))
