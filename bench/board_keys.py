@@ -50,7 +50,7 @@ def child_first_paint(db: str) -> None:
     from crmtui.app import make_app
     from crmtui.store.db import open_database
 
-    app = make_app(open_database(db))
+    app = make_app(open_database(db), own_process=True)  # as `crmtui` runs it
 
     async def auto(pilot) -> None:  # noqa: ANN001
         while not _columns_drawn(app):
@@ -67,7 +67,7 @@ def child_keys(db: str) -> None:
     from crmtui.store.db import open_database
 
     async def run() -> dict[str, float]:
-        app = make_app(open_database(db))
+        app = make_app(open_database(db), own_process=True)  # as `crmtui` runs it
         async with app.run_test(size=SIZE) as pilot:
             while not _columns_drawn(app):
                 await pilot.pause()

@@ -79,7 +79,7 @@ async def time_dashboard(path: Path) -> None:
     from crmtui.store.db import open_database
 
     start = time.perf_counter()
-    app = make_app(open_database(path))
+    app = make_app(open_database(path), own_process=True)  # as `crmtui` runs it
     async with app.run_test(size=(120, 40)) as pilot:
         pressed = time.perf_counter()
         await pilot.press("d")

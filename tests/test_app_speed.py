@@ -1,8 +1,10 @@
-"""What keeps screens quick to open: one footer rebuild per change, and cards that pick their
-short value while drawing."""
+"""What keeps screens quick to open: one footer rebuild per change, cards that pick their short
+value while drawing, and the garbage collector tuned when the app owns its process."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -91,3 +93,26 @@ def test_a_card_too_narrow_for_its_value_draws_the_short_one() -> None:
     assert "1,208,776,250.00" in wide and "1.2B" not in wide
     assert "55,403 open" in wide
     assert str(card.render()).splitlines()[0] == "1,208,776,250.00"
+
+
+def test_the_app_that_owns_its_process_freezes_its_startup_objects(tmp_path: Path) -> None:
+    """Run where freezing cannot touch this test run's objects: a process of its own."""
+    script = f"""
+import asyncio, gc
+from crmtui.app import GC_YOUNG_THRESHOLD, make_app
+from crmtui.store.db import open_database
+
+async def main(own):
+    before = gc.get_freeze_count()
+    app = make_app(open_database({str(tmp_path / 'crm.db')!r}), own_process=own)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.pause()
+        print(gc.get_freeze_count() > before, gc.get_threshold()[0] == GC_YOUNG_THRESHOLD)
+
+asyncio.run(main(False))
+asyncio.run(main(True))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:2] == ["False False", "True True"]

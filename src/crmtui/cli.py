@@ -126,7 +126,7 @@ def run_tui(db: Path | None) -> None:
 
     path = resolve_db_path(db)
     database = open_database(path)  # errors here are reported before the screen switches
-    make_app(database).run()
+    make_app(database, own_process=True).run()
 
 
 # --- demo --------------------------------------------------------------------------------------
