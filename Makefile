@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup bench clean
+.PHONY: run test setup bench clean bytecode
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -c 'import sys; sys.exit("crmtui needs Python >= 3.11, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -14,15 +14,21 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+setup: $(STAMP) bytecode
 
-run: $(STAMP)
+# An editable install leaves our own modules uncompiled, and where PYTHONDONTWRITEBYTECODE is set
+# (CI, these machines) Python compiles them again in every process: ~0.25 s of each app start.
+# compileall writes what is missing or stale and is quick when nothing is.
+bytecode: $(STAMP)
+	$(BIN)/python -m compileall -q src
+
+run: setup
 	$(BIN)/crmtui $(ARGS)
 
-test: $(STAMP)
+test: setup
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
-bench: $(STAMP)
+bench: setup
 	for f in bench/*.py; do $(BIN)/python $$f || exit 1; done
 
 clean:
