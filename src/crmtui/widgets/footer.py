@@ -19,6 +19,14 @@ from textual.widgets import Footer
 class AppFooter(Footer):
     """A Footer that coalesces its rebuilds (see the module's docstring)."""
 
+    # Compact keys keep a cell of margin on their right; on the palette key, docked at the right
+    # edge, that cell let the keys scrolled beneath show through ("^p palettea" at 80 columns).
+    DEFAULT_CSS = """
+    AppFooter.-compact FooterKey.-command-palette {
+        margin-right: 0;
+    }
+    """
+
     _rebuild_pending = False
 
     def bindings_changed(self, screen: Screen) -> None:
