@@ -1,8 +1,8 @@
 """How fast the dashboard's figures are on a big database, and the figures themselves.
 
 - every figure for "all time" (`store.reports.full_report`): first run and best of 5;
-- the dashboard painted with them (Pilot, 120x40): from app start, pressing `d` as soon as the app
-  is up, until the figures are on screen; and from `d` alone.
+- the dashboard painted with them (Pilot, 120x40, each run a fresh process, median of 5): from
+  app start, pressing `d` as soon as the app is up, until the figures are on screen; and from `d`.
 
 Usage: python bench/reports.py [DB]   (default: a fresh `crmtui demo --deals 100000` in a temp dir)
 Targets (issue 5): figures <= 200 ms, dashboard painted <= 1 s.
@@ -11,7 +11,9 @@ Targets (issue 5): figures <= 200 ms, dashboard painted <= 1 s.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -73,7 +75,10 @@ def time_scans(path: Path) -> dict[str, float]:
     return best
 
 
-async def time_dashboard(path: Path) -> None:
+DASHBOARD_RUNS = 5
+
+
+async def _dashboard_once(path: Path) -> dict[str, float]:
     from crmtui.app import make_app
     from crmtui.screens.dashboard import DashboardScreen
     from crmtui.store.db import open_database
@@ -88,8 +93,24 @@ async def time_dashboard(path: Path) -> None:
         await pilot.pause()  # the refresh that paints them
         shown = time.perf_counter()
         assert "Open pipeline" in str(app.screen.query_one("#open-pipeline").border_title)
-    print(f"dashboard painted:      {(shown - start) * 1000:.0f} ms from app start"
-          f" ({(shown - pressed) * 1000:.0f} ms from pressing d)   target <= 1000 ms")
+    return {"from_start": shown - start, "from_d": shown - pressed}
+
+
+def time_dashboard(path: Path) -> None:
+    """Each run in a fresh process, as a user opens the app: the median and the range."""
+    runs = []
+    for _ in range(DASHBOARD_RUNS):
+        out = subprocess.run([sys.executable, __file__, "--dashboard-once", str(path)],
+                             check=True, capture_output=True, text=True).stdout
+        runs.append(json.loads(out.strip().splitlines()[-1]))
+
+    def figure(key: str) -> str:
+        ms = sorted(r[key] * 1000 for r in runs)
+        return f"{statistics.median(ms):.0f} ms (range {ms[0]:.0f}-{ms[-1]:.0f})"
+
+    print(f"dashboard painted, median of {DASHBOARD_RUNS} fresh processes:   target <= 1000 ms")
+    print(f"  from pressing d   {figure('from_d')}")
+    print(f"  from app start    {figure('from_start')}")
 
 
 def print_figures(report: dict) -> None:
@@ -111,17 +132,20 @@ def print_figures(report: dict) -> None:
 
 def main() -> None:
     os.environ.setdefault("CRMTUI_BUSY_TIMEOUT", "5")
+    if sys.argv[1:2] == ["--dashboard-once"]:
+        print(json.dumps(asyncio.run(_dashboard_once(Path(sys.argv[2])))))
+        return
     if len(sys.argv) > 1:
         path = Path(sys.argv[1])
         report = time_figures(path)
-        asyncio.run(time_dashboard(path))
+        time_dashboard(path)
         print_figures(report)
         return
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench-reports.db"
         make_demo(path)
         report = time_figures(path)
-        asyncio.run(time_dashboard(path))
+        time_dashboard(path)
         print_figures(report)
 
 
