@@ -116,3 +116,63 @@ asyncio.run(main(True))
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split("\n")[:2] == ["False False", "True True"]
+
+
+def run_script(script: str) -> list[str]:
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.split()
+
+
+def test_the_board_paints_without_sqlalchemy_and_the_app_imports_it_afterwards(tmp_path: Path) -> None:
+    """In a process of its own: this test run has SQLAlchemy loaded already."""
+    db = tmp_path / "crm.db"
+    subprocess.run([sys.executable, "-m", "crmtui.cli", "--db", str(db), "demo", "--deals", "30"],
+                   check=True, capture_output=True, timeout=120)
+    at_first_paint, later = run_script(f"""
+import asyncio, sys
+import crmtui.cli  # as the crmtui command starts
+from crmtui.app import WARM_UP_AFTER_SECONDS, CrmApp, make_app
+from crmtui.store.db import open_database
+
+seen = []
+first_paint = CrmApp._after_first_paint
+def spy(self):
+    seen.append("sqlalchemy" in sys.modules)
+    first_paint(self)
+CrmApp._after_first_paint = spy
+
+async def main():
+    app = make_app(open_database({str(db)!r}), own_process=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(WARM_UP_AFTER_SECONDS + 1.5)
+        print(seen[0], "sqlalchemy" in sys.modules)
+
+asyncio.run(main())
+""")
+    assert (at_first_paint, later) == ("False", "True")
+
+
+def test_a_deal_won_the_moment_the_board_is_up_is_saved(tmp_path: Path) -> None:
+    """The board's writes are imported on the first one when the app has not warmed up yet."""
+    db = tmp_path / "crm.db"
+    subprocess.run([sys.executable, "-m", "crmtui.cli", "--db", str(db), "add", "deal", "Logo refresh",
+                    "--amount", "1000"], check=True, capture_output=True, timeout=120)
+    printed = run_script(f"""
+import asyncio, sqlite3, sys
+from crmtui.app import make_app
+from crmtui.store.db import open_database
+
+async def main():
+    app = make_app(open_database({str(db)!r}), own_process=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        loaded_before = "sqlalchemy" in sys.modules
+        await pilot.press("w")
+        await pilot.pause()
+    kind = sqlite3.connect({str(db)!r}).execute(
+        "SELECT s.kind FROM deal d JOIN stage s ON s.id = d.stage_id WHERE d.title = 'Logo refresh'").fetchone()[0]
+    print(loaded_before, kind)
+
+asyncio.run(main())
+""")
+    assert printed == ["False", "won"]

@@ -15,6 +15,8 @@ from crmtui.store.db import Database
 
 # Container objects allocated (net) between two young collections when the app owns its process.
 GC_YOUNG_THRESHOLD = 10_000
+# Seconds after the board's first frame before the write path is imported in the background.
+WARM_UP_AFTER_SECONDS = 1.0
 
 
 class CrmApp(App[None]):
@@ -54,35 +56,58 @@ class CrmApp(App[None]):
         self.sub_title = str(database.path)
         self.privacy = bool(self.settings.get("privacy", False))
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         from crmtui.screens.board import BoardScreen
 
-        self.push_screen(BoardScreen())
+        await self.push_screen(BoardScreen())  # mounted: its cards are loaded
+        self.call_after_refresh(self._after_first_paint)  # after the frame that shows them
+
+    def _after_first_paint(self) -> None:
         self._open_agenda_if_due()
-        if self.own_process:
-            self.call_after_refresh(self._freeze_startup_objects)
+        self._freeze_startup_objects()
+        self.set_timer(WARM_UP_AFTER_SECONDS, self._warm_up)
+
+    @work(thread=True, exclusive=True, group="warm-up")
+    def _warm_up(self) -> None:
+        """The board paints from plain sqlite3; what writing and the other screens need
+        (SQLAlchemy, SQLModel, the models: ~0.45 s of imports here) is imported in the background
+        once the user is reading the board, rather than on the first key that writes. (Started
+        with the board's first frame, it held that frame back by ~0.5 s: both need the GIL.)"""
+        from crmtui.store import board_actions, reports  # noqa: F401 - imported for their side effect
+
+        self.call_from_thread(self._freeze_startup_objects)
 
     def _freeze_startup_objects(self) -> None:
-        """The ~100,000 objects made while starting (modules, classes, the board) live as long as
-        the process: move them out of the cyclic collector's sight, or every full collection walks
-        them again (one in the middle of opening the dashboard: ~0.1 s). Only for an app that owns
-        its process: in a test run it would also freeze the garbage of earlier tests."""
-        gc.freeze()
+        """The objects made while starting (modules, classes, the board: ~100,000, and as many
+        again once warmed up) live as long as the process: move them out of the cyclic
+        collector's sight, or every full collection walks them again (one in the middle of
+        opening the dashboard: ~0.1 s). Only for an app that owns its process: in a test run it
+        would also freeze the garbage of earlier tests."""
+        if self.own_process:
+            gc.freeze()
 
     @work(thread=True, exclusive=True, group="start-agenda")
     def _open_agenda_if_due(self) -> None:
         """With the `open-agenda-on-start` rule on, start on the agenda when something is due."""
-        from crmtui.store.followups import compute_agenda
-        from crmtui.store.settings import get_setting
+        import sqlite3
 
         from crmtui.store.errors import CrmError
+        from crmtui.store.settings import settings_from_rows
 
         try:
+            # The rule first, over plain sqlite3: off (the default), nothing else is needed.
+            conn = self.database.raw()
+            try:
+                wanted = settings_from_rows(conn.execute("SELECT key, value FROM setting"))["open-agenda-on-start"]
+            finally:
+                conn.close()
+            if not wanted:
+                return
+            from crmtui.store.followups import compute_agenda
+
             with self.database.session() as session:
-                if not get_setting(session, "open-agenda-on-start"):
-                    return
                 due = compute_agenda(session, limit=0).total
-        except CrmError:
+        except (CrmError, sqlite3.Error):
             return  # the board, already showing, reports database trouble itself
         if due:
             self.call_from_thread(self.action_agenda)

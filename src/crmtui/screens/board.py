@@ -23,7 +23,6 @@ from textual.widget import Widget
 from textual.widgets import Header, Input, Static
 
 from crmtui.markup import plain
-from crmtui.store import board_actions
 from crmtui.store.board import CLOSED_DAYS, SORT_ORDER, SORTS, BoardData, BoardFilter, BoardSnapshot, load_board
 from crmtui.store.errors import DatabaseError, NotFound, ValidationError
 from crmtui.store.money import format_money
@@ -40,6 +39,15 @@ MIN_COLUMN_WIDTH = 26
 EXTERNAL_CHECK_SECONDS = 3.0
 FILTER_DELAY = 0.15
 
+
+
+def _actions():  # noqa: ANN202 - the module
+    """The board's writes (`store.board_actions`), imported on the first one: they bring
+    SQLAlchemy and the models (~0.45 s of imports here), which the board's first paint, read
+    over plain sqlite3, does without. The app imports them in the background once it is up."""
+    from crmtui.store import board_actions
+
+    return board_actions
 
 class BoardView(Widget, can_focus=True):
     """The row of stage columns; scrolls sideways. Holds the keys that act on the focused card."""
@@ -424,10 +432,10 @@ class BoardScreen(Screen[None]):
         self.notify(success.format(stage=result.to_stage.name) + " · u undoes", timeout=2, markup=False)
 
     def action_step(self, direction: int) -> None:
-        self._change(board_actions.step, direction, success="Moved to {stage}")
+        self._change(_actions().step, direction, success="Moved to {stage}")
 
     def action_win(self) -> None:
-        self._change(board_actions.win, success="Won")
+        self._change(_actions().win, success="Won")
 
     def action_lose(self) -> None:
         deal_id = self.focused_deal_id()
@@ -437,7 +445,7 @@ class BoardScreen(Screen[None]):
 
         def chosen(reason: str | None) -> None:
             if reason and self.focused_deal_id() == deal_id:
-                self._change(board_actions.lose, reason, success="Lost: " + reason.replace("{", "{{").replace("}", "}}"))
+                self._change(_actions().lose, reason, success="Lost: " + reason.replace("{", "{{").replace("}", "}}"))
 
         self.app.push_screen(LostReasonScreen(self.app.database), chosen)
 
@@ -454,7 +462,7 @@ class BoardScreen(Screen[None]):
                 return
             try:
                 with self.app.database.session() as session:
-                    board_actions.trash(session, deal_id)
+                    _actions().trash(session, deal_id)
             except (ValidationError, NotFound, DatabaseError) as exc:
                 self.notify(str(exc), severity="warning", timeout=3, markup=False)
                 return
@@ -500,7 +508,7 @@ class BoardScreen(Screen[None]):
     def action_undo(self) -> None:
         try:
             with self.app.database.session() as session:
-                undone = board_actions.undo_last(session)
+                undone = _actions().undo_last(session)
         except DatabaseError as exc:
             self.notify(str(exc), severity="error", timeout=4, markup=False)
             return
