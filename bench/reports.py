@@ -1,8 +1,9 @@
 """How fast the dashboard's figures are on a big database, and the figures themselves.
 
 - every figure for "all time" (`store.reports.full_report`): first run and best of 5;
-- the dashboard painted with them (Pilot, 120x40, each run a fresh process, median of 5): from
-  app start, pressing `d` as soon as the app is up, until the figures are on screen; and from `d`.
+- the dashboard painted with them (Pilot, 120x40, each run a fresh process, median of 5): with
+  `d` pressed as soon as the app is up, from app start and from `d`, until the figures are on
+  screen; and from `d` pressed 2 s after start (the board read, the app warmed up).
 
 Usage: python bench/reports.py [DB]   (default: a fresh `crmtui demo --deals 100000` in a temp dir)
 Targets (issue 5): figures <= 200 ms, dashboard painted <= 1 s.
@@ -76,9 +77,11 @@ def time_scans(path: Path) -> dict[str, float]:
 
 
 DASHBOARD_RUNS = 5
+# A user reads the board before pressing d; the app imports the rest of itself meanwhile.
+DASHBOARD_SETTLE_SECONDS = 2.0
 
 
-async def _dashboard_once(path: Path) -> dict[str, float]:
+async def _dashboard_once(path: Path, settle: float = 0.0) -> dict[str, float]:
     from crmtui.app import make_app
     from crmtui.screens.dashboard import DashboardScreen
     from crmtui.store.db import open_database
@@ -86,6 +89,8 @@ async def _dashboard_once(path: Path) -> dict[str, float]:
     start = time.perf_counter()
     app = make_app(open_database(path), own_process=True)  # as `crmtui` runs it
     async with app.run_test(size=(120, 40)) as pilot:
+        if settle:
+            await pilot.pause(settle)  # the user reads the board first; the app warms up meanwhile
         pressed = time.perf_counter()
         await pilot.press("d")
         while not (isinstance(app.screen, DashboardScreen) and app.screen.report is not None):
@@ -98,19 +103,23 @@ async def _dashboard_once(path: Path) -> dict[str, float]:
 
 def time_dashboard(path: Path) -> None:
     """Each run in a fresh process, as a user opens the app: the median and the range."""
-    runs = []
-    for _ in range(DASHBOARD_RUNS):
-        out = subprocess.run([sys.executable, __file__, "--dashboard-once", str(path)],
-                             check=True, capture_output=True, text=True).stdout
-        runs.append(json.loads(out.strip().splitlines()[-1]))
+    def runs(settle: float) -> list[dict[str, float]]:
+        out = []
+        for _ in range(DASHBOARD_RUNS):
+            printed = subprocess.run([sys.executable, __file__, "--dashboard-once", str(path), str(settle)],
+                                     check=True, capture_output=True, text=True).stdout
+            out.append(json.loads(printed.strip().splitlines()[-1]))
+        return out
 
-    def figure(key: str) -> str:
-        ms = sorted(r[key] * 1000 for r in runs)
+    def figure(found: list[dict[str, float]], key: str) -> str:
+        ms = sorted(r[key] * 1000 for r in found)
         return f"{statistics.median(ms):.0f} ms (range {ms[0]:.0f}-{ms[-1]:.0f})"
 
-    print(f"dashboard painted, median of {DASHBOARD_RUNS} fresh processes:   target <= 1000 ms")
-    print(f"  from pressing d   {figure('from_d')}")
-    print(f"  from app start    {figure('from_start')}")
+    at_once, settled = runs(0.0), runs(DASHBOARD_SETTLE_SECONDS)
+    print(f"dashboard painted, median of {DASHBOARD_RUNS} fresh processes each:   target <= 1000 ms")
+    print(f"  d pressed as soon as the app is up:  from app start {figure(at_once, 'from_start')},"
+          f" from pressing d {figure(at_once, 'from_d')}")
+    print(f"  d pressed {DASHBOARD_SETTLE_SECONDS:g} s after start:          from pressing d {figure(settled, 'from_d')}")
 
 
 def print_figures(report: dict) -> None:
@@ -133,7 +142,7 @@ def print_figures(report: dict) -> None:
 def main() -> None:
     os.environ.setdefault("CRMTUI_BUSY_TIMEOUT", "5")
     if sys.argv[1:2] == ["--dashboard-once"]:
-        print(json.dumps(asyncio.run(_dashboard_once(Path(sys.argv[2])))))
+        print(json.dumps(asyncio.run(_dashboard_once(Path(sys.argv[2]), float(sys.argv[3])))))
         return
     if len(sys.argv) > 1:
         path = Path(sys.argv[1])
