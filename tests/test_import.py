@@ -83,6 +83,18 @@ def test_reimport_of_the_same_file_changes_nothing_and_says_so(empty_db: Path) -
     assert counts["company"] == {"created": 0, "updated": 0, "unchanged": 3}
 
 
+def test_reimport_with_emptied_cells_keeps_what_is_stored(empty_db: Path, tmp_path: Path) -> None:
+    """An empty cell says nothing: a re-import keeps the amount and close date it had."""
+    imp(empty_db, str(DATA / "hubspot_deals.csv"))
+    before = snapshot_of(empty_db)
+    text = (DATA / "hubspot_deals.csv").read_text().replace('"$12,500.00",15/03/2027', ",")
+    emptied = tmp_path / "emptied.csv"
+    emptied.write_text(text)
+    out = json.loads(imp(empty_db, str(emptied), "--json").stdout)
+    assert out["counts"]["deal"] == {"created": 0, "updated": 0, "unchanged": 4, "rejected": 0}
+    assert snapshot_of(empty_db) == before
+
+
 def test_reimport_with_a_changed_row_updates_it_and_moves_the_stage(empty_db: Path, tmp_path: Path) -> None:
     imp(empty_db, str(DATA / "hubspot_deals.csv"))
     text = (DATA / "hubspot_deals.csv").read_text().replace("Proposal sent,\"$12,500.00\"", "Negotiation,\"$13,000\"")
