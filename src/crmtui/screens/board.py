@@ -40,7 +40,6 @@ EXTERNAL_CHECK_SECONDS = 3.0
 FILTER_DELAY = 0.15
 
 
-
 def _actions():  # noqa: ANN202 - the module
     """The board's writes (`store.board_actions`), imported on the first one: they bring
     SQLAlchemy and the models (~0.45 s of imports here), which the board's first paint, read
@@ -48,6 +47,7 @@ def _actions():  # noqa: ANN202 - the module
     from crmtui.store import board_actions
 
     return board_actions
+
 
 class BoardView(Widget, can_focus=True):
     """The row of stage columns; scrolls sideways. Holds the keys that act on the focused card."""
