@@ -95,6 +95,12 @@ def test_a_card_too_narrow_for_its_value_draws_the_short_one() -> None:
     assert str(card.render()).splitlines()[0] == "1,208,776,250.00"
 
 
+def run_script(script: str) -> list[str]:
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.split()
+
+
 def test_the_app_that_owns_its_process_freezes_its_startup_objects(tmp_path: Path) -> None:
     """Run where freezing cannot touch this test run's objects: a process of its own."""
     script = f"""
@@ -113,15 +119,7 @@ async def main(own):
 asyncio.run(main(False))
 asyncio.run(main(True))
 """
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.split("\n")[:2] == ["False False", "True True"]
-
-
-def run_script(script: str) -> list[str]:
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    return out.stdout.split()
+    assert run_script(script) == ["False", "False", "True", "True"]
 
 
 def test_the_board_paints_without_sqlalchemy_and_the_app_imports_it_afterwards(tmp_path: Path) -> None:

@@ -75,7 +75,7 @@ class CrmApp(App[None]):
         with the board's first frame, it held that frame back by ~0.5 s: both need the GIL.)"""
         from crmtui.store import board_actions, reports  # noqa: F401 - imported for their side effect
 
-        self.call_from_thread(self._freeze_startup_objects)
+        self._freeze_startup_objects()  # gc.freeze needs no event loop: no hop back to it (the app may be quitting)
 
     def _freeze_startup_objects(self) -> None:
         """The objects made while starting (modules, classes, the board: ~100,000, and as many
