@@ -54,6 +54,29 @@ def test_stat_cards_all_time(data) -> None:  # noqa: ANN001
     assert c["aging"] == 1
 
 
+def test_won_this_month_and_quarter_at_their_edges(data) -> None:  # noqa: ANN001
+    """The calendar cards read a range of the close index: its first and last days count, the days
+    just outside do not, whatever the period and with the pipeline and tag filters."""
+    from crmtui.store.deals import create_deal, mark_won
+    from tests.test_reports_data import at
+
+    db, _ = data
+    for name, won_on, amount, tags in (("Sep 30", "2026-09-30", 11, ["seo"]), ("Oct 1", "2026-10-01", 22, ["seo"]),
+                                       ("Oct 31", "2026-10-31", 44, []), ("Nov 30", "2026-11-30", 88, ["seo"]),
+                                       ("Dec 31", "2026-12-31", 160, []), ("Jan 1", "2027-01-01", 320, ["seo"])):
+        deal = at(db, "2026-09-01", create_deal, name, amount=amount, tags=tags)
+        at(db, won_on, mark_won, deal)
+    # Won in Q4 2026: D3 (Nov 2, 3000), Oct 1, Oct 31, Nov 30, Dec 31; in November: D3 and Nov 30.
+    for period in ("all", "month", "12m"):
+        c = report(db, period=period)["cards"]
+        assert (c["won_this_quarter_deals"], c["won_this_quarter_cents"]) == (5, 3000_00 + 314_00), period
+        assert (c["won_this_month_deals"], c["won_this_month_cents"]) == (2, 3088_00), period
+    seo = report(db, period="all", tag="seo", pipeline="Sales")["cards"]
+    assert (seo["won_this_quarter_deals"], seo["won_this_quarter_cents"]) == (2, 110_00)
+    assert (seo["won_this_month_deals"], seo["won_this_month_cents"]) == (1, 88_00)
+    assert report(db, period="all", pipeline="Workshops")["cards"]["won_this_quarter_deals"] == 0
+
+
 def test_win_rate_and_averages_follow_the_period(data) -> None:  # noqa: ANN001
     db, _ = data
     quarter = report(db, period="quarter")["cards"]  # Oct-Dec 2026: won D3, lost D4
@@ -263,7 +286,8 @@ def test_periods_and_json() -> None:
 def test_the_big_scans_group_from_index_order_without_sorting(data) -> None:  # noqa: ANN001
     """The created / closed / open / tag scans of a long period read an index that hands rows over
     in group order (schema 7): SQLite must not sort every deal ("USE TEMP B-TREE FOR GROUP BY"),
-    which made each scan 4-9x slower on 100,000 deals."""
+    which made each scan 4-9x slower on 100,000 deals. Won this month / quarter seeks a range of
+    the close index."""
     from sqlalchemy import event
 
     db, _ids = data

@@ -401,6 +401,53 @@ def _tag_groups(session: Session, sc: _Scope) -> list[dict[str, Any]]:
     return sc.cache["tags"]
 
 
+def _calendar(session: Session, sc: _Scope) -> dict[str, int]:
+    """Won this month and this quarter: calendar figures, whatever the period. Read from the
+    covering close index (stage, close month, ...): a seek to the quarter's months of each won
+    stage, not a walk through every won deal (which the planner chose when the index statistics
+    were sampled, 26 ms against 1 ms on 100k deals)."""
+    if "calendar" not in sc.cache:
+        won = ", ".join(_stage_ids(session, sc)["won"]) or "NULL"
+        sc.cache["calendar"] = _all(
+            session,
+            f"""
+            SELECT count(*) AS quarter, coalesce(sum(d.amount_cents), 0) AS quarter_cents,
+                   count(CASE WHEN d.closed_on >= :month_start AND d.closed_on <= :month_end THEN 1 END) AS month,
+                   coalesce(sum(CASE WHEN d.closed_on >= :month_start AND d.closed_on <= :month_end
+                                THEN d.amount_cents END), 0) AS month_cents
+            FROM deal d INDEXED BY ix_deal_report_closed
+            WHERE {sc.base} AND d.closed_on IS NOT NULL AND d.stage_id IN ({won})
+              AND substr(d.closed_on, 1, 7) BETWEEN substr(:quarter_start, 1, 7) AND substr(:quarter_end, 1, 7)
+              AND d.closed_on BETWEEN :quarter_start AND :quarter_end
+            """,
+            sc.params,
+        )[0]
+    return sc.cache["calendar"]
+
+
+def _aging(session: Session, sc: _Scope) -> int:
+    """Open deals older in their stage than its expected days (index on stage and entry time)."""
+    if "aging" not in sc.cache:
+        cutoffs = [(sid, clock.to_db(sc.now - dt.timedelta(days=s["expected_days"])))
+                   for sid, s in _stages(session, sc).items() if s["kind"] == "open" and s["expected_days"] is not None]
+        aging = 0
+        if cutoffs:
+            values = ", ".join(f"(:aging_stage_{i}, :aging_cutoff_{i})" for i in range(len(cutoffs)))
+            params = dict(sc.params)
+            for i, (sid, cutoff) in enumerate(cutoffs):
+                params[f"aging_stage_{i}"], params[f"aging_cutoff_{i}"] = sid, cutoff
+            aging = session.connection().execute(
+                text(
+                    f"""WITH cut(stage_id, cutoff) AS (VALUES {values})
+                        SELECT count(*) FROM cut JOIN deal d ON d.stage_id = cut.stage_id
+                        WHERE {sc.base} AND d.stage_entered_at < cut.cutoff"""
+                ),
+                params,
+            ).scalar_one()
+        sc.cache["aging"] = aging
+    return sc.cache["aging"]
+
+
 def _weighted(cents_by_stage: dict[int, int], stages: dict[int, dict[str, Any]]) -> int:
     """Σ amount × probability, in cents (rounded down once, at the end)."""
     return sum(cents * stages[sid]["probability"] for sid, cents in cents_by_stage.items() if sid in stages) // 100
@@ -430,36 +477,8 @@ def stat_cards(session: Session, filt: ReportFilter, *, _sc: _Scope | None = Non
             cycle_days += g["cycle_days"] or 0
         elif g["kind"] == "lost":
             lost += g["n"]
-    # Won this month / quarter are calendar figures, whatever the period (the close-date index).
-    calendar = _all(
-        session,
-        f"""
-        SELECT count(*) AS quarter, coalesce(sum(d.amount_cents), 0) AS quarter_cents,
-               count(CASE WHEN d.closed_on >= :month_start AND d.closed_on <= :month_end THEN 1 END) AS month,
-               coalesce(sum(CASE WHEN d.closed_on >= :month_start AND d.closed_on <= :month_end
-                            THEN d.amount_cents END), 0) AS month_cents
-        FROM deal d JOIN stage s ON s.id = d.stage_id
-        WHERE {sc.base} AND s.kind = 'won' AND d.closed_on BETWEEN :quarter_start AND :quarter_end
-        """,
-        sc.params,
-    )[0]
-    # Aging: per open stage, deals that entered it before now − expected days (index on entry time).
-    cutoffs = [(sid, clock.to_db(sc.now - dt.timedelta(days=s["expected_days"])))
-               for sid, s in stages.items() if s["kind"] == "open" and s["expected_days"] is not None]
-    aging = 0
-    if cutoffs:
-        values = ", ".join(f"(:aging_stage_{i}, :aging_cutoff_{i})" for i in range(len(cutoffs)))
-        params = dict(sc.params)
-        for i, (sid, cutoff) in enumerate(cutoffs):
-            params[f"aging_stage_{i}"], params[f"aging_cutoff_{i}"] = sid, cutoff
-        aging = session.connection().execute(
-            text(
-                f"""WITH cut(stage_id, cutoff) AS (VALUES {values})
-                    SELECT count(*) FROM cut JOIN deal d ON d.stage_id = cut.stage_id
-                    WHERE {sc.base} AND d.stage_entered_at < cut.cutoff"""
-            ),
-            params,
-        ).scalar_one()
+    calendar = _calendar(session, sc)
+    aging = _aging(session, sc)
     return {
         "open_pipeline_cents": sum(open_cents.values()),
         "weighted_forecast_cents": _weighted(open_cents, stages),
@@ -660,8 +679,9 @@ REPORT_CACHE_KIB = 65536
 # Bytes of the database file each report connection may read through memory mapping.
 REPORT_MMAP_BYTES = 256 * 1024 * 1024
 
-# The scans behind every figure; full_report runs them side by side (see _prefetch).
-_SCANS = (_funnel_counts, _tag_groups, _created_groups, _closed_groups, _open_groups)
+# The scans behind every figure; full_report runs them side by side (see _prefetch), the
+# longest first (on 100k deals: tags ~130 ms, funnel ~85, closed 26, open 18, created 14, the rest 5).
+_SCANS = (_tag_groups, _funnel_counts, _closed_groups, _open_groups, _created_groups, _aging, _calendar)
 
 
 def _prefetch(session: Session, sc: _Scope, workers: int) -> None:
