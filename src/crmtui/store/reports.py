@@ -612,16 +612,17 @@ def _funnel_counts(session: Session, sc: _Scope) -> tuple[Any, list[tuple[Any, i
         if ranked:
             current = " ".join(f"WHEN {s.id} THEN {rank}" for s, rank in ranked)  # ints we made
             # Each deal's furthest rank over its stage history (read in deal order from the covering
-            # index on stage_change (deal_id, to_stage_id), schema 6) and its current stage. Every deal has history: the services,
-            # the demo and the importer all record the stage a deal is created in.
+            # index on stage_change (deal_id, to_stage_id), schema 6) and its current stage. Every
+            # deal has history: the services, the demo and the importer all record the stage a deal
+            # is created in. The history per deal is a subquery in FROM, which SQLite streams into
+            # the join in deal order (a CTE here was written to a temporary table first: +15 ms).
             rows = _all(
                 session,
                 f"""
-                WITH hist AS (
-                    SELECT sc.deal_id, max(CASE sc.to_stage_id {current} ELSE -1 END) AS r
-                    FROM stage_change sc INDEXED BY ix_stage_change_deal_stage GROUP BY sc.deal_id)
                 SELECT max(h.r, CASE d.stage_id {current} ELSE -1 END) AS r, count(*) AS n
-                FROM hist h JOIN deal d ON d.id = h.deal_id
+                FROM (SELECT sc.deal_id, max(CASE sc.to_stage_id {current} ELSE -1 END) AS r
+                      FROM stage_change sc INDEXED BY ix_stage_change_deal_stage GROUP BY sc.deal_id) h
+                CROSS JOIN deal d ON d.id = h.deal_id
                 WHERE {sc.base} AND {sc.created_in} AND d.pipeline_id = :funnel_pipeline
                 GROUP BY 1
                 """,
