@@ -267,6 +267,11 @@ def test_date_order_from_the_file_or_the_option(empty_db: Path, tmp_path: Path) 
     imp(empty_db, str(g))
     assert fetch(empty_db, "SELECT expected_close FROM deal WHERE title IN ('C', 'D') ORDER BY title") == [
         ("2027-04-03",), ("2027-12-25",)]
+    h = tmp_path / "h.csv"  # two-digit years first: only --date-order ymd says so
+    h.write_text("Deal Name,Close Date\nE,27-12-09\nF,28-01-31\n")
+    imp(empty_db, str(h), "--date-order", "ymd")
+    assert fetch(empty_db, "SELECT expected_close FROM deal WHERE title IN ('E', 'F') ORDER BY title") == [
+        ("2027-12-09",), ("2028-01-31",)]
 
 
 def test_dry_run_shows_the_summary_and_writes_nothing(empty_db: Path) -> None:

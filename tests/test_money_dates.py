@@ -91,6 +91,20 @@ def test_ambiguous_dates_need_an_order() -> None:
     assert numeric_date_order_hint("03/04/2026") is None
 
 
+def test_year_first_with_two_digits_needs_ymd() -> None:
+    """`26-12-09` reads as 26 Dec 2009 (the day proves itself); with ymd it is 9 Dec 2026."""
+    assert parse_date("26-12-09", today=TODAY) == dt.date(2009, 12, 26)
+    assert parse_date("26-12-09", date_order="ymd") == dt.date(2026, 12, 9)
+    assert parse_date("99/01/31", date_order="ymd") == dt.date(1999, 1, 31)
+    assert parse_date("2026-12-09", date_order="ymd") == dt.date(2026, 12, 9)
+    assert parse_date("15/03/2026", date_order="ymd") == dt.date(2026, 3, 15)  # a year last proves itself
+    with pytest.raises(AmbiguousDate):
+        parse_date("03/04/2026", date_order="ymd")
+    for bad in ("26-13-01", "6-1-2", "126-01-02"):
+        with pytest.raises(ValidationError, match="is not a date"):
+            parse_date(bad, date_order="ymd")
+
+
 @pytest.mark.parametrize("text", ["32.01.2026", "2026-02-30", "someday", "15 Foo 2026", "1/2"])
 def test_bad_dates_are_refused(text: str) -> None:
     with pytest.raises(ValidationError):

@@ -148,9 +148,11 @@ def _numeric(a: str, b: str, c: str, date_order: str | None, s: str) -> dt.date:
         return dt.date(int(a), int(b), int(c))
     if len(c) not in (2, 4):
         raise ValueError(s)
+    if date_order == "ymd" and len(c) == 2:  # 26-03-15: the year first, in two digits
+        if len(a) != 2:
+            raise ValueError(s)
+        return dt.date(_year(a), int(b), int(c))
     first, second, year = int(a), int(b), _year(c)
-    if date_order == "ymd":
-        raise ValueError(s)
     if first > 12 and second <= 12:
         return dt.date(year, second, first)
     if second > 12 and first <= 12:
