@@ -254,6 +254,16 @@ async def test_empty_database_dashboard(db_path: Path, fixed_clock) -> None:  # 
         assert card_text(screen, "win-rate").splitlines()[-1] == "—"  # compact card: label, value
         assert screen.has_class("-narrow")
         assert "0" in card_text(screen, "open-deals")
+        # The empty-state hint has a line of its own, not cut off at the end of the filters.
+        filters = screen.query_one("#dash-filters")
+        assert "Nothing to count here yet" in str(filters.render()).splitlines()[1]
+        assert filters.size.height == 2
+        assert screen.query_one("#open-pipeline").region.y >= filters.region.bottom
+        # Compact cards too narrow for their label show its short form.
+        for card_id, shown in (("weighted", "Weighted"), ("won-quarter", "Won quarter"), ("cycle", "Avg cycle"),
+                               ("won-month", "Won this month"), ("no-next-step", "No next step")):
+            card = screen.query_one(f"#{card_id}", StatCard)
+            assert card.render().text(card.content_size.width).plain.splitlines()[0] == shown, card_id
 
 
 def _snapshot_app(db_path: Path):  # noqa: ANN202

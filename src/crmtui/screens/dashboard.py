@@ -34,17 +34,18 @@ CHANGE_CHECK_INTERVAL = 2.0
 NARROW_WIDTH = 110
 
 # (card id, label, what it opens)
+# (card id, label, its short form for narrow terminals, the deals behind it)
 CARDS = [
-    ("open-pipeline", "Open pipeline", Drill("open")),
-    ("weighted", "Weighted value", Drill("open")),
-    ("won-month", "Won this month", Drill("won_month")),
-    ("won-quarter", "Won this quarter", Drill("won_quarter")),
-    ("win-rate", "Win rate", Drill("closed_period")),
-    ("average-won", "Avg won deal", Drill("won_period")),
-    ("cycle", "Avg sales cycle", Drill("won_period")),
-    ("open-deals", "Open deals", Drill("open")),
-    ("no-next-step", "No next step", Drill("no_next_step")),
-    ("aging", "Aging deals", Drill("aging")),
+    ("open-pipeline", "Open pipeline", "Open value", Drill("open")),
+    ("weighted", "Weighted value", "Weighted", Drill("open")),
+    ("won-month", "Won this month", "Won month", Drill("won_month")),
+    ("won-quarter", "Won this quarter", "Won quarter", Drill("won_quarter")),
+    ("win-rate", "Win rate", "Win rate", Drill("closed_period")),
+    ("average-won", "Avg won deal", "Avg won", Drill("won_period")),
+    ("cycle", "Avg sales cycle", "Avg cycle", Drill("won_period")),
+    ("open-deals", "Open deals", "Open deals", Drill("open")),
+    ("no-next-step", "No next step", "No next step", Drill("no_next_step")),
+    ("aging", "Aging deals", "Aging deals", Drill("aging")),
 ]
 # (chart id, title, money?, month field, drill figure)
 CHARTS = [
@@ -120,8 +121,8 @@ class DashboardScreen(Screen[None]):
         yield Static(id="dash-filters", classes="screen-title")
         with VerticalScroll(id="dash-body"):
             with Grid(id="dash-cards"):
-                for card_id, label, drill in CARDS:
-                    yield StatCard(label, drill=drill, id=card_id)
+                for card_id, label, short_label, drill in CARDS:
+                    yield StatCard(label, short_label=short_label, drill=drill, id=card_id)
             with Grid(id="dash-charts"):
                 for chart_id, title, money, _field, _figure in CHARTS:
                     yield BarChart(title, money=money, id=chart_id)
@@ -240,7 +241,8 @@ class DashboardScreen(Screen[None]):
         if loading:
             text.append("   updating…", style="italic")
         elif self.report is not None and _is_empty(self.report):
-            text.append("   nothing to count here yet: no deals in this period and none open", style="italic")
+            # On a line of its own: at 80 columns the filters fill the first.
+            text.append("\nNothing to count here yet: no deals in this period and none open.", style="italic")
         self.query_one("#dash-filters", Static).update(text)
 
     def _set_filter(self, filt: ReportFilter) -> None:

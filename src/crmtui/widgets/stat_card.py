@@ -51,9 +51,10 @@ class StatCard(Widget, can_focus=True):
         def control(self) -> StatCard:
             return self.card
 
-    def __init__(self, label: str, *, drill: Any = None, id: str | None = None) -> None:
+    def __init__(self, label: str, *, short_label: str = "", drill: Any = None, id: str | None = None) -> None:
         super().__init__(id=id)
         self.border_title = label
+        self.short_label = short_label  # the compact card's label when the full one does not fit
         self.drill = drill  # what the card opens; None: nothing behind it
         self.value = "…"
         self.short = ""
@@ -67,7 +68,7 @@ class StatCard(Widget, can_focus=True):
 
     def render(self) -> _CardFace:
         return _CardFace(self.value, self.short, self.note, str(self.border_title),
-                         compact=self.has_class("-compact"), warn=self.has_class("-warn"))
+                         compact=self.has_class("-compact"), warn=self.has_class("-warn"), short_label=self.short_label)
 
     def action_choose(self) -> None:
         if self.drill is not None:
@@ -83,15 +84,17 @@ class _CardFace:
     value (12.1M) there: asking the widget for its size while drawing costs a layout of the
     whole screen when the layout has just changed (the dashboard's first paint)."""
 
-    def __init__(self, value: str, short: str, note: str, label: str, *, compact: bool, warn: bool) -> None:
+    def __init__(self, value: str, short: str, note: str, label: str, *, compact: bool, warn: bool,
+                 short_label: str = "") -> None:
         self.value, self.short, self.note, self.label = value, short, note, label
-        self.compact, self.warn = compact, warn
+        self.compact, self.warn, self.short_label = compact, warn, short_label
 
     def text(self, width: int) -> Text:
         value = self.short if self.short and len(self.value) > width else self.value
         text = Text(no_wrap=True, overflow="ellipsis")
         if self.compact:
-            text.append(self.label, style="bold yellow" if self.warn else "dim")
+            label = self.short_label if self.short_label and len(self.label) > width else self.label
+            text.append(label, style="bold yellow" if self.warn else "dim")
             text.append("\n")
             text.append(value, style="bold")
         else:
