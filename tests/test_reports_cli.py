@@ -74,6 +74,47 @@ def test_tables_show_cards_months_and_breakdowns(seeded: Path) -> None:
     assert "Referral" in text and "67%" in text
 
 
+def test_tables_fit_a_narrow_terminal_without_cutting_a_figure(seeded: Path, fixed_clock) -> None:  # noqa: ANN001
+    """In an 80-column terminal the figures stay whole (their headers wrap) and the bars take the
+    room left, or step aside; at 160 columns every bar table has its 16-cell bars."""
+    from crmtui.cli import out
+    from crmtui.cli_report import print_tables
+    from crmtui.store import reports as R
+
+    db = open_database(seeded)
+    with db.session() as s:
+        rep = R.full_report(s, R.make_filter("all"))
+    db.close()
+    # Big figures, as on a real database: the widest the tables get.
+    for m in rep["months"]:
+        m["created_cents"], m["created_deals"] = m["created_cents"] * 10_000, m["created_deals"] * 1000
+    for t in rep["by_tag"]:
+        t["open_cents"], t["created_cents"] = 15_579_250_00 + t["open_cents"], 6_859_000_00
+        t["won_cents"], t["open_deals"], t["created_deals"] = 1_349_000_00 + t["won_cents"], 712, 1321
+    figures = ([f"{m['created_cents'] // 100:,}" for m in rep["months"]] + ["6,859,000", "1,321", "712"]
+               + [f"{t[key] // 100:,}" for t in rep["by_tag"] for key in ("open_cents", "won_cents")])
+    width = out.width
+    try:
+        for columns in (80, 160):
+            out.width = columns
+            with out.capture() as capture:
+                print_tables(rep)
+            text = capture.get()
+            lines = text.splitlines()
+            assert max(len(line) for line in lines) <= columns
+            for figure in figures:
+                assert figure in text, (columns, figure)
+
+            def bar(start: str) -> int:
+                return next(line for line in lines if line.strip().startswith(start) and "│" in line).count("█")
+
+            assert bar("Unqualified") == 16  # the funnel's top row: room for a whole bar at 80 too
+            assert 0 < bar("Nov 2026") <= 16 and bar("branding") == (16 if columns == 160 else 0)
+        assert "█" * 16 in next(line for line in lines if line.strip().startswith("Nov 2026"))
+    finally:
+        out.width = width
+
+
 def test_markdown(seeded: Path) -> None:
     result = run(seeded, "--period", "all", "--markdown")
     assert result.exit_code == 0

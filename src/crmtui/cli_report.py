@@ -166,8 +166,13 @@ def _sections(rep: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]
 
 
 def print_tables(rep: dict[str, Any]) -> None:
-    """Rich tables; money columns of the month, tag, stage and forecast tables carry a bar."""
+    """Rich tables; the month, tag, stage, funnel and forecast tables carry a bar per row.
+
+    A figure is never cut: its column is at least as wide as its longest value, and a header too
+    long for that wraps. The bars take the room the figures leave, up to BAR_WIDTH cells, and are
+    left out when that is less than BAR_MIN_WIDTH (an 80-column terminal)."""
     from rich.markup import escape
+    from rich.measure import Measurement
 
     out.print(f"[bold]crmtui report[/] · {escape(_scope_line(rep))}")
     out.print()
@@ -181,36 +186,50 @@ def print_tables(rep: dict[str, Any]) -> None:
     for left, right in zip(rows[:half], rows[half:] + [("", "")]):
         cards.add_row(*left, *right)
     out.print(cards)
-    bars = _bar_columns(rep)
+    bar_values = _bar_values(rep)
     for index, (title, headers, body, justify) in enumerate(_sections(rep)):
         out.print()
-        table = PlainTable(title=title, title_justify="left", title_style="bold", show_edge=False, header_style="bold")
-        for name, j in zip(headers, justify):
-            table.add_column(name, justify="right" if j == "r" else "left", no_wrap=True)
-        extra = bars.get(index)
-        if extra:
-            table.add_column("", no_wrap=True, style="cyan")
         if not body:
             out.print(f"[bold]{title}[/]\n  [dim]nothing in this period[/]")
             continue
-        for i, row in enumerate(body):
-            table.add_row(*row, *([extra[i]] if extra else []))
-        out.print(table)
+        values = bar_values.get(index)
+        bars: list[str] | None = None
+        if values:
+            natural = Measurement.get(out, out.options, _section_table(title, headers, body, justify)).maximum
+            width = min(BAR_WIDTH, out.width - natural - 3)  # 3: the column rule and its padding
+            if width >= BAR_MIN_WIDTH:
+                top = max(values, default=0)
+                bars = [bar_text(v, top, width) for v in values]
+        out.print(_section_table(title, headers, body, justify, bars))
 
 
-def _bar_columns(rep: dict[str, Any]) -> dict[int, list[str]]:
-    """Sparkline bars for the section at each index (see `_sections` order)."""
+BAR_WIDTH = 16
+BAR_MIN_WIDTH = 4
 
-    def bars(values: list[int], width: int = 16) -> list[str]:
-        top = max(values, default=0)
-        return [bar_text(v, top, width) for v in values]
 
+def _section_table(title: str, headers: list[str], body: list[list[str]], justify: str,
+                   bars: list[str] | None = None) -> PlainTable:
+    table = PlainTable(title=title, title_justify="left", title_style="bold", show_edge=False, header_style="bold")
+    for k, (name, j) in enumerate(zip(headers, justify)):
+        if j == "r":  # a figure: never cut; its header wraps instead
+            table.add_column(name, justify="right", min_width=max((len(row[k]) for row in body), default=1))
+        else:  # a name: cut with an ellipsis when the terminal is too narrow for it
+            table.add_column(name, no_wrap=True, overflow="ellipsis")
+    if bars is not None:
+        table.add_column("", no_wrap=True, style="cyan")
+    for i, row in enumerate(body):
+        table.add_row(*row, *([bars[i]] if bars is not None else []))
+    return table
+
+
+def _bar_values(rep: dict[str, Any]) -> dict[int, list[int]]:
+    """What the bars of the section at each index show (see `_sections` order)."""
     return {
-        0: bars([m["won_cents"] for m in rep["months"]]),
-        1: bars([t["won_cents"] for t in rep["by_tag"]]),
-        2: bars([r["amount_cents"] for r in rep["by_stage"]]),
-        5: bars([s["reached"] for s in rep["funnel"]["stages"]]),
-        6: bars([m["weighted_cents"] for m in rep["forecast"]["months"]]),
+        0: [m["won_cents"] for m in rep["months"]],
+        1: [t["won_cents"] for t in rep["by_tag"]],
+        2: [r["amount_cents"] for r in rep["by_stage"]],
+        5: [s["reached"] for s in rep["funnel"]["stages"]],
+        6: [m["weighted_cents"] for m in rep["forecast"]["months"]],
     }
 
 
