@@ -68,6 +68,49 @@ def test_deals_list_table_and_json(seeded: Path) -> None:
     assert data[1]["tags"] == ["website"]
 
 
+def test_record_lists_fit_an_80_column_terminal_one_line_each() -> None:
+    """Titles and names are cut with an ellipsis, the title twice as wide as the others; amounts,
+    ids and dates are never cut."""
+    from crmtui.cli import out, record_table
+
+    columns = [("ID", "figure"), ("Title", "text"), ("Customer", "text"), ("Stage", "text"), ("Amount", "figure"),
+               ("Close", "fixed"), ("Tags", "text")]
+    rows = [[str(8392 + i), f"Case studies – Pioneerwave number {i}", "Pioneerwave Studio International",
+             "Contract out for signature", "1,281,250", "2027-02-03", "copywriting, social media"] for i in range(3)]
+    width = out.width
+    try:
+        for columns_wide in (80, 60):
+            out.width = columns_wide
+            with out.capture() as capture:
+                out.print(record_table(columns, rows, main="Title"))
+            lines = capture.get().splitlines()
+            assert len(lines) == 2 + len(rows)  # header, rule, one line per record
+            assert all(len(line) <= columns_wide for line in lines)
+            for row, line in zip(rows, lines[2:]):
+                assert row[0] in line and "1,281,250" in line and "2027-02-03" in line and "…" in line
+            cells = [cell.strip() for cell in lines[2].split("│")]
+            if columns_wide == 80:  # the title's share is twice the customer's
+                assert len(cells[1]) >= 2 * len(cells[2]) - 1, cells
+        out.width = 200
+        with out.capture() as capture:
+            out.print(record_table(columns, rows, main="Title"))
+        assert "Case studies – Pioneerwave number 0" in capture.get() and "…" not in capture.get()
+    finally:
+        out.width = width
+
+
+def test_fit_widths() -> None:
+    from crmtui.cli import fit_widths
+
+    # Fits: natural widths.
+    assert fit_widths([4, 10, 6], [False, True, True], [1, 2, 1], 30) == [4, 10, 6]
+    # Title (weight 2) and Tags share 20 cells: 2:1, each up to its natural width.
+    assert fit_widths([4, 40, 40], [False, True, True], [1, 2, 1], 24) == [4, 13, 6]
+    assert fit_widths([4, 40, 8], [False, True, True], [1, 2, 1], 30) == [4, 18, 8]  # Tags full, Title the rest
+    # Too narrow for 6 cells each: the widest give way, down to 3; figures never.
+    assert fit_widths([9, 30, 30, 30], [False, True, True, True], [1, 1, 1, 1], 21) == [9, 4, 4, 4]
+
+
 def test_deals_list_filters(seeded: Path) -> None:
     def titles(*args: str) -> list[str]:
         result = run("--db", str(seeded), "deals", "list", "--json", *args)

@@ -51,6 +51,53 @@ class PlainTable(Table):
         super().add_row(*(Text(r) if isinstance(r, str) else r for r in renderables), **kwargs)
 
 
+def record_table(columns: list[tuple[str, str]], rows: list[list[str | Text]], *, main: str) -> PlainTable:
+    """A list of records, one line each, fitted to the terminal. `columns` are (header, kind):
+    "figure" (right-aligned, never cut), "fixed" (a date or time: never cut), or "text" (cut
+    with an ellipsis when there is no room; see `fit_widths`)."""
+    from rich.cells import cell_len
+
+    natural = [max([cell_len(name)] + [cell_len(str(row[i])) for row in rows]) for i, (name, _kind) in enumerate(columns)]
+    room = out.width - 3 * len(columns) + 1  # one cell of padding each side, a rule between columns
+    widths = fit_widths(natural, [kind == "text" for _name, kind in columns],
+                        [2 if name == main else 1 for name, _kind in columns], room)
+    table = PlainTable(show_edge=False, header_style="bold")
+    for (name, kind), width in zip(columns, widths):
+        table.add_column(name, justify="right" if kind == "figure" else "left", no_wrap=True,
+                         overflow="ellipsis", width=width)
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def fit_widths(natural: list[int], cuttable: list[bool], weights: list[int], room: int) -> list[int]:
+    """Column widths within `room` cells. The columns that cannot be cut keep their natural width;
+    the others share the rest by weight, each up to its natural width (water-filling: a common
+    level rises until the room is spent; a column that reaches its natural width stops, and the
+    others share what it leaves), each at least 6 cells where it needs them, fewer (down to 3)
+    only in a very narrow terminal."""
+    if sum(natural) <= room:
+        return list(natural)
+    text = [i for i, cut in enumerate(cuttable) if cut]
+    budget = room - sum(w for w, cut in zip(natural, cuttable) if not cut)
+    level, rising = 0.0, set(text)
+    while rising:
+        level = (budget - sum(natural[i] for i in text if i not in rising)) / sum(weights[i] for i in rising)
+        full = {i for i in rising if natural[i] <= weights[i] * level}
+        if not full:
+            break
+        rising -= full
+    widths = list(natural)
+    for i in rising:
+        widths[i] = max(min(natural[i], 6), int(weights[i] * level))
+    excess = sum(widths[i] for i in text) - budget
+    while excess > 0 and text and max(widths[i] for i in text) > 3:
+        widest = max(text, key=lambda i: widths[i])
+        widths[widest] -= 1
+        excess -= 1
+    return widths
+
+
 DbOption = Annotated[
     Optional[Path],
     typer.Option("--db", help=f"Database file (default: ${DB_ENV}, else the user data dir).", show_default=False),
@@ -293,15 +340,12 @@ def deals_list(
     if not rows:
         err.print("No deals match. Add one with [bold]crmtui add deal TITLE[/], or try [bold]crmtui demo[/].")
         return
-    table = PlainTable(show_edge=False, header_style="bold")
-    for name, justify in (("ID", "right"), ("Title", "left"), ("Customer", "left"), ("Stage", "left"),
-                          ("Amount", "right"), ("Close", "left"), ("Tags", "left")):
-        table.add_column(name, justify=justify, overflow="fold" if name == "Title" else "ellipsis")
-    for r in rows:
-        close = r["closed_on"] or r["expected_close"] or ""
-        table.add_row(str(r["id"]), r["title"], r["company"] or r["contact"] or "", r["stage"],
-                      format_money(r["amount_cents"]), str(close), ", ".join(r["tags"]))
-    out.print(table)
+    out.print(record_table(
+        [("ID", "figure"), ("Title", "text"), ("Customer", "text"), ("Stage", "text"), ("Amount", "figure"),
+         ("Close", "fixed"), ("Tags", "text")],
+        [[str(r["id"]), r["title"], r["company"] or r["contact"] or "", r["stage"], format_money(r["amount_cents"]),
+          str(r["closed_on"] or r["expected_close"] or ""), ", ".join(r["tags"])] for r in rows],
+        main="Title"))
 
 
 @companies_app.command("list")
@@ -326,14 +370,12 @@ def companies_list(
     if not rows:
         err.print("No companies match. Add one with [bold]crmtui add company NAME[/].")
         return
-    table = PlainTable(show_edge=False, header_style="bold")
-    for name, justify in (("ID", "right"), ("Name", "left"), ("Domain", "left"), ("Open deals", "right"),
-                          ("Won", "right"), ("Tags", "left")):
-        table.add_column(name, justify=justify)
-    for r in rows:
-        table.add_row(str(r["id"]), r["name"], r["domain"] or "", str(r["open_deals"]),
-                      format_money(r["won_cents"]), ", ".join(r["tags"]))
-    out.print(table)
+    out.print(record_table(
+        [("ID", "figure"), ("Name", "text"), ("Domain", "text"), ("Open deals", "figure"), ("Won", "figure"),
+         ("Tags", "text")],
+        [[str(r["id"]), r["name"], r["domain"] or "", str(r["open_deals"]), format_money(r["won_cents"]),
+          ", ".join(r["tags"])] for r in rows],
+        main="Name"))
 
 
 @contacts_app.command("list")
@@ -358,13 +400,12 @@ def contacts_list(
     if not rows:
         err.print("No contacts match. Add one with [bold]crmtui add contact NAME[/].")
         return
-    table = PlainTable(show_edge=False, header_style="bold")
-    for name in ("ID", "Name", "Email", "Company", "Title", "Tags"):
-        table.add_column(name, justify="right" if name == "ID" else "left")
-    for r in rows:
-        table.add_row(str(r["id"]), r["name"], r["email"] or "", r["company"] or "", r["title"] or "",
-                      ", ".join(r["tags"]))
-    out.print(table)
+    out.print(record_table(
+        [("ID", "figure"), ("Name", "text"), ("Email", "text"), ("Company", "text"), ("Title", "text"),
+         ("Tags", "text")],
+        [[str(r["id"]), r["name"], r["email"] or "", r["company"] or "", r["title"] or "", ", ".join(r["tags"])]
+         for r in rows],
+        main="Name"))
 
 
 # --- one deal ----------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from crmtui.cli import DbOption, JsonOption, PlainTable, app, db_path, err, handles_errors, out, print_json
+from crmtui.cli import (DbOption, JsonOption, PlainTable, app, db_path, err, handles_errors, out, print_json,
+                        record_table)
 
 imports_app = typer.Typer(help="Past imports: list them, undo one.", no_args_is_help=True)
 app.add_typer(imports_app, name="imports")
@@ -213,15 +214,15 @@ def imports_list(ctx: typer.Context, json_out: JsonOption = False, db: DbOption 
     if not rows:
         err.print("No imports yet. Try [bold]crmtui import data/samples/deals.csv[/].")
         return
-    table = PlainTable(show_edge=False, header_style="bold")
-    for name in ("ID", "When", "File", "Type", "Rows", "Created", "Updated", "Undone"):
-        table.add_column(name, justify="right" if name in ("ID", "Rows", "Created", "Updated") else "left")
+    body = []
     for r in rows:
         created = sum(c.get("created", 0) for c in r["counts"].values())
         updated = sum(c.get("updated", 0) for c in r["counts"].values())
-        table.add_row(str(r["id"]), r["imported_at"][:16].replace("T", " "), r["source"], r["type"],
-                      f"{r['rows']:,}", f"{created:,}", f"{updated:,}", (r["undone_at"] or "")[:16].replace("T", " "))
-    out.print(table)
+        body.append([str(r["id"]), r["imported_at"][:16].replace("T", " "), r["source"], r["type"], f"{r['rows']:,}",
+                     f"{created:,}", f"{updated:,}", (r["undone_at"] or "")[:16].replace("T", " ")])
+    out.print(record_table(
+        [("ID", "figure"), ("When", "fixed"), ("File", "text"), ("Type", "text"), ("Rows", "figure"),
+         ("Created", "figure"), ("Updated", "figure"), ("Undone", "text")], body, main="File"))
 
 
 @imports_app.command("undo")
