@@ -37,11 +37,16 @@ def today(
             if not count:
                 continue
             out.print(f"\n[bold]{title}[/] ({count:,})")
+            # A grid, so that a line too long for the terminal wraps under its text, not its id.
+            lines = PlainTable.grid(padding=(0, 0, 0, 2))
+            lines.add_column(justify="right", no_wrap=True, min_width=7)
+            lines.add_column()
             for item in agenda.items[name]:
                 ref = f"#{item.deal_id}" if item.deal_id else f"task {item.task_id}"
                 who = f" · {item.customer}" if item.customer else ""
                 amount = f" · {format_money_short(item.amount_cents)}" if item.amount_cents else ""
-                out.print(f"  {ref:>7}  {item.title}{who}{amount} — {item.reason}", highlight=False, markup=False)
+                lines.add_row(ref, f"{item.title}{who}{amount} — {item.reason}")
+            out.print(lines)
             if count > len(agenda.items[name]):
                 out.print(f"  [dim]… and {count - len(agenda.items[name]):,} more[/]")
     raise typer.Exit(1 if agenda.total else 0)
