@@ -165,6 +165,10 @@ def _sections(rep: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]
 # --- renderings ---------------------------------------------------------------------------------------
 
 
+BAR_WIDTH = 16
+BAR_MIN_WIDTH = 4
+
+
 def print_tables(rep: dict[str, Any]) -> None:
     """Rich tables; the month, tag, stage, funnel and forecast tables carry a bar per row.
 
@@ -201,10 +205,6 @@ def print_tables(rep: dict[str, Any]) -> None:
                 top = max(values, default=0)
                 bars = [bar_text(v, top, width) for v in values]
         out.print(_section_table(title, headers, body, justify, bars))
-
-
-BAR_WIDTH = 16
-BAR_MIN_WIDTH = 4
 
 
 def _section_table(title: str, headers: list[str], body: list[list[str]], justify: str,

@@ -33,7 +33,6 @@ CHANGE_CHECK_INTERVAL = 2.0
 # Below this width, two columns of charts and tables instead of four and three.
 NARROW_WIDTH = 110
 
-# (card id, label, what it opens)
 # (card id, label, its short form for narrow terminals, the deals behind it)
 CARDS = [
     ("open-pipeline", "Open pipeline", "Open value", Drill("open")),
