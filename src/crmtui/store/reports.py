@@ -611,23 +611,33 @@ def _funnel_counts(session: Session, sc: _Scope) -> tuple[Any, list[tuple[Any, i
         counts: dict[int, int] = {}
         if ranked:
             current = " ".join(f"WHEN {s.id} THEN {rank}" for s, rank in ranked)  # ints we made
-            # Each deal's furthest rank over its stage history (read in deal order from the covering
-            # index on stage_change (deal_id, to_stage_id), schema 6) and its current stage. Every
-            # deal has history: the services, the demo and the importer all record the stage a deal
-            # is created in. The history per deal is a subquery in FROM, which SQLite streams into
-            # the join in deal order (a CTE here was written to a temporary table first: +15 ms).
-            rows = _all(
-                session,
-                f"""
-                SELECT max(h.r, CASE d.stage_id {current} ELSE -1 END) AS r, count(*) AS n
-                FROM (SELECT sc.deal_id, max(CASE sc.to_stage_id {current} ELSE -1 END) AS r
-                      FROM stage_change sc INDEXED BY ix_stage_change_deal_stage GROUP BY sc.deal_id) h
-                CROSS JOIN deal d ON d.id = h.deal_id
-                WHERE {sc.base} AND {sc.created_in} AND d.pipeline_id = :funnel_pipeline
-                GROUP BY 1
-                """,
-                params,
-            )
+            # Each deal's furthest rank over its stage history (the covering index on stage_change
+            # (deal_id, to_stage_id), schema 6) and its current stage. Every deal has history: the
+            # services, the demo and the importer all record the stage a deal is created in.
+            if sc.sequential:
+                # A long period: the whole history, grouped by deal in index order, as a subquery
+                # in FROM that SQLite streams into the join (a CTE was written to a temporary
+                # table first: +15 ms on 100k deals).
+                sql = f"""
+                    SELECT max(h.r, CASE d.stage_id {current} ELSE -1 END) AS r, count(*) AS n
+                    FROM (SELECT sc.deal_id, max(CASE sc.to_stage_id {current} ELSE -1 END) AS r
+                          FROM stage_change sc INDEXED BY ix_stage_change_deal_stage GROUP BY sc.deal_id) h
+                    CROSS JOIN deal d ON d.id = h.deal_id
+                    WHERE {sc.base} AND {sc.created_in} AND d.pipeline_id = :funnel_pipeline
+                    GROUP BY 1"""
+            else:
+                # A short period: its deals from the creation-date index, each with a seek into its
+                # own history (a week of 100k deals: 2 ms, against 70-120 ms for the whole history).
+                sql = f"""
+                    SELECT r, count(*) AS n FROM (
+                        SELECT max((SELECT max(CASE sc.to_stage_id {current} ELSE -1 END)
+                                    FROM stage_change sc INDEXED BY ix_stage_change_deal_stage
+                                    WHERE sc.deal_id = d.id),
+                                   CASE d.stage_id {current} ELSE -1 END) AS r
+                        FROM deal d INDEXED BY ix_deal_created
+                        WHERE {sc.base} AND {sc.created_in} AND d.pipeline_id = :funnel_pipeline)
+                    GROUP BY r"""
+            rows = _all(session, sql, params)
             counts = {r["r"]: r["n"] for r in rows}
         sc.cache["funnel"] = (pipe, ranked, counts)
     return sc.cache["funnel"]
