@@ -205,6 +205,28 @@ def test_today_exit_codes_and_json(db_path: Path, clocked) -> None:
     assert data["counts"]["no_next_step"] == 1 and data["total"] == 1
 
 
+def test_today_lines_too_long_for_the_terminal_wrap_under_their_text(db: Database, clocked) -> None:
+    from crmtui.cli import out
+    from crmtui.cli_followups import print_agenda
+
+    deal_at(db, 3, "Quarterly advisory retainer for the whole northern region – Pioneerwave")
+    with db.session() as s:
+        agenda = compute_agenda(s)
+    width = out.width
+    try:
+        out.width = 60
+        with out.capture() as capture:
+            print_agenda(agenda)
+    finally:
+        out.width = width
+    lines = capture.get().splitlines()
+    first = next(i for i, line in enumerate(lines) if "Quarterly advisory" in line)
+    indent = lines[first].index("Quarterly")
+    assert lines[first].lstrip().startswith("#")  # the id, then the text
+    assert lines[first + 1].strip() and lines[first + 1][:indent].strip() == ""  # wrapped, under the text
+    assert all(len(line) <= 60 for line in lines)
+
+
 def test_add_deal_follows_the_rule_and_flags(db_path: Path, clocked) -> None:
     cli("--db", str(db_path), "add", "deal", "A")
     cli("--db", str(db_path), "add", "deal", "B", "--no-follow-up")

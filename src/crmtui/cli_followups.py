@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -21,8 +21,7 @@ def today(
     db: DbOption = None,
 ) -> None:
     """What needs doing today. Exit code 0 when nothing is due, 1 when something is (for scripts)."""
-    from crmtui.store.followups import SECTIONS, compute_agenda
-    from crmtui.store.money import format_money_short
+    from crmtui.store.followups import compute_agenda
 
     with open_session(ctx, db) as s:
         agenda = compute_agenda(s, limit=limit)
@@ -31,25 +30,33 @@ def today(
     elif agenda.total == 0:
         out.print(f"Nothing due today ({agenda.today.isoformat()}).")
     else:
-        out.print(f"[bold]Today, {agenda.today.strftime('%a %d %b %Y')}[/]")
-        for name, title in SECTIONS.items():
-            count = agenda.counts[name]
-            if not count:
-                continue
-            out.print(f"\n[bold]{title}[/] ({count:,})")
-            # A grid, so that a line too long for the terminal wraps under its text, not its id.
-            lines = PlainTable.grid(padding=(0, 0, 0, 2))
-            lines.add_column(justify="right", no_wrap=True, min_width=7)
-            lines.add_column()
-            for item in agenda.items[name]:
-                ref = f"#{item.deal_id}" if item.deal_id else f"task {item.task_id}"
-                who = f" · {item.customer}" if item.customer else ""
-                amount = f" · {format_money_short(item.amount_cents)}" if item.amount_cents else ""
-                lines.add_row(ref, f"{item.title}{who}{amount} — {item.reason}")
-            out.print(lines)
-            if count > len(agenda.items[name]):
-                out.print(f"  [dim]… and {count - len(agenda.items[name]):,} more[/]")
+        print_agenda(agenda)
     raise typer.Exit(1 if agenda.total else 0)
+
+
+def print_agenda(agenda: Any) -> None:
+    """The agenda's sections, a line per item. Each section is a grid, so that a line too long for
+    the terminal wraps under its text, not under the ids."""
+    from crmtui.store.followups import SECTIONS
+    from crmtui.store.money import format_money_short
+
+    out.print(f"[bold]Today, {agenda.today.strftime('%a %d %b %Y')}[/]")
+    for name, title in SECTIONS.items():
+        count = agenda.counts[name]
+        if not count:
+            continue
+        out.print(f"\n[bold]{title}[/] ({count:,})")
+        lines = PlainTable.grid(padding=(0, 0, 0, 2))
+        lines.add_column(justify="right", no_wrap=True, min_width=7)
+        lines.add_column()
+        for item in agenda.items[name]:
+            ref = f"#{item.deal_id}" if item.deal_id else f"task {item.task_id}"
+            who = f" · {item.customer}" if item.customer else ""
+            amount = f" · {format_money_short(item.amount_cents)}" if item.amount_cents else ""
+            lines.add_row(ref, f"{item.title}{who}{amount} — {item.reason}")
+        out.print(lines)
+        if count > len(agenda.items[name]):
+            out.print(f"  [dim]… and {count - len(agenda.items[name]):,} more[/]")
 
 
 @rules_app.command("show")
