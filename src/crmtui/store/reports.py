@@ -305,10 +305,14 @@ def _stage_ids(session: Session, sc: _Scope) -> dict[str, list[str]]:
     return sc.cache["stage_ids"]
 
 
+def _in_list(session: Session, sc: _Scope, kind: str) -> str:
+    """The ids of the stages of `kind`, for `stage_id IN (...)`: "NULL" when there are none."""
+    return ", ".join(_stage_ids(session, sc)[kind]) or "NULL"
+
+
 def _open_groups(session: Session, sc: _Scope) -> list[dict[str, Any]]:
     """Open deals now, per stage and expected close month: count, amount, overdue, without a task."""
     if "open" not in sc.cache:
-        open_ids = _stage_ids(session, sc)["open"]
         # Per stage and close DATE, in the order of the index on (stage_id, expected_close, ...):
         # SQLite groups without sorting; the days are added up into months here (a few hundred rows).
         days = _all(
@@ -319,11 +323,11 @@ def _open_groups(session: Session, sc: _Scope) -> list[dict[str, Any]]:
                    coalesce(sum(CASE WHEN d.expected_close < :today THEN d.amount_cents END), 0) AS overdue_cents,
                    count(CASE WHEN d.open_tasks = 0 THEN 1 END) AS no_task
             FROM deal d INDEXED BY ix_deal_close
-            WHERE {sc.base} AND d.stage_id IN ({", ".join(open_ids)})
+            WHERE {sc.base} AND d.stage_id IN ({_in_list(session, sc, "open")})
             GROUP BY d.stage_id, d.expected_close
             """,
             sc.params,
-        ) if open_ids else []
+        )
         groups: dict[tuple[int, str | None], dict[str, Any]] = {}
         for day in days:
             month = day["day"][:7] if day["day"] else None
@@ -379,9 +383,8 @@ def _tag_groups(session: Session, sc: _Scope) -> list[dict[str, Any]]:
     each as count and amount. Read in tag order from the index on deal_tag (tag_id, deal_id), so
     SQLite groups without sorting the 100,000s of tag links; the stage kinds are id lists."""
     if "tags" not in sc.cache:
-        kinds = _stage_ids(session, sc)
-        won = f"d.stage_id IN ({', '.join(kinds['won']) or 'NULL'}) AND {sc.closed_in}"
-        opened = f"d.stage_id IN ({', '.join(kinds['open']) or 'NULL'})"
+        won = f"d.stage_id IN ({_in_list(session, sc, 'won')}) AND {sc.closed_in}"
+        opened = f"d.stage_id IN ({_in_list(session, sc, 'open')})"
         sc.cache["tags"] = _all(
             session,
             f"""
@@ -407,7 +410,7 @@ def _calendar(session: Session, sc: _Scope) -> dict[str, int]:
     stage, not a walk through every won deal (which the planner chose when the index statistics
     were sampled, 26 ms against 1 ms on 100k deals)."""
     if "calendar" not in sc.cache:
-        won = ", ".join(_stage_ids(session, sc)["won"]) or "NULL"
+        won = _in_list(session, sc, "won")
         sc.cache["calendar"] = _all(
             session,
             f"""
