@@ -242,8 +242,12 @@ def imports_undo(
         r = undo_import(database, import_id)
     finally:
         database.close()
-    out.print(f"Undid import #{import_id}: removed {r['deals']:,} deals, {r['companies']:,} companies and "
-              f"{r['contacts']:,} contacts; restored {r['restored']:,} changed records.")
+    def n(count: int, one: str, many: str) -> str:
+        return f"{count:,} {one if count == 1 else many}"
+
+    out.print(f"Undid import #{import_id}: removed {n(r['deals'], 'deal', 'deals')}, "
+              f"{n(r['companies'], 'company', 'companies')} and {n(r['contacts'], 'contact', 'contacts')}; "
+              f"restored {n(r['restored'], 'changed record', 'changed records')}.")
 
 
 @app.command("export")

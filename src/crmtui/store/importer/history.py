@@ -78,7 +78,7 @@ def _undo(conn: Any, import_id: int) -> dict[str, int]:
     for entity, action, first, last, _old, _new in changes:
         if action == "created":
             created.setdefault(entity, []).append((first, last))
-    _refuse_if_referenced(conn, import_id, created)
+    _refuse_if_referenced(conn, import_id, created, _links_put_back(changes))
     result = {"deals": 0, "companies": 0, "contacts": 0, "restored": 0, "stages": 0}
     for first, last in created.get("activity", []):  # the follow-up tasks the import added
         conn.execute("DELETE FROM activity WHERE id BETWEEN ? AND ?", (first, last))
@@ -127,7 +127,21 @@ def _restore(conn: Any, entity: str, rid: int, old: dict[str, Any], new: dict[st
     return 1
 
 
-def _refuse_if_referenced(conn: Any, import_id: int, created: dict[str, list[tuple[int, int]]]) -> None:
+def _links_put_back(changes: list[tuple]) -> dict[tuple[str, str, int], Any]:
+    """(table, column, id) -> value, for each link the import set on a record that existed: a
+    known deal the file gave an imported contact. Undo puts the old link back (when it is still
+    the import's), so that record does not hold the imported one."""
+    put_back = {}
+    for entity, action, rid, _last, _old, new in changes:
+        if action == "updated" and entity in ("deal", "contact"):
+            for column, value in json.loads(new).items():
+                if column in ("company_id", "contact_id"):
+                    put_back[(entity, column, rid)] = value
+    return put_back
+
+
+def _refuse_if_referenced(conn: Any, import_id: int, created: dict[str, list[tuple[int, int]]],
+                          put_back: dict[tuple[str, str, int], Any]) -> None:
     problems = []
 
     def count(sql: str, ranges: list[tuple[int, int]], outside: list[tuple[int, int]] | None = None) -> int:
@@ -141,6 +155,19 @@ def _refuse_if_referenced(conn: Any, import_id: int, created: dict[str, list[tup
             total += conn.execute(query, params).fetchone()[0]
         return total
 
+    def referring(table: str, column: str, ranges: list[tuple[int, int]], outside: list[tuple[int, int]]) -> int:
+        """Records of `table` whose `column` points into `ranges` and stays so after the undo."""
+        total = 0
+        for first, last in ranges:
+            params: list[int] = [first, last]
+            query = f"SELECT id, {column} FROM {table} WHERE {column} BETWEEN ? AND ?"
+            for o_first, o_last in outside:
+                query += " AND NOT (id BETWEEN ? AND ?)"
+                params += [o_first, o_last]
+            total += sum(1 for rid, value in conn.execute(query, params)
+                         if put_back.get((table, column, rid), object()) != value)
+        return total
+
     deals, companies, contacts = created.get("deal", []), created.get("company", []), created.get("contact", [])
     own = created.get("activity", [])  # the import's own follow-up tasks go with it
     n = count("SELECT count(*) FROM activity WHERE deal_id BETWEEN ? AND ?", deals, own)
@@ -148,11 +175,10 @@ def _refuse_if_referenced(conn: Any, import_id: int, created: dict[str, list[tup
     n += count("SELECT count(*) FROM activity WHERE contact_id BETWEEN ? AND ?", contacts, own)
     if n:
         problems.append(f"{n} activit{'y' if n == 1 else 'ies'}")
-    n = count("SELECT count(*) FROM deal WHERE company_id BETWEEN ? AND ?", companies, deals)
-    n += count("SELECT count(*) FROM deal WHERE contact_id BETWEEN ? AND ?", contacts, deals)
+    n = referring("deal", "company_id", companies, deals) + referring("deal", "contact_id", contacts, deals)
     if n:
         problems.append(f"{n} deal{'s' if n != 1 else ''}")
-    n = count("SELECT count(*) FROM contact WHERE company_id BETWEEN ? AND ?", companies, contacts)
+    n = referring("contact", "company_id", companies, contacts)
     if n:
         problems.append(f"{n} contact{'s' if n != 1 else ''}")
     if problems:
