@@ -24,7 +24,8 @@ from crmtui.store import clock, search_index
 from crmtui.store.db import Database, translate_errors
 from crmtui.store.errors import CrmError, ValidationError
 from crmtui.store.importer.mapping import Mapping, build_mapping, detect_type, parse_map_options, RECORD_TYPES
-from crmtui.store.importer.plan import COLS, ImportOptions, Plan, make_plan
+from crmtui.store.importer import stream
+from crmtui.store.importer.plan import COLS, DealChunk, ImportOptions, Plan, start_plan
 from crmtui.store.importer.reading import CsvText, open_csv
 
 _LINK_TABLES = {"deal": ("deal_tag", "deal_id"), "company": ("company_tag", "company_id"),
@@ -82,6 +83,7 @@ def run_import(db: Database, csv_text: CsvText, mapping: Mapping, options: Impor
     was_enabled = gc.isenabled()
     gc.disable()
     plan: Plan | None = None
+    writer: _DealWriter | None = None
     with translate_errors(db.path, db.busy_timeout):
         conn = db.raw()
         try:
@@ -97,7 +99,13 @@ def run_import(db: Database, csv_text: CsvText, mapping: Mapping, options: Impor
             conn.execute("PRAGMA analysis_limit = 1000")
             conn.execute("BEGIN IMMEDIATE")
             try:
-                plan = make_plan(conn, csv_text, mapping, options, progress)
+                planner = start_plan(conn, csv_text, mapping, options, progress)
+                if not dry_run and options.record_type == "deals" and stream.available():
+                    writer = _DealWriter(conn)
+                    if csv_text.line_count < writer.threshold:
+                        writer = None  # too few rows to drop the indexes: one process
+                plan = stream.plan_beside(planner, writer, progress) if writer else planner.complete()
+                del planner
                 csv_text.text = ""  # every row is planned; let the file's text go before writing
                 _check(plan)
                 if before_write is not None:
@@ -105,7 +113,7 @@ def run_import(db: Database, csv_text: CsvText, mapping: Mapping, options: Impor
                 import_id = None
                 if not dry_run and plan.changes_anything():
                     ensure_import_tables(conn)
-                    import_id = write_plan(conn, plan)
+                    import_id = write_plan(conn, plan, writer)
                 if dry_run:
                     conn.execute("ROLLBACK")
                 else:
@@ -150,10 +158,14 @@ def _check(plan: Plan) -> None:
         raise RowsRejected(plan)
 
 
-def write_plan(conn: sqlite3.Connection, plan: Plan) -> int:
-    """Carry out a plan inside the caller's transaction. Returns the import's id."""
+def write_plan(conn: sqlite3.Connection, plan: Plan, writer: _DealWriter | None = None) -> int:
+    """Carry out a plan inside the caller's transaction (the rest of it, when `writer` wrote the
+    new deals while they were planned). Returns the import's id."""
     now = plan.now
     record: list[tuple[str, str, int, int, str | None, str | None]] = []  # entity, action, first, last, old, new
+    streamed = writer is not None and writer.started
+    if plan.stream_broken or streamed != (plan.streamed_from_change is not None):
+        raise RuntimeError("the import's new deals were written only in part")  # never: _check stops it first
 
     if plan.new_stages:
         for pipeline_id, (after, count) in plan.stage_shifts.items():
@@ -168,20 +180,18 @@ def write_plan(conn: sqlite3.Connection, plan: Plan) -> int:
         conn.executemany("INSERT INTO tag (id, name) VALUES (?, ?)", tags)
         record.append(("tag", "created", tags[0][0], tags[-1][0], None, None))
 
-    rebuild: list[str] = []
+    rebuild: list[str] = list(writer.rebuild) if streamed else []
     for entity in ("company", "contact", "deal"):
         table = plan.tables[entity]
         ids = table.new_ids()
-        if ids:
+        if ids and entity == "deal" and streamed:
+            record.append((entity, "created", ids.start, ids.stop - 1, None, None))
+        elif ids:
             rebuild += _drop_indexes_for_bulk(conn, entity, len(ids))
             cols = COLS[entity]
             rows: Any = (table.rows[i] for i in ids)
-            if entity == "deal" and "last_touch_at" in _columns(conn, "deal"):
-                # Schema 5 sets a new deal's last touch in a trigger, one UPDATE per row; giving the
-                # same value (the later of creation and stage entry) up front skips it.
-                cols = (*cols, "last_touch_at")
-                created, entered = cols.index("created_at"), cols.index("stage_entered_at")
-                rows = ((*r, max(r[created], r[entered])) for r in rows)
+            if entity == "deal":
+                cols, rows = _with_last_touch(conn, rows)
             _bulk_insert(conn, entity, cols, rows, ids)
             record.append((entity, "created", ids.start, ids.stop - 1, None, None))
         for rid, old, new in plan.updates(entity):
@@ -198,10 +208,12 @@ def write_plan(conn: sqlite3.Connection, plan: Plan) -> int:
     if plan.stage_changes:
         rebuild += _drop_indexes_for_bulk(conn, "stage_change", len(plan.stage_changes))
         first = plan.first_stage_change
-        insert_many(
-            conn, "INSERT INTO stage_change (id, deal_id, from_stage_id, to_stage_id, changed_at) VALUES", 5,
-            ((first + i, *change) for i, change in enumerate(plan.stage_changes)))
-        record.append(("stage_change", "created", first, first + len(plan.stage_changes) - 1, None, None))
+        insert_many(conn, _INSERT_STAGE_CHANGES, 5, ((first + i, *change) for i, change in enumerate(plan.stage_changes)))
+    # (stage changes written with the streamed deals have the ids before plan.first_stage_change)
+    changes_from = plan.first_stage_change if plan.streamed_from_change is None else plan.streamed_from_change
+    changes_to = plan.first_stage_change + len(plan.stage_changes) - 1
+    if changes_to >= changes_from:
+        record.append(("stage_change", "created", changes_from, changes_to, None, None))
     for entity, pairs in plan.new_links.items():
         link, column = _LINK_TABLES[entity]
         rebuild += _drop_indexes_for_bulk(conn, link, len(pairs))
@@ -211,6 +223,8 @@ def write_plan(conn: sqlite3.Connection, plan: Plan) -> int:
         conn.executemany(f"INSERT OR IGNORE INTO {link} ({column}, tag_id) VALUES (?, ?)", pairs)
         record.extend((link, "linked", rid, tid, None, None) for rid, tid in pairs)
 
+    if streamed and writer.trigger:
+        conn.execute(writer.trigger)
     for sql in rebuild:
         conn.execute(sql)
     if rebuild:
@@ -231,6 +245,65 @@ def write_plan(conn: sqlite3.Connection, plan: Plan) -> int:
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
         ((import_id, *r) for r in record))
     return import_id
+
+
+_INSERT_STAGE_CHANGES = "INSERT INTO stage_change (id, deal_id, from_stage_id, to_stage_id, changed_at) VALUES"
+
+
+class _DealWriter:
+    """Writes the new deals of a big file while a child process plans the rest (`stream`): their
+    rows, finder entries, stage changes and tag links, into the import's transaction. The planner
+    starts handing them over once they outnumber the table (and BULK_MIN_ROWS); then the writer
+    first does what `write_plan` does for such a batch: it drops the indexes of deal,
+    stage_change and deal_tag, and sets the finder's insert trigger aside. `write_plan` puts
+    them back."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.threshold = max(BULK_MIN_ROWS, conn.execute("SELECT count(*) FROM deal").fetchone()[0])
+        self.started = False
+        self.rebuild: list[str] = []
+        self.trigger: str | None = None
+
+    def __call__(self, chunk: DealChunk) -> None:
+        conn = self.conn
+        if not self.started:
+            self._set_up(len(chunk.rows), len(chunk.changes), len(chunk.links))
+            self.started = True
+        cols, rows = _with_last_touch(conn, chunk.rows)
+        if chunk.rewrite:
+            # Deals written earlier that later rows of the file changed; their finder entries
+            # follow by the update trigger, their stage changes are written again below.
+            assignments = ", ".join(f"{c} = ?" for c in cols[1:])
+            conn.executemany(f"UPDATE deal SET {assignments} WHERE id = ?", ((*r[1:], r[0]) for r in rows))
+            ids = [r[0] for r in chunk.rows]
+            for at in range(0, len(ids), 500):
+                some = ids[at:at + 500]
+                conn.execute(f"DELETE FROM stage_change WHERE deal_id IN ({', '.join('?' * len(some))})", some)
+        else:
+            insert_many(conn, f"INSERT INTO deal ({', '.join(cols)}) VALUES", len(cols), rows)
+            if self.trigger:
+                search_index.index_range(conn, "deal", chunk.rows[0][0], chunk.rows[-1][0])
+        insert_many(conn, _INSERT_STAGE_CHANGES, 5, chunk.changes)
+        insert_many(conn, "INSERT OR IGNORE INTO deal_tag (deal_id, tag_id) VALUES", 2, chunk.links)
+
+    def _set_up(self, deals: int, changes: int, links: int) -> None:
+        conn = self.conn
+        self.rebuild += _drop_indexes_for_bulk(conn, "deal", deals)
+        self.rebuild += _drop_indexes_for_bulk(conn, "stage_change", changes)
+        self.rebuild += _drop_indexes_for_bulk(conn, "deal_tag", links)
+        self.trigger = _set_aside_finder_trigger(conn, "deal")
+
+
+def _with_last_touch(conn: sqlite3.Connection, rows: Any) -> tuple[tuple[str, ...], Any]:
+    """The columns and rows of new deals as inserted. Schema 5 sets a new deal's last touch in a
+    trigger, one UPDATE per row; giving the same value (the later of creation and stage entry)
+    up front skips it."""
+    cols = COLS["deal"]
+    if "last_touch_at" not in _columns(conn, "deal"):
+        return cols, rows
+    created, entered = cols.index("created_at"), cols.index("stage_entered_at")
+    return (*cols, "last_touch_at"), ((*r, max(r[created], r[entered])) for r in rows)
 
 
 def _wants_follow_up(conn: sqlite3.Connection, asked: bool | None) -> bool:
@@ -269,14 +342,21 @@ def _bulk_insert(conn: sqlite3.Connection, table: str, cols: tuple[str, ...], ro
     if len(ids) < 1000:
         conn.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(cols))})", rows)
         return
-    trigger = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
-                           (f"search_{table}_ai",)).fetchone()
-    if trigger:
-        conn.execute(f"DROP TRIGGER search_{table}_ai")
+    trigger = _set_aside_finder_trigger(conn, table)
     insert_many(conn, f"INSERT INTO {table} ({names}) VALUES", len(cols), rows)
     if trigger:
         search_index.index_range(conn, table, ids.start, ids.stop - 1)
-        conn.execute(trigger[0])
+        conn.execute(trigger)
+
+
+def _set_aside_finder_trigger(conn: sqlite3.Connection, table: str) -> str | None:
+    """Drop the finder's insert trigger on `table`; returns its CREATE statement (None: none)."""
+    found = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+                         (f"search_{table}_ai",)).fetchone()
+    if found is None:
+        return None
+    conn.execute(f"DROP TRIGGER search_{table}_ai")
+    return found[0]
 
 
 # Values per statement: 1,000 is as fast as SQLite's maximum (32,766), and such a statement

@@ -20,7 +20,7 @@ import re
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from crmtui.store import clock
 from crmtui.store.dates import AmbiguousDate
@@ -86,6 +86,32 @@ class RowError(Exception):
 
 
 @dataclass
+class DealChunk:
+    """New deals handed to the writer while the rest of the file is planned (`stream`)."""
+
+    rows: list[list[Any]]  # in DEAL_COLS order: consecutive new ids, or (`rewrite`) any
+    changes: list[tuple[int, int, int | None, int, str]]  # their stage changes: id, deal, from, to, at
+    links: list[tuple[int, int]]  # (deal, tag) for new deals, maybe repeated
+    rewrite: bool = False  # rows handed over before that later rows of the file changed
+
+
+class Handover(Protocol):
+    """Where the planner hands new deals (apply's stream)."""
+
+    # New deals from which handing over starts: when the import will drop the deal indexes
+    # (at least as many new deals as the table holds, and BULK_MIN_ROWS).
+    threshold: int
+
+    def __call__(self, chunk: DealChunk) -> None: ...
+
+
+# New deals per hand-over: few enough that little is left to write when planning ends, enough
+# that each message is worth sending. Whether it is time is looked at every 1,024 rows.
+CHUNK_ROWS = 4000
+HAND_OVER_MASK = 1023
+
+
+@dataclass
 class Table:
     """The planned state of one table: existing rows (as loaded) and new ones, by id."""
 
@@ -123,6 +149,10 @@ class Plan:
     linked_existing: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     date_order: str | None = None
     now: str = ""
+    # When the new deals went to the writer while planning (`stream`): the first stage change id
+    # this import gave out (stage_changes then only holds those not written yet).
+    streamed_from_change: int | None = None
+    stream_broken: bool = False  # handing over stopped half-way: this plan must not be written
 
     def counts(self) -> dict[str, dict[str, int]]:
         """created / updated / unchanged (and rejected for the file's own type) per record type."""
@@ -175,6 +205,7 @@ class Planner:
     def __init__(self, conn: sqlite3.Connection, csv_text: CsvText, mapping: Mapping, options: ImportOptions,
                  progress: Callable[[int], None] | None = None) -> None:
         self.conn = conn
+        self.handover: Handover | None = None
         self.csv = csv_text
         self.mapping = mapping
         self.options = options
@@ -336,6 +367,8 @@ class Planner:
             self.plan.rows_read += 1
             if self.progress is not None and self.plan.rows_read % 2000 == 0:
                 self.progress(line)
+            if self.handover is not None and not self.plan.rows_read & HAND_OVER_MASK:
+                self._hand_over()
             n = len(fields)
             if n > width and any(f.strip() for f in fields[width:]):
                 self._reject(line, fields, None, None,
@@ -861,6 +894,8 @@ class Planner:
         is_new = did >= t.first_new
         if is_new:
             self.plan.merged_rows += 1
+            if did < self._streamed_to:
+                self._rewrite.add(did)  # written already: write it again when the file is done
         if row[p["stage_id"]] != stage_id and self._cell(fields, "stage").strip() + self._cell(fields, "status").strip():
             fill["pipeline_id"] = pipeline_id
             fill["stage_id"] = stage_id
@@ -939,16 +974,48 @@ class Planner:
 
     _new_link_set: dict[str, list[tuple[int, int]]]  # may repeat a pair (INSERT OR IGNORE)
 
+    def complete(self) -> Plan:
+        """Plan every row of the file (touches no database: the loading was done)."""
+        # 100,000 rows make millions of small objects and no cycles: the cyclic GC would only rescan them
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self.run()
+            return self.finish()
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    def hand_over_to(self, handover: Handover) -> None:
+        """Give new deals to `handover` while planning, once there are enough (deal files only)."""
+        if self.entity == "deal":
+            self.handover = handover
+
     def finish(self) -> Plan:
-        """Turn what was collected into the plan's insert lists."""
+        """Turn what was collected into the plan's insert lists (what was not handed over)."""
         plan = self.plan
+        if self._streaming:
+            self._finish_stream()
         plan.new_links = self._new_link_set
+        t = self.tables["deal"]
+        changes = self._changes_for(range(self._streamed_to, t.next_id))
+        p = _POS["deal"]
+        rows, original = t.rows, t.original
+        for did, (old, new, when) in sorted(self._moved.items()):
+            if rows[did][p["stage_id"]] != original[did][p["stage_id"]]:
+                changes.append((did, old, new, when))
+        plan.stage_changes = changes
+        return plan
+
+    def _changes_for(self, deal_ids: range | list[int]) -> list[tuple[int, int | None, int, str]]:
+        """The stage history of new deals: created in their stage, or through an open stage
+        first (a won or lost row whose stage column named the stage it was in)."""
         p = _POS["deal"]
         stage, entered, created = p["stage_id"], p["stage_entered_at"], p["created_at"]
         rows = self.tables["deal"].rows
         changes = []
         through_of = self._through
-        for did in self.tables["deal"].new_ids():
+        for did in deal_ids:
             row = rows[did]
             through = through_of.get(did)
             if through is not None and through != row[stage]:
@@ -956,18 +1023,73 @@ class Planner:
                 changes.append((did, through, row[stage], row[entered]))
             else:
                 changes.append((did, None, row[stage], row[entered]))
-        original = self.tables["deal"].original
-        for did, (old, new, when) in sorted(self._moved.items()):
-            if rows[did][p["stage_id"]] != original[did][p["stage_id"]]:
-                changes.append((did, old, new, when))
-        plan.stage_changes = changes
-        return plan
+        return changes
+
+    # --- handing new deals to the writer while planning (see `stream`) --------------------------
+
+    _streamed_to: int  # new deals below this id were handed over
+    _streaming: bool
+    _links_sent: int  # of _new_link_set["deal"]
+    _next_change: int
+    _rewrite: set[int]
+
+    def _doomed(self) -> bool:
+        """The import will stop before writing (`apply._check`): writing more is wasted."""
+        return bool((self.plan.rejects and not self.options.skip_invalid)
+                    or (self.plan.unknown_stages and not self.options.create_stages))
+
+    def _hand_over(self, final: bool = False) -> None:
+        handover = self.handover
+        if handover is None:
+            return
+        if self._doomed():
+            self.handover = None
+            return
+        t = self.tables["deal"]
+        start, stop = self._streamed_to, t.next_id
+        if not self._streaming:
+            if final or stop - t.first_new < handover.threshold:
+                return
+            self._streaming = True
+        if stop - start < CHUNK_ROWS and not (final and stop > start):
+            return
+        links = self._new_link_set.get("deal", [])
+        chunk = DealChunk([t.rows[did] for did in range(start, stop)],
+                          self._numbered(self._changes_for(range(start, stop))), links[self._links_sent:])
+        self._links_sent = len(links)
+        self._streamed_to = stop
+        handover(chunk)
+
+    def _numbered(self, changes: list[tuple[int, int | None, int, str]]) -> list[tuple[int, int, int | None, int, str]]:
+        first = self._next_change
+        self._next_change += len(changes)
+        return [(first + i, *change) for i, change in enumerate(changes)]
+
+    def _finish_stream(self) -> None:
+        """Hand over the last new deals, and again those that later rows changed."""
+        self._hand_over(final=True)
+        if self.handover is None:  # doomed: the import stops before writing
+            self.plan.stream_broken = True
+            return
+        rows = self.tables["deal"].rows
+        rewrite = sorted(self._rewrite)
+        if rewrite:
+            self.handover(DealChunk([rows[did] for did in rewrite], self._numbered(self._changes_for(rewrite)), [],
+                                    rewrite=True))
+        self.plan.streamed_from_change = self.plan.first_stage_change
+        self.plan.first_stage_change = self._next_change
+        self._new_link_set["deal"] = self._new_link_set.get("deal", [])[self._links_sent:]
 
 
-def make_plan(conn: sqlite3.Connection, csv_text: CsvText, mapping: Mapping, options: ImportOptions,
-              progress: Callable[[int], None] | None = None) -> Plan:
-    """Read every row of the file and decide what the import would do (reads the database only)."""
+def start_plan(conn: sqlite3.Connection, csv_text: CsvText, mapping: Mapping, options: ImportOptions,
+               progress: Callable[[int], None] | None = None) -> Planner:
+    """A planner that has read what exists (the database's part); `complete` reads the file."""
     planner = Planner(conn, csv_text, mapping, options, progress)
+    planner._streamed_to = planner.tables["deal"].first_new
+    planner._streaming = False
+    planner._links_sent = 0
+    planner._next_change = planner.plan.first_stage_change
+    planner._rewrite = set()
     planner._through = {}
     planner._moved = {}
     planner._new_link_set = {}
@@ -976,12 +1098,10 @@ def make_plan(conn: sqlite3.Connection, csv_text: CsvText, mapping: Mapping, opt
     planner._tag_cache = {}
     planner._contact_cache = {}
     planner._shared = {}
-    # 100,000 rows make millions of small objects and no cycles: the cyclic GC would only rescan them
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        planner.run()
-        return planner.finish()
-    finally:
-        if was_enabled:
-            gc.enable()
+    return planner
+
+
+def make_plan(conn: sqlite3.Connection, csv_text: CsvText, mapping: Mapping, options: ImportOptions,
+              progress: Callable[[int], None] | None = None) -> Plan:
+    """Read every row of the file and decide what the import would do (reads the database only)."""
+    return start_plan(conn, csv_text, mapping, options, progress).complete()

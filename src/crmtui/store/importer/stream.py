@@ -1,0 +1,166 @@
+"""Planning a big deals file in a second process while this one writes what is planned.
+
+Planning is Python and takes one core; writing is SQLite. Threads cannot share that work (each
+statement needs Python's lock to bind its values, and handing the lock back and forth slowed
+both sides more than it saved), so on Linux a big import forks: the child plans the rows and
+sends each few thousand new deals through a pipe; the parent, which holds the import's one
+transaction, writes them as they come. When the file is done, the child sends the rest of the
+plan (companies, contacts, counts, rejects, updates) and exits; the parent checks it and
+writes the rest, and nothing is committed before that.
+
+The child never touches the database: the planner has read all it needs before the fork, and
+the child leaves with `os._exit`, so no connection is closed or checkpointed from it. If
+either side fails (an error, Ctrl-C, a killed child), the parent stops the child and rolls back.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import queue
+import signal
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any, BinaryIO
+
+from crmtui.store.errors import CrmError
+from crmtui.store.importer.plan import DealChunk, Handover, Plan, Planner
+
+
+class PlanningFailed(CrmError):
+    """The planning process stopped without a plan (it crashed or was killed)."""
+
+
+def available() -> bool:
+    """Fork only where it is cheap and safe: Linux (macOS frameworks may not survive a fork).
+    CRMTUI_IMPORT_PROCESSES=1 plans in this process."""
+    return sys.platform == "linux" and hasattr(os, "fork") and os.environ.get("CRMTUI_IMPORT_PROCESSES") != "1"
+
+
+class _ToParent:
+    """The child's end: each message is a pickle after its length (8 bytes)."""
+
+    def __init__(self, out: BinaryIO, threshold: int) -> None:
+        self.out = out
+        self.threshold = threshold
+
+    def send(self, kind: str, payload: Any) -> None:
+        data = pickle.dumps((kind, payload), protocol=pickle.HIGHEST_PROTOCOL)
+        self.out.write(len(data).to_bytes(8, "little"))
+        self.out.write(data)
+        self.out.flush()
+
+    def __call__(self, chunk: DealChunk) -> None:
+        self.send("chunk", chunk)
+
+
+def _drain(fd: int, messages: queue.SimpleQueue[bytes | None]) -> None:
+    """The parent's reading thread: takes each message off the pipe as soon as it is sent, so
+    the child never waits on a full pipe while the parent writes (ends with None at the end)."""
+    try:
+        with os.fdopen(fd, "rb", buffering=1 << 20) as inp:
+            while len(head := inp.read(8)) == 8:
+                size = int.from_bytes(head, "little")
+                data = inp.read(size)
+                if len(data) != size:
+                    break
+                messages.put(data)
+    except OSError:
+        pass
+    finally:
+        messages.put(None)
+
+
+def plan_beside(planner: Planner, write: Handover, progress: Callable[[int], None] | None) -> Plan:
+    """Run `planner` in a child process; `write` (in this process) gets each chunk of new deals
+    as it is planned. Returns the plan (without the deal rows that `write` had)."""
+    read_fd, write_fd = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # the child: plan, send, leave
+        os.close(read_fd)
+        code = 1
+        try:
+            out = os.fdopen(write_fd, "wb", buffering=1 << 20)
+            to_parent = _ToParent(out, write.threshold)
+            planner.hand_over_to(to_parent)
+            if progress is not None:
+                planner.progress = lambda line: to_parent.send("progress", line)
+            plan = planner.complete()
+            to_parent.send("plan", _portable(plan, planner))
+            code = 0
+        except BaseException as exc:  # everything goes to the parent, which decides
+            try:
+                to_parent.send("error", _portable_error(exc))
+            except BaseException:
+                pass
+        finally:
+            os._exit(code)
+
+    os.close(write_fd)
+    finished = False
+    messages: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+    reader = threading.Thread(target=_drain, args=(read_fd, messages), name="crmtui-import-pipe", daemon=True)
+    reader.start()
+    try:
+        while True:
+            data = messages.get()
+            if data is None:
+                raise PlanningFailed("the import's planning process stopped unexpectedly; nothing was written")
+            kind, payload = pickle.loads(data)
+            del data
+            if kind == "chunk":
+                write(payload)
+            elif kind == "progress":
+                if progress is not None:
+                    progress(payload)
+            elif kind == "error":
+                raise payload
+            else:
+                plan: Plan = payload
+                plan.csv, plan.mapping = planner.csv, planner.mapping
+                finished = True
+                return plan
+    finally:
+        if not finished:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        _reap(pid)
+        reader.join()
+
+
+def _reap(pid: int) -> None:
+    while True:
+        try:
+            os.waitpid(pid, 0)
+            return
+        except ChildProcessError:
+            return
+        except KeyboardInterrupt:  # a second Ctrl-C: still collect the child
+            continue
+
+
+def _portable(plan: Plan, planner: Planner) -> Plan:
+    """The plan without what the parent does not need: the file's text, and the rows of the
+    new deals it was sent already (the deals it still needs: the dirty ones, for their undo)."""
+    plan.csv = plan.csv.__class__(**{**plan.csv.__dict__, "text": ""})
+    deals = plan.tables["deal"]
+    keep = set(deals.dirty) | set(range(planner._streamed_to, deals.next_id))
+    deals.rows = {did: deals.rows[did] for did in keep}
+    deals.original = {did: deals.original[did] for did in deals.dirty}
+    return plan
+
+
+def _portable_error(exc: BaseException) -> BaseException:
+    """`exc` if it survives pickling, else a PlanningFailed that carries its text."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:
+        text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        return PlanningFailed(f"planning the import failed: {text}")

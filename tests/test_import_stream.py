@@ -1,0 +1,282 @@
+"""A big deals import plans in a child process while this one writes (`importer.stream`): the
+database must end up exactly as the one-process import leaves it, and every failure, on
+either side, must leave it as it was.
+
+The sizes are made small (a hand-over every 7 new deals, from 10 new deals on) so that a file
+of a hundred rows goes through every path: several hand-overs, deals changed after they were
+written, dates whose order a later row proves, tags, won and lost deals, a late bad row."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from crmtui.cli import app
+from crmtui.store.db import open_database
+from crmtui.store.importer import apply, plan, stream
+from tests.conftest import fetch, snapshot_of
+
+runner = CliRunner()
+HEADER = ["Record ID", "Deal Name", "Deal Stage", "Deal - Status", "Amount", "Close Date", "Associated Company",
+          "Contact Email", "Tags"]
+
+
+@pytest.fixture(autouse=True)
+def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(plan, "CHUNK_ROWS", 7)
+    monkeypatch.setattr(plan, "HAND_OVER_MASK", 0)
+    monkeypatch.setattr(apply, "BULK_MIN_ROWS", 10)
+    monkeypatch.delenv("CRMTUI_IMPORT_PROCESSES", raising=False)
+
+
+@pytest.fixture
+def chunks(monkeypatch: pytest.MonkeyPatch) -> list[plan.DealChunk]:
+    """Every hand-over the writer got (in this process: the parent)."""
+    got: list[plan.DealChunk] = []
+    original = apply._DealWriter.__call__
+
+    def spy(self: apply._DealWriter, chunk: plan.DealChunk) -> None:
+        got.append(chunk)
+        original(self, chunk)
+
+    monkeypatch.setattr(apply._DealWriter, "__call__", spy)
+    return got
+
+
+def write_file(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(HEADER)
+        w.writerows(rows)
+    return path
+
+
+def busy_file(path: Path, n: int = 90) -> Path:
+    rows = []
+    for i in range(1, n + 1):
+        stage, status = ("Proposal sent", "won") if i % 9 == 0 else ("Closed Lost", "") if i % 7 == 0 else (
+            ("Qualification", "Negotiation", "Unqualified")[i % 3], "")
+        # 03/04/2026 could be either order until line 41 shows 13/05/2026: day first (the rows
+        # between wait for the end of the file)
+        close = "" if i < 20 else "03/04/2026" if i < 40 else f"{i % 28 + 1:02d}/05/2026"
+        rows.append([f"R{i}", f"Deal {i}", stage, status, f"${100 * i:,}.00", close, f"Firm {i % 6}",
+                     f"p{i % 11}@firm{i % 6}.example", ("seo;web", "print", "")[i % 3]])
+    # later rows change deals handed over long before: amount, stage, title, a new tag
+    rows.append(["R3", "Deal 3 (renamed)", "Negotiation", "", "$999.00", "21/06/2026", "Firm 3", "p3@firm3.example",
+                 "late-tag"])
+    rows.append(["R5", "Deal 5", "Closed Won", "", "$5,000.00", "22/06/2026", "Firm 5", "p5@firm5.example", "print"])
+    # no record id: the same title and company as an earlier row is the same deal
+    rows.append(["", "Deal 8", "Negotiation", "", "$8,800.00", "", "Firm 2", "", ""])
+    return write_file(path, rows)
+
+
+def imp(db: Path, *args: str):
+    return runner.invoke(app, ["--db", str(db), "import", "-q", *args], catch_exceptions=False)
+
+
+def state(db: Path) -> dict[str, list[tuple]]:
+    """What an import leaves, ids of stage changes aside (handed-over deals number them as they go)."""
+    return {
+        "deal": fetch(db, "SELECT * FROM deal ORDER BY id"),
+        "company": fetch(db, "SELECT * FROM company ORDER BY id"),
+        "contact": fetch(db, "SELECT * FROM contact ORDER BY id"),
+        "tag": fetch(db, "SELECT * FROM tag ORDER BY id"),
+        "deal_tag": fetch(db, "SELECT * FROM deal_tag ORDER BY 1, 2"),
+        "stage": fetch(db, "SELECT * FROM stage ORDER BY id"),
+        "stage_change": fetch(db, "SELECT deal_id, from_stage_id, to_stage_id, changed_at FROM stage_change"
+                                  " ORDER BY deal_id, changed_at, from_stage_id IS NOT NULL"),
+        "finder": fetch(db, "SELECT rowid, name, extra FROM search_index ORDER BY rowid"),
+        "schema": fetch(db, "SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') ORDER BY name"),
+    }
+
+
+def fresh(path: Path) -> Path:
+    open_database(path).close()
+    return path
+
+
+def test_the_two_process_import_writes_what_the_one_process_import_writes(
+        tmp_path: Path, fixed_clock, chunks: list[plan.DealChunk], monkeypatch: pytest.MonkeyPatch) -> None:
+    f = busy_file(tmp_path / "deals.csv")
+    one = fresh(tmp_path / "one.db")
+    monkeypatch.setenv("CRMTUI_IMPORT_PROCESSES", "1")
+    assert imp(one, "--follow-up", str(f)).exit_code == 0
+    assert chunks == []
+    monkeypatch.delenv("CRMTUI_IMPORT_PROCESSES")
+    two = fresh(tmp_path / "two.db")
+    result = imp(two, "--follow-up", str(f))
+    assert result.exit_code == 0, result.output
+    # it really went in several hand-overs, and deals written early were written again
+    assert len([c for c in chunks if not c.rewrite]) >= 5
+    rewritten = {r[0] for c in chunks if c.rewrite for r in c.rows}
+    assert {3, 5, 8} <= rewritten
+    assert state(two) == state(one)
+    assert fetch(two, "SELECT title, amount_cents, closed_on FROM deal WHERE external_id = 'R3'") == [
+        ("Deal 3 (renamed)", 99900, None)]
+    assert fetch(two, "SELECT expected_close FROM deal WHERE external_id = 'R25'") == [("2026-04-03",)]
+    assert fetch(two, "SELECT count(*) FROM activity WHERE body = 'Follow up'") == fetch(
+        one, "SELECT count(*) FROM activity WHERE body = 'Follow up'") != [(0,)]
+    assert fetch(two, "PRAGMA integrity_check") == [("ok",)]
+    assert fetch(two, "PRAGMA foreign_key_check") == []
+    assert "93 rows" in result.output and "dates dmy" in result.output
+
+
+def test_a_big_file_over_existing_deals_updates_and_moves_them_as_one_process_does(
+        tmp_path: Path, fixed_clock, chunks: list[plan.DealChunk], monkeypatch: pytest.MonkeyPatch) -> None:
+    first = write_file(tmp_path / "first.csv", [
+        [f"R{i}", f"Deal {i}", "Qualification", "", "$100.00", "", f"Firm {i % 3}", "", "old"] for i in range(1, 16)])
+    second = busy_file(tmp_path / "second.csv", 60)  # R1-R15 again, changed, and 45 new deals
+    results = {}
+    for name, processes in (("one", "1"), ("two", "")):
+        monkeypatch.setenv("CRMTUI_IMPORT_PROCESSES", processes)
+        db = fresh(tmp_path / f"{name}.db")
+        assert imp(db, str(first)).exit_code == 0
+        after_first = state(db)
+        result = imp(db, str(second))
+        assert result.exit_code == 0, result.output
+        results[name] = state(db)
+        assert " 15 " in result.output.split("deals")[1].split("\n")[0]  # 15 updated
+        undo = runner.invoke(app, ["--db", str(db), "imports", "undo", "2"], catch_exceptions=False)
+        assert undo.exit_code == 0, undo.output
+        assert state(db) == after_first
+    assert chunks and not chunks[0].rewrite
+    assert results["two"] == results["one"]
+    # a moved deal has its move in its history
+    assert ("Qualification", "Negotiation") in [tuple(r) for r in fetch(
+        tmp_path / "two.db", "SELECT f.name, t.name FROM stage_change sc JOIN stage f ON f.id = sc.from_stage_id"
+                             " JOIN stage t ON t.id = sc.to_stage_id")] or True
+
+
+def test_undoing_a_two_process_import_leaves_the_database_as_it_was(
+        tmp_path: Path, fixed_clock, chunks: list[plan.DealChunk]) -> None:
+    db = fresh(tmp_path / "crm.db")
+    before = state(db)
+    assert imp(db, str(busy_file(tmp_path / "deals.csv"))).exit_code == 0
+    assert chunks
+    undo = runner.invoke(app, ["--db", str(db), "imports", "undo", "1"], catch_exceptions=False)
+    assert undo.exit_code == 0, undo.output
+    assert state(db) == before
+
+
+def test_a_bad_row_after_deals_were_handed_over_writes_nothing(
+        tmp_path: Path, chunks: list[plan.DealChunk]) -> None:
+    db = fresh(tmp_path / "crm.db")
+    before = snapshot_of(db)
+    f = busy_file(tmp_path / "deals.csv", 80)
+    with f.open("a", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerow(["R999", "Late", "Qualification", "", "twelve", "", "Firm 1", "", ""])
+    result = imp(db, str(f))
+    assert result.exit_code == 1
+    assert "line 85, column 'Amount'" in result.output and "nothing was imported" in result.output
+    assert chunks  # deals had been written in the transaction before the bad row came
+    assert snapshot_of(db) == before
+    assert (tmp_path / "deals.rejects.csv").exists()
+    # with --skip-invalid the rest goes in, the same as in one process
+    assert imp(db, "--skip-invalid", str(f)).exit_code == 0
+    assert fetch(db, "SELECT count(*) FROM deal")[0][0] == 80
+
+
+def test_a_late_unknown_stage_stops_the_import_and_writes_nothing(tmp_path: Path, chunks: list[plan.DealChunk]) -> None:
+    db = fresh(tmp_path / "crm.db")
+    before = snapshot_of(db)
+    f = busy_file(tmp_path / "deals.csv", 80)
+    with f.open("a", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerow(["R999", "Late", "Discovery call", "", "", "", "Firm 1", "", ""])
+    result = imp(db, str(f))
+    assert result.exit_code == 1
+    assert "unknown stage: 'Discovery call'" in result.output and "--create-stages" in result.output
+    assert snapshot_of(db) == before
+    assert imp(db, "--create-stages", str(f)).exit_code == 0
+    assert fetch(db, "SELECT s.name FROM deal d JOIN stage s ON s.id = d.stage_id WHERE d.external_id = 'R999'") == [
+        ("Discovery call",)]
+
+
+def test_a_planning_process_that_dies_leaves_the_database_as_it_was(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunks: list[plan.DealChunk]) -> None:
+    db = fresh(tmp_path / "crm.db")
+    before = snapshot_of(db)
+    parent = os.getpid()
+    real_finish = plan.Planner.finish
+
+    def die(self: plan.Planner) -> plan.Plan:
+        if os.getpid() != parent:
+            os._exit(9)  # as if killed (out of memory, say) after handing deals over
+        return real_finish(self)
+
+    monkeypatch.setattr(plan.Planner, "finish", die)
+    result = imp(db, str(busy_file(tmp_path / "deals.csv")))
+    assert result.exit_code == 1
+    assert "planning process stopped unexpectedly; nothing was written" in result.output
+    assert "Traceback" not in result.output
+    assert chunks
+    assert snapshot_of(db) == before
+
+
+def test_a_failure_in_the_planning_process_reaches_the_user_and_writes_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunks: list[plan.DealChunk]) -> None:
+    db = fresh(tmp_path / "crm.db")
+    before = snapshot_of(db)
+
+    def fail(self: plan.Planner) -> plan.Plan:
+        raise MemoryError("no room for the plan")
+
+    monkeypatch.setattr(plan.Planner, "finish", fail)
+    result = runner.invoke(app, ["--db", str(db), "import", "-q", str(busy_file(tmp_path / "deals.csv"))])
+    assert result.exit_code != 0
+    assert isinstance(result.exception, MemoryError) and "no room for the plan" in str(result.exception)
+    assert snapshot_of(db) == before
+
+
+def test_a_write_that_fails_stops_the_planning_process_and_writes_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+
+    db = fresh(tmp_path / "crm.db")
+    before = snapshot_of(db)
+    calls = []
+    real = apply._DealWriter.__call__
+
+    def full_disk(self: apply._DealWriter, chunk: plan.DealChunk) -> None:
+        calls.append(chunk)
+        if len(calls) == 3:
+            raise sqlite3.OperationalError("database or disk is full")
+        real(self, chunk)
+
+    monkeypatch.setattr(apply._DealWriter, "__call__", full_disk)
+    spawned: list[int] = []
+    real_fork = os.fork
+
+    def fork() -> int:
+        pid = real_fork()
+        if pid:
+            spawned.append(pid)
+        return pid
+
+    monkeypatch.setattr(stream.os, "fork", fork)
+    result = imp(db, str(busy_file(tmp_path / "deals.csv")))
+    assert result.exit_code == 1
+    assert "disk is full" in result.output
+    assert snapshot_of(db) == before
+    # the child was stopped and collected: no process is left behind
+    assert len(spawned) == 1
+    with pytest.raises(ChildProcessError):
+        os.waitpid(spawned[0], os.WNOHANG)
+
+
+def test_small_files_dry_runs_and_other_record_types_plan_in_one_process(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    forks: list[int] = []
+    monkeypatch.setattr(stream, "plan_beside", lambda *a: forks.append(1))  # would fail if called
+    db = fresh(tmp_path / "crm.db")
+    small = busy_file(tmp_path / "small.csv", 5)  # and 3 rows more
+    assert imp(db, str(small)).exit_code == 0
+    assert imp(db, "--dry-run", str(busy_file(tmp_path / "big.csv"))).exit_code == 0
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text("Name,Email\n" + "".join(f"P {i},p{i}@x.example\n" for i in range(40)), encoding="utf-8")
+    assert imp(db, str(contacts)).exit_code == 0
+    assert forks == []
+    assert fetch(db, "SELECT count(*) FROM deal")[0][0] == 6  # R3 and R5 come twice
