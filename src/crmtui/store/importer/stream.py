@@ -79,11 +79,13 @@ def plan_beside(planner: Planner, write: Handover, progress: Callable[[int], Non
     read_fd, write_fd = os.pipe()
     sys.stdout.flush()
     sys.stderr.flush()
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # the child: plan, send, leave
         os.close(read_fd)
         code = 1
         try:
+            _die_with(parent)
             out = os.fdopen(write_fd, "wb", buffering=1 << 20)
             to_parent = _ToParent(out, write.threshold)
             planner.hand_over_to(to_parent)
@@ -132,6 +134,19 @@ def plan_beside(planner: Planner, write: Handover, progress: Callable[[int], Non
                 pass
         _reap(pid)
         reader.join()
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel kill this (child) process when its parent dies (Linux's
+    PR_SET_PDEATHSIG): a parent killed mid-import leaves no planner running on."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # then the child stops at its next message, on a broken pipe
+    if os.getppid() != parent:  # the parent died before that was in place
+        os._exit(1)
 
 
 def _reap(pid: int) -> None:
