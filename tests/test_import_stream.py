@@ -267,16 +267,29 @@ def test_a_write_that_fails_stops_the_planning_process_and_writes_nothing(
         os.waitpid(spawned[0], os.WNOHANG)
 
 
-def test_small_files_dry_runs_and_other_record_types_plan_in_one_process(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_small_files_re_imports_dry_runs_and_other_record_types_plan_in_one_process(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunks: list[plan.DealChunk]) -> None:
     forks: list[int] = []
-    monkeypatch.setattr(stream, "plan_beside", lambda *a: forks.append(1))  # would fail if called
+    real_fork = os.fork
+
+    def fork() -> int:
+        forks.append(1)
+        return real_fork()
+
+    monkeypatch.setattr(stream.os, "fork", fork)
     db = fresh(tmp_path / "crm.db")
-    small = busy_file(tmp_path / "small.csv", 5)  # and 3 rows more
-    assert imp(db, str(small)).exit_code == 0
+    assert imp(db, str(busy_file(tmp_path / "small.csv", 6))).exit_code == 0  # 9 rows, 7 deals: too few
     assert imp(db, "--dry-run", str(busy_file(tmp_path / "big.csv"))).exit_code == 0
     contacts = tmp_path / "contacts.csv"
     contacts.write_text("Name,Email\n" + "".join(f"P {i},p{i}@x.example\n" for i in range(40)), encoding="utf-8")
     assert imp(db, str(contacts)).exit_code == 0
     assert forks == []
-    assert fetch(db, "SELECT count(*) FROM deal")[0][0] == 6  # R3 and R5 come twice
+    assert fetch(db, "SELECT count(*) FROM deal")[0][0] == 7
+    # a big file forks when it has found more new deals than the table holds ...
+    big = busy_file(tmp_path / "big.csv")
+    assert imp(db, str(big)).exit_code == 0
+    assert forks == [1] and chunks
+    # ... and importing it again, which finds every deal, does not
+    again = imp(db, str(big))
+    assert again.exit_code == 0
+    assert forks == [1]

@@ -102,9 +102,8 @@ def run_import(db: Database, csv_text: CsvText, mapping: Mapping, options: Impor
                 planner = start_plan(conn, csv_text, mapping, options, progress)
                 if not dry_run and options.record_type == "deals" and stream.available():
                     writer = _DealWriter(conn)
-                    if csv_text.line_count < writer.threshold:
-                        writer = None  # too few rows to drop the indexes: one process
-                plan = stream.plan_beside(planner, writer, progress) if writer else planner.complete()
+                    planner.hand_over_to(stream.Fork(writer, writer.threshold, progress))
+                plan = planner.complete()
                 del planner
                 csv_text.text = ""  # every row is planned; let the file's text go before writing
                 _check(plan)
@@ -260,6 +259,7 @@ class _DealWriter:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+        # (the planner forks when it has this many new deals: see `stream`)
         self.threshold = max(BULK_MIN_ROWS, conn.execute("SELECT count(*) FROM deal").fetchone()[0])
         self.started = False
         self.rebuild: list[str] = []

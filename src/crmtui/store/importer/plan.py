@@ -96,13 +96,23 @@ class DealChunk:
 
 
 class Handover(Protocol):
-    """Where the planner hands new deals (apply's stream)."""
+    """Where the planner hands new deals over while it plans (`stream.Fork`)."""
 
     # New deals from which handing over starts: when the import will drop the deal indexes
     # (at least as many new deals as the table holds, and BULK_MIN_ROWS).
     threshold: int
 
-    def __call__(self, chunk: DealChunk) -> None: ...
+    def begin(self, planner: Planner) -> None:
+        """Called once, when handing over starts: sets `planner.send`. (`stream.Fork` forks here:
+        the child plans the rest and the parent writes; neither returns.)"""
+
+
+class PlannedElsewhere(Exception):  # noqa: N818 (not an error: how a writing parent gets its plan)
+    """Raised through the planner in a process whose child planned the rest of the file."""
+
+    def __init__(self, plan: Plan) -> None:
+        super().__init__("planned in a child process")
+        self.plan = plan
 
 
 # New deals per hand-over: few enough that little is left to write when planning ends, enough
@@ -206,6 +216,7 @@ class Planner:
                  progress: Callable[[int], None] | None = None) -> None:
         self.conn = conn
         self.handover: Handover | None = None
+        self.send: Callable[[DealChunk], None] | None = None  # where chunks go, once handing over began
         self.csv = csv_text
         self.mapping = mapping
         self.options = options
@@ -359,37 +370,53 @@ class Planner:
     # --- the rows -------------------------------------------------------------------------------
 
     def run(self) -> Plan:
-        handler = {"deal": self._deal_row, "company": self._company_row, "contact": self._contact_row}[self.entity]
-        deferred: list[tuple[int, list[str]]] = []
-        width = len(self.mapping.header)
-        pad = [""] * (width + 1)
-        for line, fields in data_rows(self.csv):
-            self.plan.rows_read += 1
-            if self.progress is not None and self.plan.rows_read % 2000 == 0:
-                self.progress(line)
+        self._start_rows()
+        self._read_rows()
+        return self._after_rows()
+
+    def _start_rows(self) -> None:
+        self._handler = {"deal": self._deal_row, "company": self._company_row, "contact": self._contact_row}[self.entity]
+        self._width = len(self.mapping.header)
+        self._pad = [""] * (self._width + 1)
+        self._deferred: list[tuple[int, list[str]]] = []
+        self._rows = data_rows(self.csv)
+
+    def _read_rows(self) -> None:
+        """The file's rows from where reading stands (a planning child goes on from the row where
+        its parent forked, see `stream`)."""
+        for line, fields in self._rows:
+            self._read_row(line, fields)
             if self.handover is not None and not self.plan.rows_read & HAND_OVER_MASK:
                 self._hand_over()
+
+    def _read_row(self, line: int, fields: list[str]) -> None:
+        self.plan.rows_read += 1
+        if self.progress is not None and self.plan.rows_read % 2000 == 0:
+            self.progress(line)
+        width = self._width
+        n = len(fields)
+        if n > width and any(f.strip() for f in fields[width:]):
+            self._reject(line, fields, None, None, f"has {n} fields but the header has {width} (a stray delimiter?)")
+            return
+        cells = fields[:width] + self._pad[n:] if n <= width else fields[:width] + [""]
+        if "'" in "".join(cells):
+            cells = [_unguard(c) for c in cells]
+        try:
+            self._handler(line, cells)
+        except RowError as exc:
+            if isinstance(exc.__cause__, AmbiguousDate) and self.order is None:
+                self._deferred.append((line, fields))  # a later row may prove the day/month order
+                return
+            self._reject(line, fields, exc.column, exc.value, exc.reason)
+
+    def _after_rows(self) -> Plan:
+        width = self._width
+        for line, fields in self._deferred:
             n = len(fields)
-            if n > width and any(f.strip() for f in fields[width:]):
-                self._reject(line, fields, None, None,
-                             f"has {n} fields but the header has {width} (a stray delimiter?)")
-                continue
-            cells = fields[:width] + pad[n:] if n <= width else fields[:width] + [""]
-            if "'" in "".join(cells):
-                cells = [_unguard(c) for c in cells]
-            try:
-                handler(line, cells)
-            except RowError as exc:
-                if isinstance(exc.__cause__, AmbiguousDate) and self.order is None:
-                    deferred.append((line, fields))  # a later row may prove the day/month order
-                    continue
-                self._reject(line, fields, exc.column, exc.value, exc.reason)
-        for line, fields in deferred:
-            n = len(fields)
-            cells = fields[:width] + pad[n:] if n <= width else fields[:width] + [""]
+            cells = fields[:width] + self._pad[n:] if n <= width else fields[:width] + [""]
             cells = [_unguard(c) for c in cells]
             try:
-                handler(line, cells)
+                self._handler(line, cells)
             except RowError as exc:
                 reason = exc.reason
                 if isinstance(exc.__cause__, AmbiguousDate):
@@ -980,14 +1007,22 @@ class Planner:
         was_enabled = gc.isenabled()
         gc.disable()
         try:
-            self.run()
-            return self.finish()
+            self._start_rows()
+            return self.go_on()
+        except PlannedElsewhere as elsewhere:  # this process wrote while a child planned
+            return elsewhere.plan
         finally:
             if was_enabled:
                 gc.enable()
 
+    def go_on(self) -> Plan:
+        """Plan the rest of the file, from the row reading stands at."""
+        self._read_rows()
+        self._after_rows()
+        return self.finish()
+
     def hand_over_to(self, handover: Handover) -> None:
-        """Give new deals to `handover` while planning, once there are enough (deal files only)."""
+        """Hand new deals over once there are enough (deal files only): see `Handover`."""
         if self.entity == "deal":
             self.handover = handover
 
@@ -1051,6 +1086,7 @@ class Planner:
             if final or stop - t.first_new < handover.threshold:
                 return
             self._streaming = True
+            handover.begin(self)
         if stop - start < CHUNK_ROWS and not (final and stop > start):
             return
         links = self._new_link_set.get("deal", [])
@@ -1058,7 +1094,8 @@ class Planner:
                           self._numbered(self._changes_for(range(start, stop))), links[self._links_sent:])
         self._links_sent = len(links)
         self._streamed_to = stop
-        handover(chunk)
+        assert self.send is not None, "Handover.begin sets where chunks go"
+        self.send(chunk)
 
     def _numbered(self, changes: list[tuple[int, int | None, int, str]]) -> list[tuple[int, int, int | None, int, str]]:
         first = self._next_change
@@ -1074,8 +1111,9 @@ class Planner:
         rows = self.tables["deal"].rows
         rewrite = sorted(self._rewrite)
         if rewrite:
-            self.handover(DealChunk([rows[did] for did in rewrite], self._numbered(self._changes_for(rewrite)), [],
-                                    rewrite=True))
+            assert self.send is not None
+            self.send(DealChunk([rows[did] for did in rewrite], self._numbered(self._changes_for(rewrite)), [],
+                                rewrite=True))
         self.plan.streamed_from_change = self.plan.first_stage_change
         self.plan.first_stage_change = self._next_change
         self._new_link_set["deal"] = self._new_link_set.get("deal", [])[self._links_sent:]

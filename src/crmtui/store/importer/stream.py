@@ -2,15 +2,19 @@
 
 Planning is Python and takes one core; writing is SQLite. Threads cannot share that work (each
 statement needs Python's lock to bind its values, and handing the lock back and forth slowed
-both sides more than it saved), so on Linux a big import forks: the child plans the rows and
-sends each few thousand new deals through a pipe; the parent, which holds the import's one
-transaction, writes them as they come. When the file is done, the child sends the rest of the
-plan (companies, contacts, counts, rejects, updates) and exits; the parent checks it and
-writes the rest, and nothing is committed before that.
+both sides more than it saved), so on Linux a big import forks. It forks when the planner has
+found as many new deals as the table holds (and BULK_MIN_ROWS), the point from which the import
+drops the deal indexes and builds them again at the end: a re-import that changes little, or a
+small file, stays in one process. The child goes on reading the file from that row and sends
+each few thousand new deals (rows, stage changes, tag links) through a pipe; the parent, which
+holds the import's one transaction, writes them as they come. When the file is done, the child
+sends the rest of the plan (companies, contacts, counts, rejects, updates) and exits; the parent
+checks it and writes the rest, and nothing is committed before that.
 
-The child never touches the database: the planner has read all it needs before the fork, and
-the child leaves with `os._exit`, so no connection is closed or checkpointed from it. If
-either side fails (an error, Ctrl-C, a killed child), the parent stops the child and rolls back.
+The child never touches the database: all it needs was read before, it never returns into the
+code that called the planner, and it leaves with `os._exit`, so no connection is closed or
+checkpointed from it. If either side fails (an error, Ctrl-C, a killed process), the parent
+stops the child and rolls back.
 """
 
 from __future__ import annotations
@@ -23,10 +27,10 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NoReturn
 
 from crmtui.store.errors import CrmError
-from crmtui.store.importer.plan import DealChunk, Handover, Plan, Planner
+from crmtui.store.importer.plan import DealChunk, Plan, PlannedElsewhere, Planner
 
 
 class PlanningFailed(CrmError):
@@ -42,9 +46,8 @@ def available() -> bool:
 class _ToParent:
     """The child's end: each message is a pickle after its length (8 bytes)."""
 
-    def __init__(self, out: BinaryIO, threshold: int) -> None:
+    def __init__(self, out: BinaryIO) -> None:
         self.out = out
-        self.threshold = threshold
 
     def send(self, kind: str, payload: Any) -> None:
         data = pickle.dumps((kind, payload), protocol=pickle.HIGHEST_PROTOCOL)
@@ -73,25 +76,40 @@ def _drain(fd: int, messages: queue.SimpleQueue[bytes | None]) -> None:
         messages.put(None)
 
 
-def plan_beside(planner: Planner, write: Handover, progress: Callable[[int], None] | None) -> Plan:
-    """Run `planner` in a child process; `write` (in this process) gets each chunk of new deals
-    as it is planned. Returns the plan (without the deal rows that `write` had)."""
-    read_fd, write_fd = os.pipe()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    parent = os.getpid()
-    pid = os.fork()
-    if pid == 0:  # the child: plan, send, leave
-        os.close(read_fd)
+class Fork:
+    """The planner's `Handover` when it may fork: `write` (in this process) gets each chunk of new
+    deals the child plans; `progress` gets the child's progress."""
+
+    def __init__(self, write: Callable[[DealChunk], None], threshold: int,
+                 progress: Callable[[int], None] | None) -> None:
+        self.write = write
+        self.threshold = threshold
+        self.progress = progress
+
+    def begin(self, planner: Planner) -> NoReturn:
+        read_fd, write_fd = os.pipe()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        parent = os.getpid()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read_fd)
+            self._child(planner, write_fd, parent)
+        os.close(write_fd)
+        raise PlannedElsewhere(self._parent(planner, pid, read_fd))
+
+    def _child(self, planner: Planner, write_fd: int, parent: int) -> NoReturn:
+        """Plan the rest of the file, send it, leave: never returns into the caller's code."""
         code = 1
         try:
             _die_with(parent)
             out = os.fdopen(write_fd, "wb", buffering=1 << 20)
-            to_parent = _ToParent(out, write.threshold)
-            planner.hand_over_to(to_parent)
-            if progress is not None:
+            to_parent = _ToParent(out)
+            planner.send = to_parent
+            if self.progress is not None:
                 planner.progress = lambda line: to_parent.send("progress", line)
-            plan = planner.complete()
+            planner._hand_over()  # what was planned before the fork
+            plan = planner.go_on()
             to_parent.send("plan", _portable(plan, planner))
             code = 0
         except BaseException as exc:  # everything goes to the parent, which decides
@@ -102,38 +120,39 @@ def plan_beside(planner: Planner, write: Handover, progress: Callable[[int], Non
         finally:
             os._exit(code)
 
-    os.close(write_fd)
-    finished = False
-    messages: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
-    reader = threading.Thread(target=_drain, args=(read_fd, messages), name="crmtui-import-pipe", daemon=True)
-    reader.start()
-    try:
-        while True:
-            data = messages.get()
-            if data is None:
-                raise PlanningFailed("the import's planning process stopped unexpectedly; nothing was written")
-            kind, payload = pickle.loads(data)
-            del data
-            if kind == "chunk":
-                write(payload)
-            elif kind == "progress":
-                if progress is not None:
-                    progress(payload)
-            elif kind == "error":
-                raise payload
-            else:
-                plan: Plan = payload
-                plan.csv, plan.mapping = planner.csv, planner.mapping
-                finished = True
-                return plan
-    finally:
-        if not finished:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        _reap(pid)
-        reader.join()
+    def _parent(self, planner: Planner, pid: int, read_fd: int) -> Plan:
+        """Write what the child sends until its plan comes; stop and collect it on any failure."""
+        finished = False
+        messages: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        reader = threading.Thread(target=_drain, args=(read_fd, messages), name="crmtui-import-pipe", daemon=True)
+        reader.start()
+        try:
+            while True:
+                data = messages.get()
+                if data is None:
+                    raise PlanningFailed("the import's planning process stopped unexpectedly; nothing was written")
+                kind, payload = pickle.loads(data)
+                del data
+                if kind == "chunk":
+                    self.write(payload)
+                elif kind == "progress":
+                    if self.progress is not None:
+                        self.progress(payload)
+                elif kind == "error":
+                    raise payload
+                else:
+                    plan: Plan = payload
+                    plan.csv, plan.mapping = planner.csv, planner.mapping
+                    finished = True
+                    return plan
+        finally:
+            if not finished:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            _reap(pid)
+            reader.join()
 
 
 def _die_with(parent: int) -> None:
