@@ -572,6 +572,22 @@ def test_same_title_and_customer_with_different_ids_are_different_deals(empty_db
     assert "Nothing changed" in imp(empty_db, str(f)).stdout
 
 
+def test_a_file_that_moves_a_deal_and_moves_it_back_changes_nothing_when_imported_again(
+        empty_db: Path, tmp_path: Path) -> None:
+    f = tmp_path / "twice.csv"
+    f.write_text("Record ID,Deal Name,Deal Stage,Amount\nR1,Audit,Qualification,100\nR2,Retainer,Won,50\n"
+                 "R1,Audit,Negotiation,100\nR2,Retainer,Qualification,50\n")
+    imp(empty_db, str(f))
+    deals_before = fetch(empty_db, "SELECT * FROM deal ORDER BY id")
+    history = fetch(empty_db, "SELECT * FROM stage_change ORDER BY id")
+    # again: each deal goes through its first row's stage and back to where it is
+    assert "Nothing changed" in imp(empty_db, str(f)).stdout
+    assert fetch(empty_db, "SELECT * FROM deal ORDER BY id") == deals_before
+    assert fetch(empty_db, "SELECT * FROM stage_change ORDER BY id") == history
+    assert fetch(empty_db, "SELECT s.name FROM deal d JOIN stage s ON s.id = d.stage_id ORDER BY d.id") == [
+        ("Negotiation",), ("Qualification",)]
+
+
 def test_a_new_tag_on_an_existing_deal_is_an_update_and_undo_takes_it_back(empty_db: Path, tmp_path: Path) -> None:
     imp(empty_db, str(DATA / "hubspot_deals.csv"))
     text = (DATA / "hubspot_deals.csv").read_text().replace("website;seo", "website;seo;retainer")

@@ -927,8 +927,14 @@ class Planner:
             fill["pipeline_id"] = pipeline_id
             fill["stage_id"] = stage_id
             when = entered_at or self.now
-            fill["stage_entered_at"] = when
             fill["closed_on"] = (closed_on or self.today) if kind != "open" else None
+            stored = t.original.get(did)
+            if stored is not None and stored[p["stage_id"]] == stage_id and not entered_at:
+                # Back to the stage it has in the database (an earlier row of this file moved it):
+                # since then as before, so that importing the file again changes nothing.
+                when = stored[p["stage_entered_at"]]
+                fill["closed_on"] = (closed_on or stored[p["closed_on"]]) if kind != "open" else None
+            fill["stage_entered_at"] = when
             if type(row) is tuple:
                 row = t.rows[did] = list(row)
             if kind == "open":
