@@ -6,7 +6,9 @@ its own process from start to exit:
 
   1. `crmtui import deals.csv` into an empty database
   2. the same import again (every row unchanged)
-  3. `sqlite-utils insert db deals deals.csv --csv` (a flat table, no matching), when installed
+  3. the first import again, into another empty database, planned in one process
+     (CRMTUI_IMPORT_PROCESSES=1): what the second process brings
+  4. `sqlite-utils insert db deals deals.csv --csv` (a flat table, no matching), when installed
 
 and prints rows per second, the ratio to sqlite-utils, and the peak memory of each import process.
 
@@ -103,6 +105,11 @@ def main() -> None:
             capture_output=True, text=True, check=True).stdout.split()
         print(f"  wrote {int(counts[0]):,} deals, {int(counts[1]):,} companies, {int(counts[2]):,} contacts, "
               f"{int(counts[3]):,} stage changes, {int(counts[4]):,} tag links")
+        one_db = Path(tmp) / "one.db"
+        subprocess.run([*crmtui, "--db", str(one_db), "stages"], check=True, capture_output=True, env=env)
+        one, one_peak = timed([*crmtui, "--db", str(one_db), "import", "-q", "--create-stages", str(path)],
+                              {**env, "CRMTUI_IMPORT_PROCESSES": "1"})
+        print(f"  the same in one process:   {one:6.2f} s  {n / one:>9,.0f} rows/s  peak memory {one_peak:,.0f} MB")
         tool = shutil.which("sqlite-utils") or str(Path(sys.executable).with_name("sqlite-utils"))
         if Path(tool).exists():
             flat, _ = timed([tool, "insert", str(Path(tmp) / "flat.db"), "deals", str(path), "--csv"])
