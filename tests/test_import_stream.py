@@ -74,6 +74,14 @@ def busy_file(path: Path, n: int = 90) -> Path:
     return write_file(path, rows)
 
 
+def busy_file_then(path: Path, row: list[str]) -> Path:
+    """80 deals (83 rows), then `row`."""
+    f = busy_file(path, 80)
+    with f.open("a", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerow(row)
+    return f
+
+
 def imp(db: Path, *args: str):
     return runner.invoke(app, ["--db", str(db), "import", "-q", *args], catch_exceptions=False)
 
@@ -166,9 +174,7 @@ def test_a_bad_row_after_deals_were_handed_over_writes_nothing(
         tmp_path: Path, chunks: list[plan.DealChunk]) -> None:
     db = fresh(tmp_path / "crm.db")
     before = snapshot_of(db)
-    f = busy_file(tmp_path / "deals.csv", 80)
-    with f.open("a", newline="", encoding="utf-8") as fh:
-        csv.writer(fh).writerow(["R999", "Late", "Qualification", "", "twelve", "", "Firm 1", "", ""])
+    f = busy_file_then(tmp_path / "deals.csv", ["R999", "Late", "Qualification", "", "twelve", "", "Firm 1", "", ""])
     result = imp(db, str(f))
     assert result.exit_code == 1
     assert "line 85, column 'Amount'" in result.output and "nothing was imported" in result.output
@@ -183,9 +189,7 @@ def test_a_bad_row_after_deals_were_handed_over_writes_nothing(
 def test_a_late_unknown_stage_stops_the_import_and_writes_nothing(tmp_path: Path, chunks: list[plan.DealChunk]) -> None:
     db = fresh(tmp_path / "crm.db")
     before = snapshot_of(db)
-    f = busy_file(tmp_path / "deals.csv", 80)
-    with f.open("a", newline="", encoding="utf-8") as fh:
-        csv.writer(fh).writerow(["R999", "Late", "Discovery call", "", "", "", "Firm 1", "", ""])
+    f = busy_file_then(tmp_path / "deals.csv", ["R999", "Late", "Discovery call", "", "", "", "Firm 1", "", ""])
     result = imp(db, str(f))
     assert result.exit_code == 1
     assert "unknown stage: 'Discovery call'" in result.output and "--create-stages" in result.output
