@@ -369,11 +369,6 @@ class Planner:
 
     # --- the rows -------------------------------------------------------------------------------
 
-    def run(self) -> Plan:
-        self._start_rows()
-        self._read_rows()
-        return self._after_rows()
-
     def _start_rows(self) -> None:
         self._handler = {"deal": self._deal_row, "company": self._company_row, "contact": self._contact_row}[self.entity]
         self._width = len(self.mapping.header)
@@ -409,7 +404,8 @@ class Planner:
                 return
             self._reject(line, fields, exc.column, exc.value, exc.reason)
 
-    def _after_rows(self) -> Plan:
+    def _after_rows(self) -> None:
+        """The rows that waited for the file to tell the day/month order; the rejects in order."""
         width = self._width
         for line, fields in self._deferred:
             n = len(fields)
@@ -426,7 +422,6 @@ class Planner:
         self.plan.date_order = self.order
         if self.progress is not None:
             self.progress(-1)
-        return self.plan
 
     def _reject(self, line: int, fields: list[str], column: str | None, value: str | None, reason: str) -> None:
         where = f"line {line}" + (f", column {column!r}" if column else "")
