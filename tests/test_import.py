@@ -274,6 +274,21 @@ def test_date_order_from_the_file_or_the_option(empty_db: Path, tmp_path: Path) 
         ("2027-12-09",), ("2028-01-31",)]
 
 
+def test_rows_waiting_for_the_date_order_are_planned_in_the_files_order(empty_db: Path, tmp_path: Path) -> None:
+    f = tmp_path / "wait.csv"
+    # line 2 could be either order until line 4 tells; line 3 and line 5 repeat deals of line 2
+    f.write_text("Record ID,Deal Name,Company,Amount,Close Date\n"
+                 "R1,Audit,Acme,100,03/04/2027\n"
+                 ",Audit,Acme,150,\n"
+                 "R2,Retainer,Bolt,200,25/12/2027\n"
+                 "R1,Audit,Acme,175,05/04/2027\n")
+    result = imp(empty_db, str(f))
+    assert "dates dmy" in result.stdout and "2 rows repeated a record" in result.stdout
+    # one Audit, with the last row's amount and date: as if the file were read top to bottom
+    assert fetch(empty_db, "SELECT external_id, title, amount_cents, expected_close FROM deal ORDER BY id") == [
+        ("R1", "Audit", 17500, "2027-04-05"), ("R2", "Retainer", 20000, "2027-12-25")]
+
+
 def test_dry_run_shows_the_summary_and_writes_nothing(empty_db: Path) -> None:
     before = snapshot_of(empty_db)
     result = imp(empty_db, str(DATA / "hubspot_deals.csv"), "--dry-run")

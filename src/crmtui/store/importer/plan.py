@@ -373,7 +373,11 @@ class Planner:
         self._handler = {"deal": self._deal_row, "company": self._company_row, "contact": self._contact_row}[self.entity]
         self._width = len(self.mapping.header)
         self._pad = [""] * (self._width + 1)
-        self._deferred: list[tuple[int, list[str]]] = []
+        # From the first date that could be day/month or month/day until a date tells which, rows
+        # are held, then planned in the file's order: a later row of the same deal still wins.
+        self._held: list[tuple[int, list[str]]] = []
+        self._date_ix = [self.ix[name] for name in ("expected_close", "closed_on", "created_at", "stage_entered_at")
+                         if name in self.ix] if self.entity == "deal" else []
         self._rows = data_rows(self.csv)
 
     def _read_rows(self) -> None:
@@ -388,6 +392,25 @@ class Planner:
         self.plan.rows_read += 1
         if self.progress is not None and self.plan.rows_read % 2000 == 0:
             self.progress(line)
+        if not self._held:
+            self._plan_row(line, fields)
+            return
+        self._held.append((line, fields))
+        if self._tells_date_order(fields):
+            held, self._held = self._held, []
+            for held_line, held_fields in held:
+                self._plan_row(held_line, held_fields)
+
+    def _tells_date_order(self, fields: list[str]) -> bool:
+        for i in self._date_ix:
+            if i < len(fields) and fields[i] and (hint := V.date_hint(fields[i])):
+                self.order = hint
+                return True
+        return False
+
+    def _plan_row(self, line: int, fields: list[str], last: bool = False) -> None:
+        """One row into the plan, or into the rejects. With `last`, a date that could still be
+        either order is an error; before, the row waits for a later one to tell (`_held`)."""
         width = self._width
         n = len(fields)
         if n > width and any(f.strip() for f in fields[width:]):
@@ -399,25 +422,19 @@ class Planner:
         try:
             self._handler(line, cells)
         except RowError as exc:
+            reason = exc.reason
             if isinstance(exc.__cause__, AmbiguousDate) and self.order is None:
-                self._deferred.append((line, fields))  # a later row may prove the day/month order
-                return
-            self._reject(line, fields, exc.column, exc.value, exc.reason)
+                if not last:
+                    self._held.append((line, fields))
+                    return
+                reason = f"{exc.value!r} could be day/month or month/day; give --date-order dmy or mdy"
+            self._reject(line, fields, exc.column, exc.value, reason)
 
     def _after_rows(self) -> None:
-        """The rows that waited for the file to tell the day/month order; the rejects in order."""
-        width = self._width
-        for line, fields in self._deferred:
-            n = len(fields)
-            cells = fields[:width] + self._pad[n:] if n <= width else fields[:width] + [""]
-            cells = [_unguard(c) for c in cells]
-            try:
-                self._handler(line, cells)
-            except RowError as exc:
-                reason = exc.reason
-                if isinstance(exc.__cause__, AmbiguousDate):
-                    reason = f"{exc.value!r} could be day/month or month/day; give --date-order dmy or mdy"
-                self._reject(line, fields, exc.column, exc.value, reason)
+        """The rows still held (no date told the day/month order); the rejects in order."""
+        held, self._held = self._held, []
+        for line, fields in held:
+            self._plan_row(line, fields, last=True)
         self.plan.rejects.sort(key=lambda r: r.line)
         self.plan.date_order = self.order
         if self.progress is not None:
