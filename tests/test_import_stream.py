@@ -22,7 +22,7 @@ from tests.conftest import fetch, snapshot_of
 
 runner = CliRunner()
 HEADER = ["Record ID", "Deal Name", "Deal Stage", "Deal - Status", "Amount", "Close Date", "Associated Company",
-          "Contact Email", "Tags"]
+          "Contact Email", "Tags", "Website"]
 
 
 @pytest.fixture(autouse=True)
@@ -63,19 +63,24 @@ def busy_file(path: Path, n: int = 90) -> Path:
         # 03/04/2026 could be either order until line 41 shows 13/05/2026: day first (the rows
         # between wait for the end of the file)
         close = "" if i < 20 else "03/04/2026" if i < 40 else f"{i % 28 + 1:02d}/05/2026"
-        rows.append([f"R{i}", f"Deal {i}", stage, status, f"${100 * i:,}.00", close, f"Firm {i % 6}",
-                     f"p{i % 11}@firm{i % 6}.example", ("seo;web", "print", "")[i % 3]])
+        company, email = (f"Firm {i % 6}", f"p{i % 11}@firm{i % 6}.example") if i != 2 else ("", "solo@nowhere.example")
+        rows.append([f"R{i}", f"Deal {i}", stage, status, f"${100 * i:,}.00", close, company, email,
+                     ("seo;web", "print", "")[i % 3]])
     # later rows change deals handed over long before: amount, stage, title, a new tag
     rows.append(["R3", "Deal 3 (renamed)", "Negotiation", "", "$999.00", "21/06/2026", "Firm 3", "p3@firm3.example",
                  "late-tag"])
     rows.append(["R5", "Deal 5", "Closed Won", "", "$5,000.00", "22/06/2026", "Firm 5", "p5@firm5.example", "print"])
     # no record id: the same title and company as an earlier row is the same deal
     rows.append(["", "Deal 8", "Negotiation", "", "$8,800.00", "", "Firm 2", "", ""])
+    # a contact first seen without a company gets one; a company gets its website
+    rows.append(["R2", "Deal 2", "Unqualified", "", "$200.00", "", "Firm 2", "solo@nowhere.example", "print"])
+    rows.append(["R4", "Deal 4", "Negotiation", "", "$400.00", "", "Firm 4", "p4@firm4.example", "print",
+                 "https://www.firm4.example"])
     return write_file(path, rows)
 
 
 def busy_file_then(path: Path, row: list[str]) -> Path:
-    """80 deals (83 rows), then `row`."""
+    """80 deals (85 rows), then `row`."""
     f = busy_file(path, 80)
     with f.open("a", newline="", encoding="utf-8") as fh:
         csv.writer(fh).writerow(row)
@@ -121,7 +126,10 @@ def test_the_two_process_import_writes_what_the_one_process_import_writes(
     # it really went in several hand-overs, and deals written early were written again
     assert len([c for c in chunks if not c.rewrite]) >= 5
     rewritten = {r[0] for c in chunks if c.rewrite for r in c.rows}
-    assert {3, 5, 8} <= rewritten
+    assert {2, 3, 5, 8} <= rewritten
+    # so were a company and a contact that later rows gave a website and a company
+    assert [r[1] for c in chunks if c.rewrite for r in c.companies] == ["Firm 4"]
+    assert [r[2] for c in chunks if c.rewrite for r in c.contacts] == ["solo@nowhere.example"]
     assert state(two) == state(one)
     assert fetch(two, "SELECT title, amount_cents, closed_on FROM deal WHERE external_id = 'R3'") == [
         ("Deal 3 (renamed)", 99900, None)]
@@ -130,7 +138,7 @@ def test_the_two_process_import_writes_what_the_one_process_import_writes(
         one, "SELECT count(*) FROM activity WHERE body = 'Follow up'") != [(0,)]
     assert fetch(two, "PRAGMA integrity_check") == [("ok",)]
     assert fetch(two, "PRAGMA foreign_key_check") == []
-    assert "93 rows" in result.output and "dates dmy" in result.output
+    assert "95 rows" in result.output and "dates dmy" in result.output
 
 
 def test_a_big_file_over_existing_deals_updates_and_moves_them_as_one_process_does(
@@ -180,7 +188,7 @@ def test_a_bad_row_after_deals_were_handed_over_writes_nothing(
     f = busy_file_then(tmp_path / "deals.csv", ["R999", "Late", "Qualification", "", "twelve", "", "Firm 1", "", ""])
     result = imp(db, str(f))
     assert result.exit_code == 1
-    assert "line 85, column 'Amount'" in result.output and "nothing was imported" in result.output
+    assert "line 87, column 'Amount'" in result.output and "nothing was imported" in result.output
     assert chunks  # deals had been written in the transaction before the bad row came
     assert snapshot_of(db) == before
     assert (tmp_path / "deals.rejects.csv").exists()

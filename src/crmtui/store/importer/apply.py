@@ -183,7 +183,7 @@ def write_plan(conn: sqlite3.Connection, plan: Plan, writer: _DealWriter | None 
     for entity in ("company", "contact", "deal"):
         table = plan.tables[entity]
         ids = table.new_ids()
-        if ids and entity == "deal" and streamed:
+        if ids and streamed:  # the writer wrote them while the file was planned
             record.append((entity, "created", ids.start, ids.stop - 1, None, None))
         elif ids:
             rebuild += _drop_indexes_for_bulk(conn, entity, len(ids))
@@ -222,8 +222,9 @@ def write_plan(conn: sqlite3.Connection, plan: Plan, writer: _DealWriter | None 
         conn.executemany(f"INSERT OR IGNORE INTO {link} ({column}, tag_id) VALUES (?, ?)", pairs)
         record.extend((link, "linked", rid, tid, None, None) for rid, tid in pairs)
 
-    if streamed and writer.trigger:
-        conn.execute(writer.trigger)
+    if streamed:
+        for trigger in writer.triggers.values():
+            conn.execute(trigger)
     for sql in rebuild:
         conn.execute(sql)
     if rebuild:
@@ -263,27 +264,31 @@ class _DealWriter:
         self.threshold = max(BULK_MIN_ROWS, conn.execute("SELECT count(*) FROM deal").fetchone()[0])
         self.started = False
         self.rebuild: list[str] = []
-        self.trigger: str | None = None
+        self.triggers: dict[str, str] = {}  # table -> the finder trigger set aside
 
     def __call__(self, chunk: DealChunk) -> None:
         conn = self.conn
         if not self.started:
             self._set_up(len(chunk.rows), len(chunk.changes), len(chunk.links))
             self.started = True
-        cols, rows = _with_last_touch(conn, chunk.rows)
+        for entity, rows in (("company", chunk.companies), ("contact", chunk.contacts), ("deal", chunk.rows)):
+            if not rows:
+                continue
+            cols, values = _with_last_touch(conn, rows) if entity == "deal" else (COLS[entity], rows)
+            if chunk.rewrite:
+                # Records written earlier that later rows of the file changed; their finder
+                # entries follow by the update triggers.
+                assignments = ", ".join(f"{c} = ?" for c in cols[1:])
+                conn.executemany(f"UPDATE {entity} SET {assignments} WHERE id = ?", ((*r[1:], r[0]) for r in values))
+            else:
+                insert_many(conn, f"INSERT INTO {entity} ({', '.join(cols)}) VALUES", len(cols), values)
+                if entity in self.triggers:
+                    search_index.index_range(conn, entity, rows[0][0], rows[-1][0])
         if chunk.rewrite:
-            # Deals written earlier that later rows of the file changed; their finder entries
-            # follow by the update trigger, their stage changes are written again below.
-            assignments = ", ".join(f"{c} = ?" for c in cols[1:])
-            conn.executemany(f"UPDATE deal SET {assignments} WHERE id = ?", ((*r[1:], r[0]) for r in rows))
-            ids = [r[0] for r in chunk.rows]
+            ids = [r[0] for r in chunk.rows]  # their stage changes are written again below
             for at in range(0, len(ids), 500):
                 some = ids[at:at + 500]
                 conn.execute(f"DELETE FROM stage_change WHERE deal_id IN ({', '.join('?' * len(some))})", some)
-        else:
-            insert_many(conn, f"INSERT INTO deal ({', '.join(cols)}) VALUES", len(cols), rows)
-            if self.trigger:
-                search_index.index_range(conn, "deal", chunk.rows[0][0], chunk.rows[-1][0])
         insert_many(conn, _INSERT_STAGE_CHANGES, 5, chunk.changes)
         insert_many(conn, "INSERT OR IGNORE INTO deal_tag (deal_id, tag_id) VALUES", 2, chunk.links)
 
@@ -292,7 +297,15 @@ class _DealWriter:
         self.rebuild += _drop_indexes_for_bulk(conn, "deal", deals)
         self.rebuild += _drop_indexes_for_bulk(conn, "stage_change", changes)
         self.rebuild += _drop_indexes_for_bulk(conn, "deal_tag", links)
-        self.trigger = _set_aside_finder_trigger(conn, "deal")
+        for table in ("company", "contact"):
+            # How many the file brings is not known yet: a small table's indexes are rebuilt
+            # cheaply at the end, a big one's are kept (as for a batch smaller than the table).
+            if conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] < BULK_MIN_ROWS:
+                self.rebuild += _drop_indexes(conn, table)
+        for table in ("company", "contact", "deal"):
+            trigger = _set_aside_finder_trigger(conn, table)
+            if trigger:
+                self.triggers[table] = trigger
 
 
 def _with_last_touch(conn: sqlite3.Connection, rows: Any) -> tuple[tuple[str, ...], Any]:
@@ -395,6 +408,11 @@ def _drop_indexes_for_bulk(conn: sqlite3.Connection, table: str, new_rows: int) 
     existing = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     if new_rows < existing:
         return []
+    return _drop_indexes(conn, table)
+
+
+def _drop_indexes(conn: sqlite3.Connection, table: str) -> list[str]:
+    """Drop `table`'s plain (not unique) indexes; returns their CREATE statements."""
     indexes = conn.execute(
         "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL"
         " AND sql NOT LIKE 'CREATE UNIQUE%'", (table,)).fetchall()

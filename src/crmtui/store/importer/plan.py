@@ -87,11 +87,14 @@ class RowError(Exception):
 
 @dataclass
 class DealChunk:
-    """New deals handed to the writer while the rest of the file is planned (`stream`)."""
+    """New deals handed to the writer while the rest of the file is planned (`stream`), with the
+    companies and contacts planned since the last chunk."""
 
     rows: list[list[Any]]  # in DEAL_COLS order: consecutive new ids, or (`rewrite`) any
     changes: list[tuple[int, int, int | None, int, str]]  # their stage changes: id, deal, from, to, at
     links: list[tuple[int, int]]  # (deal, tag) for new deals, maybe repeated
+    companies: list[list[Any]] = field(default_factory=list)  # new ones, in COMPANY_COLS order
+    contacts: list[list[Any]] = field(default_factory=list)  # new ones, in CONTACT_COLS order
     rewrite: bool = False  # rows handed over before that later rows of the file changed
 
 
@@ -554,6 +557,8 @@ class Planner:
             row = t.rows[rid] = list(row)
         for i, value in changes:
             row[i] = value
+        if changes and entity in self._sent_to and t.first_new <= rid < self._sent_to[entity]:
+            self._rewritten[entity].add(rid)  # written already (`stream`): write it again at the end
         if existing:
             original = t.original[rid]
             # updated_at is the last column of every table: compare the others
@@ -1085,6 +1090,8 @@ class Planner:
     _links_sent: int  # of _new_link_set["deal"]
     _next_change: int
     _rewrite: set[int]
+    _sent_to: dict[str, int]
+    _rewritten: dict[str, set[int]]
 
     def _doomed(self) -> bool:
         """The import will stop before writing (`apply._check`): writing more is wasted."""
@@ -1105,15 +1112,26 @@ class Planner:
                 return
             self._streaming = True
             handover.begin(self)
-        if stop - start < CHUNK_ROWS and not (final and stop > start):
+        if stop - start < CHUNK_ROWS and not (final and self._unsent()):
             return
         links = self._new_link_set.get("deal", [])
         chunk = DealChunk([t.rows[did] for did in range(start, stop)],
-                          self._numbered(self._changes_for(range(start, stop))), links[self._links_sent:])
+                          self._numbered(self._changes_for(range(start, stop))), links[self._links_sent:],
+                          companies=self._new_since("company"), contacts=self._new_since("contact"))
         self._links_sent = len(links)
         self._streamed_to = stop
         assert self.send is not None, "Handover.begin sets where chunks go"
         self.send(chunk)
+
+    def _unsent(self) -> bool:
+        return self._streamed_to < self.tables["deal"].next_id or any(
+            self._sent_to[entity] < self.tables[entity].next_id for entity in self._sent_to)
+
+    def _new_since(self, entity: str) -> list[list[Any]]:
+        """The `entity` records planned since the last hand-over (marked as handed over)."""
+        t = self.tables[entity]
+        start, self._sent_to[entity] = self._sent_to[entity], t.next_id
+        return [t.rows[rid] for rid in range(start, t.next_id)]
 
     def _numbered(self, changes: list[tuple[int, int | None, int, str]]) -> list[tuple[int, int, int | None, int, str]]:
         first = self._next_change
@@ -1128,10 +1146,13 @@ class Planner:
             return
         rows = self.tables["deal"].rows
         rewrite = sorted(self._rewrite)
-        if rewrite:
+        co, ct = (self.tables[e].rows for e in ("company", "contact"))
+        companies = [co[rid] for rid in sorted(self._rewritten["company"])]
+        contacts = [ct[rid] for rid in sorted(self._rewritten["contact"])]
+        if rewrite or companies or contacts:
             assert self.send is not None
             self.send(DealChunk([rows[did] for did in rewrite], self._numbered(self._changes_for(rewrite)), [],
-                                rewrite=True))
+                                companies=companies, contacts=contacts, rewrite=True))
         self.plan.streamed_from_change = self.plan.first_stage_change
         self.plan.first_stage_change = self._next_change
         self._new_link_set["deal"] = self._new_link_set.get("deal", [])[self._links_sent:]
@@ -1146,6 +1167,9 @@ def start_plan(conn: sqlite3.Connection, csv_text: CsvText, mapping: Mapping, op
     planner._links_sent = 0
     planner._next_change = planner.plan.first_stage_change
     planner._rewrite = set()
+    # companies and contacts go with the deals (`stream`): below these ids they were handed over
+    planner._sent_to = {e: planner.tables[e].first_new for e in ("company", "contact")}
+    planner._rewritten = {e: set() for e in ("company", "contact")}
     planner._through = {}
     planner._moved = {}
     planner._new_link_set = {}

@@ -6,9 +6,10 @@ both sides more than it saved), so on Linux a big import forks. It forks when th
 found as many new deals as the table holds (and BULK_MIN_ROWS), the point from which the import
 drops the deal indexes and builds them again at the end: a re-import that changes little, or a
 small file, stays in one process. The child goes on reading the file from that row and sends
-each few thousand new deals (rows, stage changes, tag links) through a pipe; the parent, which
+each few thousand new deals (rows, stage changes, tag links, and the companies and contacts
+planned meanwhile) through a pipe; the parent, which
 holds the import's one transaction, writes them as they come. When the file is done, the child
-sends the rest of the plan (companies, contacts, counts, rejects, updates) and exits; the parent
+sends the rest of the plan (counts, rejects, changes to known records) and exits; the parent
 checks it and writes the rest, and nothing is committed before that.
 
 The child never touches the database: all it needs was read before, it never returns into the
@@ -180,13 +181,14 @@ def _reap(pid: int) -> None:
 
 
 def _portable(plan: Plan, planner: Planner) -> Plan:
-    """The plan without what the parent does not need: the file's text, and the rows of the
-    new deals it was sent already (the deals it still needs: the dirty ones, for their undo)."""
+    """The plan without what the parent does not need: the file's text, and the new records it
+    was sent already (of the records that existed, the changed ones stay, for their undo)."""
     plan.csv = plan.csv.__class__(**{**plan.csv.__dict__, "text": ""})
-    deals = plan.tables["deal"]
-    keep = set(deals.dirty) | set(range(planner._streamed_to, deals.next_id))
-    deals.rows = {did: deals.rows[did] for did in keep}
-    deals.original = {did: deals.original[did] for did in deals.dirty}
+    for entity, table in plan.tables.items():
+        sent_to = planner._streamed_to if entity == "deal" else planner._sent_to[entity]
+        keep = set(table.dirty) | set(range(sent_to, table.next_id))
+        table.rows = {rid: table.rows[rid] for rid in keep}
+        table.original = {rid: table.original[rid] for rid in table.dirty}
     return plan
 
 
