@@ -252,11 +252,11 @@ _INSERT_STAGE_CHANGES = "INSERT INTO stage_change (id, deal_id, from_stage_id, t
 
 class _DealWriter:
     """Writes the new deals of a big file while a child process plans the rest (`stream`): their
-    rows, finder entries, stage changes and tag links, into the import's transaction. The planner
-    starts handing them over once they outnumber the table (and BULK_MIN_ROWS); then the writer
-    first does what `write_plan` does for such a batch: it drops the indexes of deal,
-    stage_change and deal_tag, and sets the finder's insert trigger aside. `write_plan` puts
-    them back."""
+    rows, finder entries, stage changes and tag links, and the new companies and contacts, into
+    the import's transaction. The planner starts handing them over once the new deals outnumber
+    the table (and BULK_MIN_ROWS); then the writer first does what `write_plan` does for such a
+    batch: it drops the indexes of deal, stage_change and deal_tag (and of a small company or
+    contact table) and sets the finder's insert triggers aside. `write_plan` puts them back."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
