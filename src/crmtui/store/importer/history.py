@@ -9,6 +9,7 @@ imported company, an activity on an imported deal), undo refuses rather than bre
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from crmtui.store import clock
@@ -144,29 +145,24 @@ def _refuse_if_referenced(conn: Any, import_id: int, created: dict[str, list[tup
                           put_back: dict[tuple[str, str, int], Any]) -> None:
     problems = []
 
-    def count(sql: str, ranges: list[tuple[int, int]], outside: list[tuple[int, int]] | None = None) -> int:
-        total = 0
+    def ranged(sql: str, ranges: list[tuple[int, int]], outside: list[tuple[int, int]]) -> Iterator[Any]:
+        """`sql` (ending in `BETWEEN ? AND ?`) for each of `ranges`, leaving out ids in `outside`."""
         for first, last in ranges:
             params: list[int] = [first, last]
             query = sql
-            for o_first, o_last in outside or []:
-                query += " AND NOT (id BETWEEN ? AND ?)"
-                params += [o_first, o_last]
-            total += conn.execute(query, params).fetchone()[0]
-        return total
-
-    def referring(table: str, column: str, ranges: list[tuple[int, int]], outside: list[tuple[int, int]]) -> int:
-        """Records of `table` whose `column` points into `ranges` and stays so after the undo."""
-        total = 0
-        for first, last in ranges:
-            params: list[int] = [first, last]
-            query = f"SELECT id, {column} FROM {table} WHERE {column} BETWEEN ? AND ?"
             for o_first, o_last in outside:
                 query += " AND NOT (id BETWEEN ? AND ?)"
                 params += [o_first, o_last]
-            total += sum(1 for rid, value in conn.execute(query, params)
-                         if put_back.get((table, column, rid), object()) != value)
-        return total
+            yield conn.execute(query, params)
+
+    def count(sql: str, ranges: list[tuple[int, int]], outside: list[tuple[int, int]]) -> int:
+        return sum(cursor.fetchone()[0] for cursor in ranged(sql, ranges, outside))
+
+    def referring(table: str, column: str, ranges: list[tuple[int, int]], outside: list[tuple[int, int]]) -> int:
+        """Records of `table` whose `column` points into `ranges` and stays so after the undo."""
+        return sum(1 for cursor in ranged(f"SELECT id, {column} FROM {table} WHERE {column} BETWEEN ? AND ?",
+                                          ranges, outside)
+                   for rid, value in cursor if put_back.get((table, column, rid), object()) != value)
 
     deals, companies, contacts = created.get("deal", []), created.get("company", []), created.get("contact", [])
     own = created.get("activity", [])  # the import's own follow-up tasks go with it
