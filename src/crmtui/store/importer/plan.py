@@ -107,7 +107,8 @@ class Handover(Protocol):
 
     def begin(self, planner: Planner) -> None:
         """Called once, when handing over starts: sets `planner.send`. (`stream.Fork` forks here:
-        the child plans the rest and the parent writes; neither returns.)"""
+        the child plans the rest and the parent writes; neither returns.) Returning without
+        setting it means no hand-over: the planner goes on alone."""
 
 
 class PlannedElsewhere(Exception):  # noqa: N818 (not an error: how a writing parent gets its plan)
@@ -1112,6 +1113,10 @@ class Planner:
                 return
             self._streaming = True
             handover.begin(self)
+            if self.send is None:  # it could not start (no process to fork): plan here, as for a small file
+                self._streaming = False
+                self.handover = None
+                return
         if stop - start < CHUNK_ROWS and not (final and self._unsent()):
             return
         links = self._new_link_set.get("deal", [])

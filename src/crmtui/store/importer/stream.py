@@ -87,12 +87,22 @@ class Fork:
         self.threshold = threshold
         self.progress = progress
 
-    def begin(self, planner: Planner) -> NoReturn:
-        read_fd, write_fd = os.pipe()
+    def begin(self, planner: Planner) -> None:
+        """Fork: the child plans the rest, this process writes (neither returns here). When the
+        system will not fork (out of processes or memory), return: the import plans in one."""
+        try:
+            read_fd, write_fd = os.pipe()
+        except OSError:
+            return
         sys.stdout.flush()
         sys.stderr.flush()
         parent = os.getpid()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read_fd)
+            os.close(write_fd)
+            return
         if pid == 0:
             os.close(read_fd)
             self._child(planner, write_fd, parent)
