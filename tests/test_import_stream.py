@@ -181,33 +181,50 @@ def test_undoing_a_two_process_import_leaves_the_database_as_it_was(
     assert state(db) == before
 
 
-def test_a_bad_row_after_deals_were_handed_over_writes_nothing(
-        tmp_path: Path, chunks: list[plan.DealChunk]) -> None:
+@pytest.mark.parametrize(("late_row", "message", "fix", "deals_after"), [
+    (["R999", "Late", "Qualification", "", "twelve", "", "Firm 1", "", ""],
+     "line 87, column 'Amount': 'twelve' is not an amount", "--skip-invalid", 80),
+    (["R999", "Late", "Discovery call", "", "", "", "Firm 1", "", ""],
+     "unknown stage: 'Discovery call'", "--create-stages", 81),
+], ids=["bad amount", "unknown stage"])
+def test_a_late_problem_after_deals_were_handed_over_writes_nothing(
+        tmp_path: Path, chunks: list[plan.DealChunk], late_row: list[str], message: str, fix: str,
+        deals_after: int) -> None:
     db = fresh(tmp_path / "crm.db")
     before = snapshot_of(db)
-    f = busy_file_then(tmp_path / "deals.csv", ["R999", "Late", "Qualification", "", "twelve", "", "Firm 1", "", ""])
+    f = busy_file_then(tmp_path / "deals.csv", late_row)
     result = imp(db, str(f))
     assert result.exit_code == 1
-    assert "line 87, column 'Amount'" in result.output and "nothing was imported" in result.output
-    assert chunks  # deals had been written in the transaction before the bad row came
+    assert message in result.output and fix in result.output and "Traceback" not in result.output
+    assert chunks  # deals had been written in the transaction before the late row came
     assert snapshot_of(db) == before
-    assert (tmp_path / "deals.rejects.csv").exists()
-    # with --skip-invalid the rest goes in, the same as in one process
-    assert imp(db, "--skip-invalid", str(f)).exit_code == 0
-    assert fetch(db, "SELECT count(*) FROM deal")[0][0] == 80
+    # the option the message names imports the file, as in one process
+    assert imp(db, fix, str(f)).exit_code == 0
+    assert fetch(db, "SELECT count(*) FROM deal")[0][0] == deals_after
+    if fix == "--skip-invalid":
+        assert (tmp_path / "deals.rejects.csv").exists()
+    else:
+        assert fetch(db, "SELECT s.name FROM deal d JOIN stage s ON s.id = d.stage_id"
+                         " WHERE d.external_id = 'R999'") == [("Discovery call",)]
 
 
-def test_a_late_unknown_stage_stops_the_import_and_writes_nothing(tmp_path: Path, chunks: list[plan.DealChunk]) -> None:
-    db = fresh(tmp_path / "crm.db")
-    before = snapshot_of(db)
-    f = busy_file_then(tmp_path / "deals.csv", ["R999", "Late", "Discovery call", "", "", "", "Firm 1", "", ""])
-    result = imp(db, str(f))
-    assert result.exit_code == 1
-    assert "unknown stage: 'Discovery call'" in result.output and "--create-stages" in result.output
-    assert snapshot_of(db) == before
-    assert imp(db, "--create-stages", str(f)).exit_code == 0
-    assert fetch(db, "SELECT s.name FROM deal d JOIN stage s ON s.id = d.stage_id WHERE d.external_id = 'R999'") == [
-        ("Discovery call",)]
+def test_a_system_that_will_not_fork_imports_in_one_process(
+        tmp_path: Path, fixed_clock, monkeypatch: pytest.MonkeyPatch, chunks: list[plan.DealChunk]) -> None:
+    f = busy_file(tmp_path / "deals.csv")
+    one = fresh(tmp_path / "one.db")
+    monkeypatch.setenv("CRMTUI_IMPORT_PROCESSES", "1")
+    assert imp(one, str(f)).exit_code == 0
+    monkeypatch.delenv("CRMTUI_IMPORT_PROCESSES")
+
+    def no_fork() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(stream.os, "fork", no_fork)
+    two = fresh(tmp_path / "two.db")
+    result = imp(two, str(f))
+    assert result.exit_code == 0, result.output
+    assert chunks == []
+    assert state(two) == state(one)
 
 
 def test_a_planning_process_that_dies_leaves_the_database_as_it_was(
