@@ -293,7 +293,14 @@ def test_dry_run_shows_the_summary_and_writes_nothing(empty_db: Path) -> None:
     before = snapshot_of(empty_db)
     result = imp(empty_db, str(DATA / "hubspot_deals.csv"), "--dry-run")
     assert "Dry run: nothing was written" in result.stdout and "created" in result.stdout
+    assert "hubspot_deals.csv: 4 rows, UTF-8" in result.stdout
     assert snapshot_of(empty_db) == before
+
+
+def test_the_summary_counts_one_row_as_one_row(empty_db: Path, tmp_path: Path) -> None:
+    f = tmp_path / "one.csv"
+    f.write_text("Deal Name,Amount\nAudit,100\n")
+    assert "one.csv: 1 row, UTF-8, comma-delimited" in imp(empty_db, str(f)).stdout
 
 
 def test_no_progress_bar_when_piped(empty_db: Path, tmp_path: Path) -> None:

@@ -169,7 +169,7 @@ def _rows(n: int) -> str:
 def _show_summary(result: Any, rejects_path: Path) -> None:
     plan = result.plan
     csv_text = plan.csv
-    out.print(f"{csv_text.name}: {plan.rows_read:,} rows, {_ENCODING_LABELS.get(csv_text.encoding, csv_text.encoding)},"
+    out.print(f"{csv_text.name}: {_rows(plan.rows_read)}, {_ENCODING_LABELS.get(csv_text.encoding, csv_text.encoding)},"
               f" {csv_text.delimiter_name}-delimited" + (f", dates {plan.date_order}" if plan.date_order else ""),
               markup=False)
     table = PlainTable(show_edge=False, header_style="bold")
