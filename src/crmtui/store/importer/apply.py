@@ -225,6 +225,14 @@ def write_plan(conn: sqlite3.Connection, plan: Plan, writer: _DealWriter | None 
     if streamed:
         for trigger in writer.triggers.values():
             conn.execute(trigger)
+    if rebuild and streamed:
+        # Each rebuilt index reads the whole table again (most of its pages were spilled to the
+        # WAL by then) and sorts its keys in memory up to the cache's size. 64 MB instead of 8
+        # keeps the table cached from one build to the next: for 100,000 deals the 19 builds
+        # took ~15% less (1.11-1.42 s against 1.35-1.60 s, in turns in one process).
+        # Only here, where the plan's new rows went to the writer: in one process they are
+        # still held, and the cache would take the import past 200 MB.
+        conn.execute(f"PRAGMA cache_size = -{REBUILD_CACHE_KIB}")
     for sql in rebuild:
         conn.execute(sql)
     if rebuild:
@@ -397,6 +405,7 @@ def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
 
 
 BULK_MIN_ROWS = 5000
+REBUILD_CACHE_KIB = 65536
 
 
 def _drop_indexes_for_bulk(conn: sqlite3.Connection, table: str, new_rows: int) -> list[str]:
