@@ -245,9 +245,10 @@ def imports_undo(
     def n(count: int, one: str, many: str) -> str:
         return f"{count:,} {one if count == 1 else many}"
 
+    restored = f"; restored {n(r['restored'], 'changed record', 'changed records')}" if r["restored"] else ""
     out.print(f"Undid import #{import_id}: removed {n(r['deals'], 'deal', 'deals')}, "
-              f"{n(r['companies'], 'company', 'companies')} and {n(r['contacts'], 'contact', 'contacts')}; "
-              f"restored {n(r['restored'], 'changed record', 'changed records')}.")
+              f"{n(r['companies'], 'company', 'companies')} and {n(r['contacts'], 'contact', 'contacts')}"
+              f"{restored}.")
 
 
 @app.command("export")
