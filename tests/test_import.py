@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import gc
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -651,8 +652,6 @@ def test_text_no_url_parser_accepts_is_a_row_error_not_a_crash(empty_db: Path, t
 def test_a_finished_plan_leaves_no_reference_cycle_for_the_gc(empty_db: Path) -> None:
     """What the planner held (keys and caches for every row) goes when it does, not at the
     cyclic GC's next pass: that pass took 0.14 s after a re-import of 100,000 deals."""
-    import gc
-
     from crmtui.store.importer.apply import prepare
     from crmtui.store.importer.plan import ImportOptions, make_plan
 
