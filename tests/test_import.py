@@ -597,6 +597,23 @@ def test_same_title_and_customer_with_different_ids_are_different_deals(empty_db
     assert "Nothing changed" in imp(empty_db, str(f)).stdout
 
 
+def test_rows_without_an_id_find_deals_by_title_after_rows_that_found_theirs_by_id(empty_db: Path,
+                                                                                  tmp_path: Path) -> None:
+    # Deals matched by their id come first (the title index is built only when a row needs it):
+    # the rows after them still find the loaded deals in id order, and a deal by the new title
+    # an earlier row gave it.
+    base = tmp_path / "base.csv"
+    base.write_text("Record ID,Deal Name,Associated Company,Amount\nR1,Audit,Acme,100\nR2,Audit,Acme,200\n"
+                    "R3,Setup,Acme,50\n")
+    imp(empty_db, str(base))
+    later = tmp_path / "later.csv"
+    later.write_text("Record ID,Deal Name,Associated Company,Amount\nR3,Kickoff,Acme,60\n,Audit,Acme,150\n"
+                     ",Audit,Acme,250\n,Kickoff,Acme,70\n")
+    assert "updated" in imp(empty_db, str(later)).stdout
+    assert fetch(empty_db, "SELECT id, title, amount_cents, external_id FROM deal ORDER BY id") == [
+        (1, "Audit", 15000, "R1"), (2, "Audit", 25000, "R2"), (3, "Kickoff", 7000, "R3")]
+
+
 def test_a_file_that_moves_a_deal_and_moves_it_back_changes_nothing_when_imported_again(
         empty_db: Path, tmp_path: Path) -> None:
     f = tmp_path / "twice.csv"

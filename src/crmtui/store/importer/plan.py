@@ -297,9 +297,13 @@ class Planner:
         # (an int, or a list when there are several: most keys have one deal, and 100,000 one-item
         # lists would cost 7 MB)
         self.dl_by_key: dict[tuple[str, int | None, int | None], int | list[int]] = {}
+        # dl_by_key is built when a row first needs it (`_same_deal`): a file whose rows all find
+        # their deals by external id never does (re-importing 100,000 deals, six turns each:
+        # 2.68-2.73 s -> 2.44-2.52 s). Until then the keys given to `_add_key` wait here, in order.
+        self._key_log: list[tuple[tuple[str, int | None, int | None], int]] | None = []
         self.claimed: dict[int, str | None] = {}  # deal -> the row id of the file row that matched it
         if self.entity == "deal":
-            self._load_table("deal", self._index_deal)
+            self._load_table("deal", self._index_loaded_deal)
         else:
             t = self.tables["deal"]
             t.next_id = t.first_new = c.execute("SELECT coalesce(max(id), 0) FROM deal").fetchone()[0] + 1
@@ -358,10 +362,33 @@ class Planner:
         p = _POS["deal"]
         if row[p["external_id"]]:
             self.dl_by_ext.setdefault(row[p["external_id"]], did)
+        self._add_key(self._deal_key(row), did)
+
+    def _index_loaded_deal(self, did: int, row: tuple[Any, ...]) -> None:
+        """A deal as loaded: its key goes into dl_by_key when that is built (`_index_keys`)."""
+        ext = row[_EXT]
+        if ext:
+            self.dl_by_ext.setdefault(ext, did)
+
+    @staticmethod
+    def _deal_key(row: list[Any] | tuple[Any, ...]) -> tuple[str, int | None, int | None]:
+        p = _POS["deal"]
         company = row[p["company_id"]]
-        self._add_key((V.title_key(row[p["title"]]), company, None if company else row[p["contact_id"]]), did)
+        return V.title_key(row[p["title"]]), company, None if company else row[p["contact_id"]]
+
+    def _index_keys(self) -> None:
+        """Build dl_by_key: the loaded deals' keys in id order, then those given since, as if
+        each had been added when it came."""
+        log, self._key_log = self._key_log, None
+        for did, row in self.tables["deal"].original.items():  # (loaded in id order)
+            self._add_key(self._deal_key(row), did)
+        for key, did in log or ():
+            self._add_key(key, did)
 
     def _add_key(self, key: tuple[str, int | None, int | None], did: int) -> None:
+        if self._key_log is not None:
+            self._key_log.append((key, did))
+            return
         same = self.dl_by_key.get(key)
         if same is None:
             self.dl_by_key[key] = did
@@ -728,6 +755,8 @@ class Planner:
         yet matched by another row of this file. When all are taken, rows that carry different
         ids (crmtui's own export has an `id` column) are different deals; otherwise the row
         repeats one seen earlier and merges into it."""
+        if self._key_log is not None:
+            self._index_keys()
         candidates = self.dl_by_key.get(key)
         if candidates is None:
             return None
@@ -928,9 +957,9 @@ class Planner:
                                         expected, source, lost_reason, proposal, notes, ext)):
             # A loaded deal the row repeats as it is (re-importing a file): what `_merge` would
             # find, in one tuple comparison (100,000 unchanged deals: ~0.2 s less).
+            # (its key is the one it was loaded with: dl_by_key has it, or will)
             if ext:
                 self.dl_by_ext[ext] = did
-            self._add_key(key, did)
             t.touched.add(did)
             self._link_tags("deal", did, tags)
             return
