@@ -406,6 +406,24 @@ def test_skip_invalid_imports_the_valid_rows(empty_db: Path, tmp_path: Path) -> 
     assert out.read_text().splitlines()[1].startswith("Two,12x,")
 
 
+def test_a_rejects_file_that_cannot_be_written_stops_the_import_before_anything_is_written(
+        empty_db: Path, tmp_path: Path) -> None:
+    f = tmp_path / "bad.csv"
+    f.write_text("Deal Name,Amount\nOne,100\nTwo,12x\nThree,300\n")
+    before = snapshot_of(empty_db)
+    nowhere = tmp_path / "no such folder" / "rej.csv"
+    message = _fails(empty_db, str(f), "--skip-invalid", "--rejects", str(nowhere))
+    assert f"{nowhere}: cannot write the rejects file (No such file or directory); nothing was imported" in message
+    assert "line 3, column 'Amount': '12x' is not an amount" in message
+    assert snapshot_of(empty_db) == before  # not imported without the rejects it promised
+    # Without --skip-invalid: the row errors are still listed, then why nothing was imported.
+    message = _fails(empty_db, str(f), "--rejects", str(nowhere))
+    assert "line 3, column 'Amount': '12x' is not an amount" in message
+    assert f"{nowhere}: cannot write the rejects file" in message
+    assert "1 of 3 rows has errors; nothing was imported" in message
+    assert snapshot_of(empty_db) == before
+
+
 def test_bad_map_options(empty_db: Path) -> None:
     f = str(DATA / "hubspot_deals.csv")
     assert "write it as 'CSV column=field'" in _fails(empty_db, f, "--map", "Amount")

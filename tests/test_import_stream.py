@@ -198,6 +198,12 @@ def test_a_late_problem_after_deals_were_handed_over_writes_nothing(
     assert message in result.output and fix in result.output and "Traceback" not in result.output
     assert chunks  # deals had been written in the transaction before the late row came
     assert snapshot_of(db) == before
+    if fix == "--skip-invalid":  # not without the rejects file it promises
+        chunks.clear()
+        nowhere = tmp_path / "no such folder" / "rejects.csv"
+        result = imp(db, fix, "--rejects", str(nowhere), str(f))
+        assert result.exit_code == 1 and "cannot write the rejects file" in result.output
+        assert chunks and snapshot_of(db) == before
     # the option the message names imports the file, as in one process
     assert imp(db, fix, str(f)).exit_code == 0
     assert fetch(db, "SELECT count(*) FROM deal")[0][0] == deals_after

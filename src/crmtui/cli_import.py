@@ -80,20 +80,35 @@ def import_file(
                             follow_up=follow_up)
     database = _open(ctx, db)
     rejects_path = rejects or default_rejects_path(file)
+    bar = _progress(csv_text, enabled=not quiet and err.is_terminal)
+
+    def before_write(plan: Any) -> None:
+        # The rows --skip-invalid leaves out go to their file before anything is written: when
+        # it cannot be written, the import stops (and says which rows it would have left out).
+        if plan.rejects:
+            try:
+                write_rejects(rejects_path, plan)
+            except ValidationError as unwritable:
+                _show_errors(plan, None)
+                raise ValidationError(f"{unwritable.message}; nothing was imported", "rejects") from None
+        bar.writing(plan)
+
     try:
-        bar = _progress(csv_text, enabled=not quiet and err.is_terminal)
         with bar as progress:
             result = run_import(database, csv_text, mapping, options, dry_run=dry_run, progress=progress,
-                                before_write=bar.writing)
+                                before_write=before_write)
     except RowsRejected as exc:
-        write_rejects(rejects_path, exc.plan)
-        _show_errors(exc.plan, rejects_path)
+        try:
+            write_rejects(rejects_path, exc.plan)
+        except ValidationError as unwritable:
+            _show_errors(exc.plan, None)
+            err.print(f"Error: {unwritable}", soft_wrap=True, markup=False)
+        else:
+            _show_errors(exc.plan, rejects_path)
         raise
     finally:
         database.close()
     plan = result.plan
-    if plan.rejects:
-        write_rejects(rejects_path, plan)
     if json_out:
         print_json({
             "import_id": result.import_id, "dry_run": dry_run, "type": mapping.record_type,
@@ -153,13 +168,15 @@ class _progress:
             self.bar.stop()
 
 
-def _show_errors(plan: Any, rejects_path: Path) -> None:
+def _show_errors(plan: Any, rejects_path: Path | None) -> None:
+    """The first row errors; where all of them are (None: the rejects file could not be written)."""
     for line in plan.error_lines():
         err.print(f"  {line}", soft_wrap=True, markup=False)
     more = len(plan.rejects) - len(plan.error_lines())
     if more > 0:
         err.print(f"  … and {more:,} more")
-    err.print(f"All rejected rows, with an error column, are in {rejects_path}", soft_wrap=True, markup=False)
+    if rejects_path is not None:
+        err.print(f"All rejected rows, with an error column, are in {rejects_path}", soft_wrap=True, markup=False)
 
 
 def _rows(n: int) -> str:
