@@ -519,6 +519,45 @@ def test_imports_list_and_undo(empty_db: Path, tmp_path: Path) -> None:
     assert missing.exit_code == 1 and "no import with id 99" in missing.stderr
 
 
+def test_undo_at_a_terminal_says_what_it_deletes_and_asks_first(empty_db: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import crmtui.cli_import
+
+    assert run(empty_db, "add", "company", "Acme Inc.", "--phone", "+1 000").exit_code == 0
+    imp(empty_db, str(DATA / "hubspot_deals.csv"))  # changes Acme Inc.
+    assert run(empty_db, "won", "1").exit_code == 0  # an imported deal, edited since
+    monkeypatch.setattr(crmtui.cli_import, "_interactive", lambda: True)
+    before = snapshot_of(empty_db)
+    declined = run(empty_db, "imports", "undo", "1", input="n\n")
+    assert declined.exit_code == 1
+    assert ("hubspot_deals.csv" in declined.stderr and "created 4 deals, 2 companies and 3 contacts. Undoing it"
+            " deletes them, with the edits made to one of them since. It puts back 1 record the import changed."
+            in " ".join(declined.stderr.split()))
+    assert "Undo import #1? [y/N]" in declined.stderr and "Import #1 was not undone." in declined.stderr
+    assert snapshot_of(empty_db) == before
+    accepted = run(empty_db, "imports", "undo", "1", input="y\n")
+    assert accepted.exit_code == 0 and "removed 4 deals" in accepted.stdout
+    assert fetch(empty_db, "SELECT count(*) FROM deal") == [(0,)]
+
+
+def test_undo_asks_nothing_with_yes_or_in_a_script(empty_db: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import crmtui.cli_import
+
+    imp(empty_db, str(DATA / "hubspot_deals.csv"))
+    other = tmp_path / "other.csv"
+    other.write_text("Deal Name,Amount\nAudit,100\n")
+    imp(empty_db, str(other))
+    result = run(empty_db, "imports", "undo", "2")  # not a terminal: no question
+    assert result.exit_code == 0 and "[y/N]" not in result.stderr and "removed 1 deal" in result.stdout
+    monkeypatch.setattr(crmtui.cli_import, "_interactive", lambda: True)
+    result = run(empty_db, "imports", "undo", "1", "--yes")
+    assert result.exit_code == 0 and "Undo import" not in result.stderr and "removed 4 deals" in result.stdout
+    # a refusal comes before any question
+    refused = run(empty_db, "imports", "undo", "1")
+    assert refused.exit_code == 1 and "already undone" in refused.stderr and "[y/N]" not in refused.stderr
+
+
 def test_undo_refuses_when_newer_records_refer_to_imported_ones(empty_db: Path) -> None:
     imp(empty_db, str(DATA / "hubspot_deals.csv"))
     assert run(empty_db, "add", "deal", "Follow-on", "--company", "Bolt GmbH").exit_code == 0

@@ -179,8 +179,12 @@ def _show_errors(plan: Any, rejects_path: Path | None) -> None:
         err.print(f"All rejected rows, with an error column, are in {rejects_path}", soft_wrap=True, markup=False)
 
 
+def _count(count: int, one: str, many: str) -> str:
+    return f"{count:,} {one if count == 1 else many}"
+
+
 def _rows(n: int) -> str:
-    return f"{n:,} row" + ("" if n == 1 else "s")
+    return _count(n, "row", "rows")
 
 
 def _show_summary(result: Any, rejects_path: Path) -> None:
@@ -244,27 +248,58 @@ def imports_list(ctx: typer.Context, json_out: JsonOption = False, db: DbOption 
          ("Created", "figure"), ("Updated", "figure"), ("Undone", "text")], body, main="File"))
 
 
+def _interactive() -> bool:
+    """A person at a terminal, who can be asked (not a script, a pipe or a test runner)."""
+    import sys
+
+    return sys.stdin.isatty() and err.is_terminal
+
+
+def _undo_preview_text(import_id: int, p: dict[str, Any]) -> str:
+    """What undoing an import will do, in a sentence or two (see `undo_preview`)."""
+    when = p["imported_at"][:16].replace("T", " ")
+    made = [_count(p["deals"], "deal", "deals"), _count(p["companies"], "company", "companies"),
+            _count(p["contacts"], "contact", "contacts")]
+    text = f"Import #{import_id} ({p['source']}, {when}) created {', '.join(made[:2])} and {made[2]}."
+    if any((p["deals"], p["companies"], p["contacts"])):
+        text += " Undoing it deletes them"
+        edited = p["edited_since"]
+        if edited:
+            text += ", with the edits made to " + ("one of them" if edited == 1 else f"{edited:,} of them") + " since"
+        text += "."
+    if p["changed"]:
+        text += f" It puts back {_count(p['changed'], 'record', 'records')} the import changed."
+    return text
+
+
 @imports_app.command("undo")
 @handles_errors
 def imports_undo(
     ctx: typer.Context,
     import_id: Annotated[int, typer.Argument(metavar="ID", help="The import's id (see crmtui imports list).")],
+    yes: Annotated[bool, typer.Option(
+        "--yes", "-y", help="Do not ask first (it only asks in a terminal, never in a script or a pipe).")] = False,
     db: DbOption = None,
 ) -> None:
     """Undo an import: remove what it created and restore what it changed."""
-    from crmtui.store.importer.history import undo_import
+    from contextlib import nullcontext
+
+    from crmtui.store.importer.history import undo_import, undo_preview
 
     database = _open(ctx, db)
     try:
-        r = undo_import(database, import_id)
+        if not yes and _interactive():
+            err.print(_undo_preview_text(import_id, undo_preview(database, import_id)), soft_wrap=False, markup=False)
+            if not typer.confirm(f"Undo import #{import_id}?", default=False, err=True):
+                err.print(f"Import #{import_id} was not undone.")
+                raise typer.Exit(1)
+        with err.status(f"Undoing import #{import_id}…") if err.is_terminal else nullcontext():
+            r = undo_import(database, import_id)
     finally:
         database.close()
-    def n(count: int, one: str, many: str) -> str:
-        return f"{count:,} {one if count == 1 else many}"
-
-    restored = f"; restored {n(r['restored'], 'changed record', 'changed records')}" if r["restored"] else ""
-    out.print(f"Undid import #{import_id}: removed {n(r['deals'], 'deal', 'deals')}, "
-              f"{n(r['companies'], 'company', 'companies')} and {n(r['contacts'], 'contact', 'contacts')}"
+    restored = f"; restored {_count(r['restored'], 'changed record', 'changed records')}" if r["restored"] else ""
+    out.print(f"Undid import #{import_id}: removed {_count(r['deals'], 'deal', 'deals')}, "
+              f"{_count(r['companies'], 'company', 'companies')} and {_count(r['contacts'], 'contact', 'contacts')}"
               f"{restored}.")
 
 

@@ -66,12 +66,42 @@ def undo_import(db: Database, import_id: int) -> dict[str, int]:
     return result
 
 
-def _undo(conn: Any, import_id: int) -> dict[str, int]:
-    run = conn.execute("SELECT id, undone_at FROM import_run WHERE id = ?", (import_id,)).fetchone()
+def undo_preview(db: Database, import_id: int) -> dict[str, Any]:
+    """What undoing import `import_id` would do, to show before asking (reads only; refuses as
+    `undo_import` would): the file and when, the records it created that are still there (and
+    how many of them were edited since), and how many records it changed."""
+    with translate_errors(db.path, db.busy_timeout):
+        conn = db.raw()
+        try:
+            ensure_import_tables(conn)
+            run, changes, created = _load_run(conn, import_id)
+            since = run[2]
+            out: dict[str, Any] = {"source": run[1], "imported_at": _iso(since), "edited_since": 0}
+            for entity, key in (("deal", "deals"), ("company", "companies"), ("contact", "contacts")):
+                out[key] = 0
+                for first, last in created.get(entity, []):
+                    n, edited = conn.execute(
+                        f"SELECT count(*), count(CASE WHEN updated_at > ? THEN 1 END) FROM {entity}"
+                        " WHERE id BETWEEN ? AND ?", (since, first, last)).fetchone()
+                    out[key] += n
+                    out["edited_since"] += edited
+            out["changed"] = len({(e, rid) for e, action, rid, _l, _o, _n in changes
+                                  if action == "updated" and e in _TABLES})
+        finally:
+            conn.close()
+    return out
+
+
+def _load_run(conn: Any, import_id: int) -> tuple[tuple, list[tuple], dict[str, list[tuple[int, int]]]]:
+    """The import's run (id, source, created_at), its recorded changes and the id ranges it
+    created per table; refuses an import that is unknown, undone, or that records added since
+    refer to."""
+    run = conn.execute("SELECT id, source, created_at, undone_at FROM import_run WHERE id = ?",
+                       (import_id,)).fetchone()
     if run is None:
         raise NotFound(f"no import with id {import_id} (see crmtui imports list)")
-    if run[1] is not None:
-        raise ValidationError(f"import #{import_id} was already undone on {str(run[1])[:16]}", "import")
+    if run[3] is not None:
+        raise ValidationError(f"import #{import_id} was already undone on {str(run[3])[:16]}", "import")
     changes = conn.execute(
         "SELECT entity, action, first_id, last_id, old_values, new_values FROM import_change"
         " WHERE import_id = ? ORDER BY id", (import_id,)).fetchall()
@@ -80,6 +110,11 @@ def _undo(conn: Any, import_id: int) -> dict[str, int]:
         if action == "created":
             created.setdefault(entity, []).append((first, last))
     _refuse_if_referenced(conn, import_id, created, _links_put_back(changes))
+    return run[:3], changes, created
+
+
+def _undo(conn: Any, import_id: int) -> dict[str, int]:
+    _run, changes, created = _load_run(conn, import_id)
     result = {"deals": 0, "companies": 0, "contacts": 0, "restored": 0, "stages": 0}
     for first, last in created.get("activity", []):  # the follow-up tasks the import added
         conn.execute("DELETE FROM activity WHERE id BETWEEN ? AND ?", (first, last))
