@@ -309,7 +309,7 @@ class _DealWriter:
             # How many the file brings is not known yet: a small table's indexes are rebuilt
             # cheaply at the end, a big one's are kept (as for a batch smaller than the table).
             if conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] < BULK_MIN_ROWS:
-                self.rebuild += _drop_indexes(conn, table)
+                self.rebuild += drop_indexes(conn, table)
         for table in ("company", "contact", "deal"):
             trigger = _set_aside_finder_trigger(conn, table)
             if trigger:
@@ -417,10 +417,10 @@ def _drop_indexes_for_bulk(conn: sqlite3.Connection, table: str, new_rows: int) 
     existing = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     if new_rows < existing:
         return []
-    return _drop_indexes(conn, table)
+    return drop_indexes(conn, table)
 
 
-def _drop_indexes(conn: sqlite3.Connection, table: str) -> list[str]:
+def drop_indexes(conn: sqlite3.Connection, table: str) -> list[str]:
     """Drop `table`'s plain (not unique) indexes; returns their CREATE statements."""
     indexes = conn.execute(
         "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL"

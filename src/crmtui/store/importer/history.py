@@ -15,7 +15,7 @@ from typing import Any
 from crmtui.store import clock
 from crmtui.store.db import Database, translate_errors
 from crmtui.store.errors import NotFound, ValidationError
-from crmtui.store.importer.apply import ensure_import_tables
+from crmtui.store.importer.apply import BULK_MIN_ROWS, drop_indexes, ensure_import_tables
 
 _TABLES = {"deal", "company", "contact"}
 _LINKS = {"deal_tag": "deal_id", "company_tag": "company_id", "contact_tag": "contact_id"}
@@ -121,16 +121,16 @@ def _undo(conn: Any, import_id: int) -> dict[str, int]:
     for first, last in created.get("stage_change", []):
         conn.execute("DELETE FROM stage_change WHERE id BETWEEN ? AND ?", (first, last))
     for first, last in created.get("deal", []):
-        result["deals"] += conn.execute("DELETE FROM deal WHERE id BETWEEN ? AND ?", (first, last)).rowcount
+        result["deals"] += _delete_range(conn, "deal", first, last)
     for entity, action, first, last, old, new in reversed(changes):
         if action == "linked" and entity in _LINKS:
             conn.execute(f"DELETE FROM {entity} WHERE {_LINKS[entity]} = ? AND tag_id = ?", (first, last))
         elif action == "updated" and entity in _TABLES:
             result["restored"] += _restore(conn, entity, first, json.loads(old), json.loads(new))
     for first, last in created.get("contact", []):
-        result["contacts"] += conn.execute("DELETE FROM contact WHERE id BETWEEN ? AND ?", (first, last)).rowcount
+        result["contacts"] += _delete_range(conn, "contact", first, last)
     for first, last in created.get("company", []):
-        result["companies"] += conn.execute("DELETE FROM company WHERE id BETWEEN ? AND ?", (first, last)).rowcount
+        result["companies"] += _delete_range(conn, "company", first, last)
     for first, last in created.get("stage", []):
         result["stages"] += conn.execute(
             "DELETE FROM stage WHERE id BETWEEN ? AND ? AND NOT EXISTS"
@@ -145,6 +145,21 @@ def _undo(conn: Any, import_id: int) -> dict[str, int]:
             " AND NOT EXISTS (SELECT 1 FROM contact_tag WHERE tag_id = tag.id)", (first, last))
     conn.execute("UPDATE import_run SET undone_at = ? WHERE id = ?", (clock.to_db(clock.utcnow()), import_id))
     return result
+
+
+def _delete_range(conn: Any, table: str, first: int, last: int) -> int:
+    """Delete the rows of `table` with ids `first`..`last`; returns how many. When that is most
+    of a big table, its plain indexes go first and are built again after, from what is left, as
+    an import builds them: undoing an import of 100,000 deals spent 5.4 s updating the 15 deal
+    indexes row by row. (Built again at once: deleting companies and contacts next looks up the
+    deals that refer to them.)"""
+    doomed = conn.execute(f"SELECT count(*) FROM {table} WHERE id BETWEEN ? AND ?", (first, last)).fetchone()[0]
+    left = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] - doomed
+    rebuild = drop_indexes(conn, table) if doomed >= BULK_MIN_ROWS and doomed >= left else []
+    deleted = conn.execute(f"DELETE FROM {table} WHERE id BETWEEN ? AND ?", (first, last)).rowcount
+    for sql in rebuild:
+        conn.execute(sql)
+    return deleted
 
 
 def _restore(conn: Any, entity: str, rid: int, old: dict[str, Any], new: dict[str, Any]) -> int:
