@@ -730,6 +730,22 @@ def test_a_new_tag_on_an_existing_deal_is_an_update_and_undo_takes_it_back(empty
     assert ("retainer",) not in fetch(empty_db, "SELECT name FROM tag")
 
 
+def test_tags_a_known_deal_lacks_are_added_when_an_earlier_row_had_the_same_tags(empty_db: Path,
+                                                                                tmp_path: Path) -> None:
+    # R1 has its tags already, R2 lacks them: the tags R1's row named must still be linked to R2
+    base = tmp_path / "base.csv"
+    base.write_text("Record ID,Deal Name,Tags\nR1,Audit,seo;web\nR2,Retainer,\n")
+    imp(empty_db, str(base))
+    later = tmp_path / "later.csv"
+    later.write_text("Record ID,Deal Name,Tags\nR1,Audit,seo;web\nR2,Retainer,seo;web\n")
+    out = json.loads(imp(empty_db, str(later), "--json").stdout)
+    assert out["counts"]["deal"] == {"created": 0, "updated": 1, "unchanged": 1, "rejected": 0}
+    assert fetch(empty_db, "SELECT d.external_id, t.name FROM deal_tag dt JOIN deal d ON d.id = dt.deal_id"
+                           " JOIN tag t ON t.id = dt.tag_id ORDER BY 1, 2") == [
+        ("R1", "seo"), ("R1", "web"), ("R2", "seo"), ("R2", "web")]
+    assert "Nothing changed" in imp(empty_db, str(later)).stdout
+
+
 def test_skip_invalid_with_no_valid_row_says_so(empty_db: Path, tmp_path: Path) -> None:
     f = tmp_path / "allbad.csv"
     f.write_text("Deal Name,Amount\nOne,1x\nTwo,2x\n")

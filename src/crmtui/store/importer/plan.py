@@ -1030,9 +1030,17 @@ class Planner:
         t = self.tables[entity]
         existing = rid < t.first_new
         ids = self._tag_cache.get(tags)
-        if ids is not None and not existing:
-            self._new_link_set.setdefault(entity, []).extend([(rid, tid) for tid in ids])
-            return
+        if ids is not None:
+            if not existing:
+                self._new_link_set.setdefault(entity, []).extend([(rid, tid) for tid in ids])
+                return
+            links = self.existing_links.get(entity, ())
+            base = rid << 32
+            for tid in ids:
+                if base + tid not in links:
+                    break
+            else:
+                return  # a known record that has these tags already (re-importing a file)
         ids = []
         for name in tags:
             key = name.casefold()
