@@ -100,6 +100,18 @@ def test_export_to_files_and_all(seeded: Path, tmp_path: Path) -> None:
     assert sorted(p.name for p in folder.iterdir()) == ["activities.csv", "companies.csv", "contacts.csv", "deals.csv"]
 
 
+def test_the_spinner_in_a_terminal_leaves_the_exported_text_on_standard_output(
+        seeded: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import crmtui.cli_import
+    from crmtui.cli import err
+
+    monkeypatch.setattr(err, "_force_terminal", True)  # stderr a terminal,
+    monkeypatch.setattr(crmtui.cli_import, "_stdout_is_a_file", lambda: True)  # stdout `> out.csv`
+    result = ok(seeded, "export", "--type", "companies")
+    assert result.stdout.startswith("id,name,domain,") and len(result.stdout.splitlines()) == 3
+    assert "id,name" not in result.stderr
+
+
 def test_export_errors(seeded: Path) -> None:
     before = snapshot_of(seeded)
     for args, message in ((("--type", "leads"), "--type: 'leads'"), (("--format", "xml"), "--format: 'xml'"),

@@ -248,6 +248,32 @@ def imports_list(ctx: typer.Context, json_out: JsonOption = False, db: DbOption 
          ("Created", "figure"), ("Updated", "figure"), ("Undone", "text")], body, main="File"))
 
 
+def _working(text: str, wanted: bool = True) -> Any:
+    """A spinner on stderr while something slow runs, in a terminal (and when `wanted`). It lets
+    standard output alone: an export printing there must reach its pipe, not the terminal."""
+    from contextlib import nullcontext
+
+    if not (wanted and err.is_terminal):
+        return nullcontext()
+    from rich.live import Live
+    from rich.spinner import Spinner
+
+    return Live(Spinner("dots", text), console=err, transient=True, redirect_stdout=False, redirect_stderr=False)
+
+
+def _stdout_is_a_file() -> bool:
+    """Standard output goes to a file (`> out.csv`): not to the terminal, nor into a pipe, whose
+    reader may be printing to the terminal too."""
+    import os
+    import stat
+    import sys
+
+    try:
+        return stat.S_ISREG(os.fstat(sys.stdout.fileno()).st_mode)
+    except (OSError, ValueError):  # (io.UnsupportedOperation is a ValueError: a stdout with no file)
+        return False
+
+
 def _interactive() -> bool:
     """A person at a terminal, who can be asked (not a script, a pipe or a test runner)."""
     import sys
@@ -282,8 +308,6 @@ def imports_undo(
     db: DbOption = None,
 ) -> None:
     """Undo an import: remove what it created and restore what it changed."""
-    from contextlib import nullcontext
-
     from crmtui.store.importer.history import undo_import, undo_preview
 
     database = _open(ctx, db)
@@ -293,7 +317,7 @@ def imports_undo(
             if not typer.confirm(f"Undo import #{import_id}?", default=False, err=True):
                 err.print(f"Import #{import_id} was not undone.")
                 raise typer.Exit(1)
-        with err.status(f"Undoing import #{import_id}…") if err.is_terminal else nullcontext():
+        with _working(f"Undoing import #{import_id}…"):
             r = undo_import(database, import_id)
     finally:
         database.close()
@@ -320,7 +344,9 @@ def export(
 
     database = _open(ctx, db)
     try:
-        written = export_to(database, record_type, fmt, output)
+        # 100,000 deals take seconds: a spinner while the export goes to a file
+        with _working(f"Exporting {record_type}…", output is not None or _stdout_is_a_file()):
+            written = export_to(database, record_type, fmt, output)
     finally:
         database.close()
     if output is not None:
