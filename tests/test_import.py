@@ -540,6 +540,20 @@ def test_undo_at_a_terminal_says_what_it_deletes_and_asks_first(empty_db: Path,
     assert fetch(empty_db, "SELECT count(*) FROM deal") == [(0,)]
 
 
+@pytest.mark.parametrize(("counts", "said"), [
+    ({"deals": 1, "edited_since": 1}, "created 1 deal. Undoing it deletes it, with the edits made to it since."),
+    ({"deals": 5, "contacts": 1, "stages": 2, "edited_since": 3},
+     "created 5 deals, 1 contact and 2 stages. Undoing it deletes them, with the edits made to 3 of them since."),
+    ({"changed": 1}, "created nothing. It puts back 1 record the import changed."),
+])
+def test_the_question_before_an_undo_counts_in_words(counts: dict[str, int], said: str) -> None:
+    from crmtui.cli_import import _undo_preview_text
+
+    preview = {"source": "x.csv", "imported_at": "2026-12-06T03:30:00Z", "deals": 0, "companies": 0, "contacts": 0,
+               "stages": 0, "edited_since": 0, "changed": 0, **counts}
+    assert _undo_preview_text(7, preview) == f"Import #7 (x.csv, 2026-12-06 03:30) {said}"
+
+
 def test_undo_asks_nothing_with_yes_or_in_a_script(empty_db: Path, tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     import crmtui.cli_import

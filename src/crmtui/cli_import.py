@@ -284,14 +284,17 @@ def _interactive() -> bool:
 def _undo_preview_text(import_id: int, p: dict[str, Any]) -> str:
     """What undoing an import will do, in a sentence or two (see `undo_preview`)."""
     when = p["imported_at"][:16].replace("T", " ")
-    made = [_count(p["deals"], "deal", "deals"), _count(p["companies"], "company", "companies"),
-            _count(p["contacts"], "contact", "contacts")]
-    text = f"Import #{import_id} ({p['source']}, {when}) created {', '.join(made[:2])} and {made[2]}."
-    if any((p["deals"], p["companies"], p["contacts"])):
-        text += " Undoing it deletes them"
+    made = [_count(p[key], one, key) for key, one in (("deals", "deal"), ("companies", "company"),
+                                                      ("contacts", "contact"), ("stages", "stage")) if p[key]]
+    made_text = ", ".join(made[:-1]) + " and " + made[-1] if len(made) > 1 else made[0] if made else "nothing"
+    text = f"Import #{import_id} ({p['source']}, {when}) created {made_text}."
+    if made:
+        one = sum(p[key] for key in ("deals", "companies", "contacts", "stages")) == 1
+        text += " Undoing it deletes " + ("it" if one else "them")
         edited = p["edited_since"]
         if edited:
-            text += ", with the edits made to " + ("one of them" if edited == 1 else f"{edited:,} of them") + " since"
+            text += ", with the edits made to " + (
+                "it" if one else "one of them" if edited == 1 else f"{edited:,} of them") + " since"
         text += "."
     if p["changed"]:
         text += f" It puts back {_count(p['changed'], 'record', 'records')} the import changed."

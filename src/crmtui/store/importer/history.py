@@ -85,6 +85,8 @@ def undo_preview(db: Database, import_id: int) -> dict[str, Any]:
                         " WHERE id BETWEEN ? AND ?", (since, first, last)).fetchone()
                     out[key] += n
                     out["edited_since"] += edited
+            out["stages"] = sum(conn.execute("SELECT count(*) FROM stage WHERE id BETWEEN ? AND ?", r).fetchone()[0]
+                                for r in created.get("stage", []))
             out["changed"] = len({(e, rid) for e, action, rid, _l, _o, _n in changes
                                   if action == "updated" and e in _TABLES})
         finally:
