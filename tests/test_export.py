@@ -112,6 +112,20 @@ def test_the_spinner_in_a_terminal_leaves_the_exported_text_on_standard_output(
     assert "id,name" not in result.stderr
 
 
+def test_json_has_one_record_per_line(seeded: Path, tmp_path: Path) -> None:
+    lines = ok(seeded, "export", "--format", "json").stdout.splitlines()
+    assert lines[0] == "[" and lines[-1] == "]" and len(lines) == 4 + 2
+    assert [json.loads(line.strip().rstrip(","))["id"] for line in lines[1:-1]] == [1, 2, 3, 4]
+    everything = ok(seeded, "export", "--type", "all", "--format", "json").stdout.splitlines()
+    assert everything[:2] == ["{", '  "deals": ['] and everything[-1] == "}"
+    assert json.loads(everything[2].strip().rstrip(","))["id"] == 1
+    empty = tmp_path / "empty.db"
+    open_database(empty).close()
+    assert ok(empty, "export", "--format", "json").stdout == "[]\n"
+    assert json.loads(ok(empty, "export", "--type", "all", "--format", "json").stdout) == {
+        "deals": [], "companies": [], "contacts": [], "activities": []}
+
+
 def test_export_errors(seeded: Path) -> None:
     before = snapshot_of(seeded)
     for args, message in ((("--type", "leads"), "--type: 'leads'"), (("--format", "xml"), "--format: 'xml'"),
