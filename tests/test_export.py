@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
@@ -110,6 +111,13 @@ def test_the_spinner_in_a_terminal_leaves_the_exported_text_on_standard_output(
     result = ok(seeded, "export", "--type", "companies")
     assert result.stdout.startswith("id,name,domain,") and len(result.stdout.splitlines()) == 3
     assert "id,name" not in result.stderr
+    # no spinner when the export prints to the terminal, `-o -` included
+    wanted: list[bool] = []
+    monkeypatch.setattr(crmtui.cli_import, "_working", lambda _text, want=True: wanted.append(want) or nullcontext())
+    monkeypatch.setattr(crmtui.cli_import, "_stdout_is_a_file", lambda: False)
+    ok(seeded, "export", "--type", "companies", "-o", "-")
+    ok(seeded, "export", "--type", "companies")
+    assert wanted == [False, False]
 
 
 def test_json_has_one_record_per_line(seeded: Path, tmp_path: Path) -> None:

@@ -348,7 +348,8 @@ def export(
     database = _open(ctx, db)
     try:
         # 100,000 deals take seconds: a spinner while the export goes to a file
-        with _working(f"Exporting {record_type}…", output is not None or _stdout_is_a_file()):
+        to_stdout = output is None or str(output) == "-"
+        with _working(f"Exporting {record_type}…", _stdout_is_a_file() if to_stdout else True):
             written = export_to(database, record_type, fmt, output)
     finally:
         database.close()
