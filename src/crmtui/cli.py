@@ -115,10 +115,15 @@ def handles_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except CrmError as exc:
-            err.print(f"[bold red]Error:[/] {escape(exc.message)}", markup=True, soft_wrap=True)
+            print_error(exc.message)
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def print_error(message: str) -> None:
+    """One error line on stderr, as every command shows its errors."""
+    err.print(f"[bold red]Error:[/] {escape(message)}", markup=True, soft_wrap=True)
 
 
 def db_path(ctx: typer.Context, db: Path | None) -> Path:

@@ -7,8 +7,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from crmtui.cli import (DbOption, JsonOption, PlainTable, app, db_path, err, handles_errors, out, print_json,
-                        record_table)
+from crmtui.cli import (DbOption, JsonOption, PlainTable, app, db_path, err, handles_errors, out, print_error,
+                        print_json, record_table)
 
 imports_app = typer.Typer(help="Past imports: list them, undo one.", no_args_is_help=True)
 app.add_typer(imports_app, name="imports")
@@ -102,7 +102,7 @@ def import_file(
             write_rejects(rejects_path, exc.plan)
         except ValidationError as unwritable:
             _show_errors(exc.plan, None)
-            err.print(f"Error: {unwritable}", soft_wrap=True, markup=False)
+            print_error(unwritable.message)
         else:
             _show_errors(exc.plan, rejects_path)
         raise
@@ -349,7 +349,7 @@ def export(
     try:
         # 100,000 deals take seconds: a spinner while the export goes to a file
         to_stdout = output is None or str(output) == "-"
-        with _working(f"Exporting {record_type}…", _stdout_is_a_file() if to_stdout else True):
+        with _working(f"Exporting {record_type}…", not to_stdout or _stdout_is_a_file()):
             written = export_to(database, record_type, fmt, output)
     finally:
         database.close()

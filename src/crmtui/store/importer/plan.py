@@ -359,12 +359,10 @@ class Planner:
         self.ct_by_name.setdefault((V.person_key(row[p["name"]]), row[p["company_id"]]), cid)
 
     def _index_deal(self, did: int, row: list[Any]) -> None:
-        p = _POS["deal"]
-        if row[p["external_id"]]:
-            self.dl_by_ext.setdefault(row[p["external_id"]], did)
+        self._index_loaded_deal(did, row)
         self._add_key(self._deal_key(row), did)
 
-    def _index_loaded_deal(self, did: int, row: tuple[Any, ...]) -> None:
+    def _index_loaded_deal(self, did: int, row: list[Any] | tuple[Any, ...]) -> None:
         """A deal as loaded: its key goes into dl_by_key when that is built (`_index_keys`)."""
         ext = row[_EXT]
         if ext:
@@ -379,10 +377,10 @@ class Planner:
     def _index_keys(self) -> None:
         """Build dl_by_key: the loaded deals' keys in id order, then those given since, as if
         each had been added when it came."""
-        log, self._key_log = self._key_log, None
+        log, self._key_log = self._key_log or [], None
         for did, row in self.tables["deal"].original.items():  # (loaded in id order)
             self._add_key(self._deal_key(row), did)
-        for key, did in log or ():
+        for key, did in log:
             self._add_key(key, did)
 
     def _add_key(self, key: tuple[str, int | None, int | None], did: int) -> None:
