@@ -136,6 +136,41 @@ def test_migrating_an_older_database_keeps_its_data_and_a_backup(db_path: Path) 
     again.close()
 
 
+def test_schema_8_drops_the_unused_deal_indexes_and_the_board_still_finds_closed_deals(db_path: Path) -> None:
+    """Schema 8 drops two deal indexes no query used and keeps only closed deals in the close-date
+    index; the board's closed columns still seek that index."""
+    import datetime as dt
+
+    from crmtui.store.board import load_board
+
+    conn = migrations.connect_raw(db_path)
+    conn.execute("PRAGMA journal_mode = WAL")
+    migrations.migrate(conn, upto=7)
+    won = conn.execute("SELECT id FROM stage WHERE kind = 'won'").fetchone()[0]
+    for title, stage, closed in (("Open one", 2, None), ("Won one", won, "2026-11-20"), ("Won long ago", won, "2025-01-05")):
+        conn.execute(
+            "INSERT INTO deal (title, pipeline_id, stage_id, stage_entered_at, amount_cents, closed_on, created_at,"
+            " updated_at) VALUES (?, 1, ?, '2025-01-02 00:00:00', 100, ?, '2025-01-02 00:00:00', '2025-01-02 00:00:00')",
+            (title, stage, closed))
+    conn.close()
+    open_database(db_path).close()
+
+    indexes = dict(fetch(db_path, "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'deal'"))
+    assert "ix_deal_stage" not in indexes and "ix_deal_expected_close" not in indexes
+    assert indexes["ix_deal_closed"].endswith("WHERE closed_on IS NOT NULL")
+    assert fetch(db_path, "PRAGMA integrity_check") == [("ok",)]
+
+    conn = sqlite3.connect(db_path)
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    snap = load_board(conn, today=dt.date(2026, 11, 23))
+    assert [len(snap.columns[s].ids) for s in (2, won)] == [1, 1]  # the old win is past the closed window
+    closed_sql = next(s for s in statements if "closed_on >=" in s)
+    plan = " / ".join(r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + closed_sql))
+    assert "INDEX ix_deal_closed (closed_on>?)" in plan, plan
+    conn.close()
+
+
 def test_locations_follow_flag_then_env_then_platform(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert resolve_db_path(None) == default_db_path()
     assert str(default_db_path()).startswith(str(tmp_path))  # the test's HOME, never the real one

@@ -238,8 +238,8 @@ def load_board(
     """Every column of a pipeline (the default one when None or gone): ordered ids and totals.
 
     Open stages hold all their deals; won/lost/closed stages those closed in the last
-    `closed_days` days. One indexed query per stage (`ix_deal_stage` for open stages, the close
-    date index for closed ones).
+    `closed_days` days. One indexed query per stage (an index that leads with the stage for open
+    stages, the close-date index `ix_deal_closed` for closed ones).
     """
     if sort not in SORTS:
         raise ValueError(f"unknown sort {sort!r}")

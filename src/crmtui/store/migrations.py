@@ -466,6 +466,25 @@ def _v7(conn: sqlite3.Connection) -> None:
     conn.executescript_in_tx(V7_REPORT_INDEXES)  # type: ignore[attr-defined]
 
 
+# Every index is rebuilt by a big import and updated by every edit. EXPLAIN QUERY PLAN over every
+# statement the test suite runs, on databases of 200, 10,000 and 100,000 demo deals, found two
+# that no query uses: ix_deal_stage (ix_deal_close and ix_deal_entered lead with the stage too)
+# and ix_deal_expected_close (ix_deal_close serves the forecast's close-date drill-downs). The
+# closed-date index is only asked for closed deals (`closed_on >= ...`), so it holds those alone.
+# A 100,000-deal import: 0.15 s less rebuilding the indexes, and a database 4 MB (5%) smaller.
+V8_FEWER_DEAL_INDEXES = """
+DROP INDEX IF EXISTS ix_deal_stage;
+DROP INDEX IF EXISTS ix_deal_expected_close;
+DROP INDEX IF EXISTS ix_deal_closed;
+CREATE INDEX ix_deal_closed ON deal (closed_on) WHERE closed_on IS NOT NULL;
+ANALYZE ix_deal_closed;
+"""
+
+
+def _v8(conn: sqlite3.Connection) -> None:
+    conn.executescript_in_tx(V8_FEWER_DEAL_INDEXES)  # type: ignore[attr-defined]
+
+
 # (version, description, function). Append only; never edit a released migration.
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (1, "core records: pipelines, stages, companies, contacts, deals, tags, activities", _v1),
@@ -475,6 +494,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (5, "follow-ups: snooze, last touch and open tasks per deal (triggers), agenda indexes", _v5),
     (6, "reports: stage history index for the funnel", _v6),
     (7, "reports: covering indexes that hand the dashboard's scans their rows in group order", _v7),
+    (8, "deals: drop two indexes no query uses; the closed-date index holds closed deals only", _v8),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 

@@ -14,7 +14,8 @@ from crmtui.store.pipelines import find_pipeline
 def stage_totals(session: Session, pipeline: str | int | None = None) -> tuple[Pipeline, list[dict[str, Any]]]:
     """Per stage of a pipeline: deal count, amount and weighted amount (amount x probability).
 
-    Counts and sums come from the `ix_deal_stage` index, not a scan of the deal table.
+    Counts and sums seek each stage's deals by an index that leads with the stage, not a scan of the
+    deal table.
     """
     pipe = find_pipeline(session, pipeline)
     rows = session.connection().execute(
