@@ -583,6 +583,8 @@ def test_undoing_most_of_a_big_table_builds_its_indexes_again_from_what_is_left(
     first = tmp_path / "first.csv"
     first.write_text("Deal Name,Associated Company,Amount\nKeep 1,Acme,100\nKeep 2,Acme,200\n")
     imp(empty_db, str(first))
+    trash_sql = "UPDATE deal SET deleted_at = '2026-11-20 10:00:00' WHERE title = ?"
+    sqlite3.connect(empty_db, isolation_level=None).execute(trash_sql, ("Keep 2",))
     tables = ("deal", "company", "contact", "stage_change", "tag", "deal_tag", "stage", "activity")
     before = {t: fetch(empty_db, f"SELECT * FROM {t} ORDER BY 1, 2") for t in tables}
     schema_sql = "SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') ORDER BY name"
@@ -591,6 +593,7 @@ def test_undoing_most_of_a_big_table_builds_its_indexes_again_from_what_is_left(
     second.write_text("Deal Name,Associated Company,Contact Name,Amount\n"
                       + "".join(f"New {i},Firm {i},Person {i},{i}\n" for i in range(8)))
     imp(empty_db, str(second))
+    sqlite3.connect(empty_db, isolation_level=None).execute(trash_sql, ("New 3",))  # the trash's index is kept
     assert "removed 8 deals, 8 companies and 8 contacts." in run(empty_db, "imports", "undo", "2").stdout
     assert sorted(dropped) == ["company", "contact", "deal"]
     assert {t: fetch(empty_db, f"SELECT * FROM {t} ORDER BY 1, 2") for t in tables} == before
@@ -598,6 +601,8 @@ def test_undoing_most_of_a_big_table_builds_its_indexes_again_from_what_is_left(
     assert fetch(empty_db, "PRAGMA integrity_check") == [("ok",)]  # every index agrees with its table
     assert fetch(empty_db, "SELECT title FROM deal INDEXED BY ix_deal_company WHERE company_id = 1 ORDER BY 1") == [
         ("Keep 1",), ("Keep 2",)]
+    assert fetch(empty_db, "SELECT title FROM deal INDEXED BY ix_deal_deleted WHERE deleted_at IS NOT NULL") == [
+        ("Keep 2",)]
 
 
 def test_undo_refuses_when_newer_records_refer_to_imported_ones(empty_db: Path) -> None:
