@@ -302,7 +302,7 @@ class _DealWriter:
 
     def _set_up(self, deals: int, changes: int, links: int) -> None:
         conn = self.conn
-        self.rebuild += _drop_indexes_for_bulk(conn, "deal", deals)
+        self.rebuild += _drop_indexes_for_bulk(conn, "deal", deals, keep=_KEPT_WHILE_STREAMING)
         self.rebuild += _drop_indexes_for_bulk(conn, "stage_change", changes)
         self.rebuild += _drop_indexes_for_bulk(conn, "deal_tag", links)
         for table in ("company", "contact"):
@@ -408,19 +408,28 @@ BULK_MIN_ROWS = 5000
 REBUILD_CACHE_KIB = 65536
 
 
-def _drop_indexes_for_bulk(conn: sqlite3.Connection, table: str, new_rows: int) -> list[str]:
-    """For an insert bigger than the table, drop its plain indexes (returning their CREATE
-    statements): building an index once, by sorting, beats updating it row by row. Same
+# While the child plans, the writer waits for it about a sixth of the time (100,000 deals: it
+# writes for 1.3 s of a 1.5 s window), and after it, it rebuilds the dropped indexes alone. These
+# two deal indexes hold few distinct keys (pipeline and stage; stage and a snooze that new deals
+# lack), so each new row goes at the end of one of a few runs: kept, they cost the writer some
+# of that waiting time instead of 0.1 s of rebuilding after it (import 3.39 -> 3.28 s, median of 5).
+_KEPT_WHILE_STREAMING = ("ix_deal_pipeline", "ix_deal_no_task")
+
+
+def _drop_indexes_for_bulk(conn: sqlite3.Connection, table: str, new_rows: int,
+                           keep: tuple[str, ...] = ()) -> list[str]:
+    """For an insert bigger than the table, drop its plain indexes but `keep` (returning their
+    CREATE statements): building an index once, by sorting, beats updating it row by row. Same
     transaction, so a failure leaves them as they were."""
     if new_rows < BULK_MIN_ROWS:
         return []
     existing = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     if new_rows < existing:
         return []
-    return drop_indexes(conn, table)
+    return drop_indexes(conn, table, keep)
 
 
-def drop_indexes(conn: sqlite3.Connection, table: str) -> list[str]:
+def drop_indexes(conn: sqlite3.Connection, table: str, keep: tuple[str, ...] = ()) -> list[str]:
     """Drop `table`'s plain (not unique) indexes; returns their CREATE statements.
 
     The trash's indexes (`WHERE deleted_at IS NOT NULL`) stay: an import's rows never enter
@@ -429,6 +438,7 @@ def drop_indexes(conn: sqlite3.Connection, table: str) -> list[str]:
     indexes = conn.execute(
         "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL"
         " AND sql NOT LIKE 'CREATE UNIQUE%' AND sql NOT LIKE '%WHERE deleted_at IS NOT NULL'", (table,)).fetchall()
+    indexes = [(name, sql) for name, sql in indexes if name not in keep]
     for name, _sql in indexes:
         conn.execute(f'DROP INDEX "{name}"')
     return [sql for _name, sql in indexes]
