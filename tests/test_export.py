@@ -115,7 +115,8 @@ def test_the_spinner_in_a_terminal_leaves_the_exported_text_on_standard_output(
     wanted: list[bool] = []
     monkeypatch.setattr(crmtui.cli_import, "_working", lambda _text, want=True: wanted.append(want) or nullcontext())
     monkeypatch.setattr(crmtui.cli_import, "_stdout_is_a_file", lambda: False)
-    ok(seeded, "export", "--type", "companies", "-o", "-")
+    dash = ok(seeded, "export", "--type", "companies", "-o", "-")
+    assert dash.stdout.startswith("id,name,domain,") and "written to" not in dash.stderr  # not "written to -"
     ok(seeded, "export", "--type", "companies")
     assert wanted == [False, False]
 

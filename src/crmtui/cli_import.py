@@ -353,5 +353,5 @@ def export(
             written = export_to(database, record_type, fmt, output)
     finally:
         database.close()
-    if output is not None:
+    if not to_stdout:  # (`-o -` is standard output, as without -o: the text says it all)
         err.print(", ".join(f"{n:,} {kind}" for kind, n in written.items()) + f" written to {output}", markup=False)
