@@ -583,8 +583,13 @@ def test_undoing_most_of_a_big_table_builds_its_indexes_again_from_what_is_left(
     first = tmp_path / "first.csv"
     first.write_text("Deal Name,Associated Company,Amount\nKeep 1,Acme,100\nKeep 2,Acme,200\n")
     imp(empty_db, str(first))
-    trash_sql = "UPDATE deal SET deleted_at = '2026-11-20 10:00:00' WHERE title = ?"
-    sqlite3.connect(empty_db, isolation_level=None).execute(trash_sql, ("Keep 2",))
+
+    def trash(title: str) -> None:
+        conn = sqlite3.connect(empty_db, isolation_level=None)
+        conn.execute("UPDATE deal SET deleted_at = '2026-11-20 10:00:00' WHERE title = ?", (title,))
+        conn.close()
+
+    trash("Keep 2")
     tables = ("deal", "company", "contact", "stage_change", "tag", "deal_tag", "stage", "activity")
     before = {t: fetch(empty_db, f"SELECT * FROM {t} ORDER BY 1, 2") for t in tables}
     schema_sql = "SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') ORDER BY name"
@@ -593,7 +598,7 @@ def test_undoing_most_of_a_big_table_builds_its_indexes_again_from_what_is_left(
     second.write_text("Deal Name,Associated Company,Contact Name,Amount\n"
                       + "".join(f"New {i},Firm {i},Person {i},{i}\n" for i in range(8)))
     imp(empty_db, str(second))
-    sqlite3.connect(empty_db, isolation_level=None).execute(trash_sql, ("New 3",))  # the trash's index is kept
+    trash("New 3")  # the trash's index is kept through the undo
     assert "removed 8 deals, 8 companies and 8 contacts." in run(empty_db, "imports", "undo", "2").stdout
     assert sorted(dropped) == ["company", "contact", "deal"]
     assert {t: fetch(empty_db, f"SELECT * FROM {t} ORDER BY 1, 2") for t in tables} == before

@@ -408,7 +408,7 @@ BULK_MIN_ROWS = 5000
 REBUILD_CACHE_KIB = 65536
 
 
-# While the child plans, the writer waits for it about a sixth of the time (100,000 deals: it
+# While the child plans, the writer waits for it part of the time (100,000 deals: it
 # writes for 1.3 s of a 1.5 s window), and after it, it rebuilds the dropped indexes alone. These
 # two deal indexes hold few distinct keys (pipeline and stage; stage and a snooze that new deals
 # lack), so each new row goes at the end of one of a few runs: kept, they cost the writer some
