@@ -89,6 +89,36 @@ def test_csv_neutralises_formulas(seeded: Path) -> None:
     assert contacts[0]["notes"] == "'@jo on chat"
 
 
+def test_every_cell_that_starts_like_a_formula_is_neutralised_and_only_those(seeded: Path) -> None:
+    """Checked row by row, a row's text cells at once: any column may be the risky one, a tab or
+    CR counts, a negative number stays a number, and CSV and JSON hold the same values."""
+    import sqlite3
+
+    conn = sqlite3.connect(seeded, isolation_level=None)
+    # one risky cell in each row, so that no other cell of it triggers the check
+    conn.execute("UPDATE deal SET lost_reason = char(9) || 'tabbed' WHERE id = 3")
+    conn.execute("UPDATE deal SET source = char(13) || 'cr', cost_cents = NULL WHERE id = 2")
+    conn.execute("UPDATE deal SET cost_cents = -1250, external_id = '-7' WHERE id = 1")
+    conn.execute("UPDATE contact SET title = '+CEO' WHERE id = 2")
+    conn.close()
+    deals = list(csv.DictReader(io.StringIO(ok(seeded, "export").stdout)))
+    assert [d["lost_reason"] for d in deals] == ["", "", "'\ttabbed", ""]
+    assert [d["source"] for d in deals] == ["Referral", "'\rcr", "", ""]
+    assert deals[0]["cost"] == "-12.50" and deals[0]["external_id"] == "-7" and deals[1]["cost"] == ""
+    assert deals[3]["title"] == "'-Minus title" and deals[0]["title"] == "Website relaunch"
+    contacts = list(csv.DictReader(io.StringIO(ok(seeded, "export", "--type", "contacts").stdout)))
+    assert [c["title"] for c in contacts] == ["CEO", "'+CEO"]
+    # the same values as JSON, where nothing is neutralised
+    for kind in ("deals", "companies", "contacts", "activities"):
+        rows = list(csv.DictReader(io.StringIO(ok(seeded, "export", "--type", kind).stdout)))
+        for row, item in zip(rows, json.loads(ok(seeded, "export", "--type", kind, "--format", "json").stdout),
+                             strict=True):
+            for key, value in item.items():
+                text = "; ".join(value) if isinstance(value, list) else "" if value is None else str(value)
+                assert row[key] in (text, "'" + text), (kind, key, row[key], value)
+                assert row[key].startswith("'") == (text[:1] in "=+-@\t\r" and text not in ("", "-12.50", "-7")), key
+
+
 def test_export_to_files_and_all(seeded: Path, tmp_path: Path) -> None:
     out = tmp_path / "deals.json"
     result = ok(seeded, "export", "--format", "json", "-o", str(out))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import operator
 import re
 import sqlite3
 import sys
@@ -36,16 +37,32 @@ COLUMNS = {
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
-_TAGS = "(SELECT group_concat(name, ';') FROM (SELECT t.name FROM {link} l JOIN tag t ON t.id = l.tag_id " \
+_TAGS = "(SELECT group_concat(name, '; ') FROM (SELECT t.name FROM {link} l JOIN tag t ON t.id = l.tag_id " \
         "WHERE l.{column} = {alias}.id ORDER BY t.name COLLATE NOCASE))"
+
+
+def _money(cents: str) -> str:
+    """SQL for cents as a decimal string: 123450 -> "1234.50", -5 -> "-0.05"."""
+    return (f"CASE WHEN {cents} IS NULL THEN NULL WHEN {cents} < 0 THEN printf('-%d.%02d', -{cents} / 100,"
+            f" -{cents} % 100) ELSE printf('%d.%02d', {cents} / 100, {cents} % 100) END")
+
+
+def _time(stored: str) -> str:
+    """SQL for a stored timestamp as ISO 8601 UTC: `2026-11-23 09:30:00.123` -> `2026-11-23T09:30:00Z`."""
+    return f"CASE WHEN {stored} <> '' THEN replace(substr({stored}, 1, 19), ' ', 'T') || 'Z' END"
+
+
+# The values come formatted by SQLite, for both formats. Deals are read in id order from the
+# deal table itself (CROSS JOIN keeps it the outer loop), not through an index and then sorted.
 _SQL = {
     "deals": f"""
-        SELECT d.id, d.title, c.name, p.name, p.email, pl.name, s.name, s.kind, d.amount_cents, d.cost_cents,
+        SELECT d.id, d.title, c.name, p.name, p.email, pl.name, s.name, s.kind,
+               coalesce({_money("d.amount_cents")}, '0.00'), {_money("d.cost_cents")},
                coalesce(d.currency, (SELECT value FROM setting WHERE key = 'currency')), d.confidence,
                d.expected_close, d.closed_on, d.source,
                {_TAGS.format(link="deal_tag", column="deal_id", alias="d")},
-               d.lost_reason, d.created_at, d.stage_entered_at, d.external_id
-        FROM deal d JOIN stage s ON s.id = d.stage_id JOIN pipeline pl ON pl.id = d.pipeline_id
+               d.lost_reason, {_time("d.created_at")}, {_time("d.stage_entered_at")}, d.external_id
+        FROM deal d CROSS JOIN stage s ON s.id = d.stage_id CROSS JOIN pipeline pl ON pl.id = d.pipeline_id
         LEFT JOIN company c ON c.id = d.company_id LEFT JOIN contact p ON p.id = d.contact_id
         WHERE d.deleted_at IS NULL ORDER BY d.id""",
     "companies": f"""
@@ -57,47 +74,23 @@ _SQL = {
                {_TAGS.format(link="contact_tag", column="contact_id", alias="p")}, p.notes
         FROM contact p LEFT JOIN company c ON c.id = p.company_id
         WHERE p.deleted_at IS NULL ORDER BY p.id""",
-    "activities": """
-        SELECT a.id, a.kind, a.body, a.deal_id, d.title, c.name, p.name, a.occurred_at, a.due_on, a.done_at,
-               a.created_at
+    "activities": f"""
+        SELECT a.id, a.kind, a.body, a.deal_id, d.title, c.name, p.name, {_time("a.occurred_at")}, a.due_on,
+               {_time("a.done_at")}, {_time("a.created_at")}
         FROM activity a LEFT JOIN deal d ON d.id = a.deal_id LEFT JOIN company c ON c.id = a.company_id
         LEFT JOIN contact p ON p.id = a.contact_id
         WHERE a.deleted_at IS NULL ORDER BY a.id""",
 }
-_MONEY = {"amount", "cost"}
-_TIMES = {"created_at", "stage_entered_at", "occurred_at", "done_at"}
-
-
-def money(cents: int | None) -> str | None:
-    """Cents as a decimal string: 123450 -> "1234.50"."""
-    if cents is None:
-        return None
-    sign = "-" if cents < 0 else ""
-    units, rest = divmod(abs(cents), 100)
-    return f"{sign}{units}.{rest:02d}"
-
-
-def iso_time(value: Any) -> str | None:
-    """A stored timestamp as ISO 8601 UTC."""
-    if not value:
-        return None
-    return str(value).replace(" ", "T")[:19] + "Z"
 
 
 def records(conn: sqlite3.Connection, kind: str) -> Iterator[dict[str, Any]]:
-    """The export rows of one type, as dicts with the documented keys."""
+    """The export rows of one type, as dicts with the documented keys (tags a list)."""
     columns = COLUMNS[kind]
+    tags = columns.index("tags") if "tags" in columns else None
     for row in conn.execute(_SQL[kind]):
         item = dict(zip(columns, row, strict=True))
-        for key in _MONEY & item.keys():
-            item[key] = money(item[key])
-        for key in _TIMES & item.keys():
-            item[key] = iso_time(item[key])
-        if "tags" in item:
-            item["tags"] = item["tags"].split(";") if item["tags"] else []
-        if kind == "deals":
-            if item["amount"] is None:
-                item["amount"] = "0.00"
+        if tags is not None:
+            item["tags"] = row[tags].split("; ") if row[tags] else []
         yield item
 
 
@@ -108,23 +101,33 @@ def neutralise(cell: str) -> str:
     return cell
 
 
-def write_csv(stream: TextIO, kind: str, rows: Iterator[dict[str, Any]]) -> int:
-    writer = csv.writer(stream, lineterminator="\r\n")
+# Columns of numbers, dates and fixed words: never a formula. Every other column is checked.
+_NOT_TEXT = {"id", "deal_id", "confidence", "status", "expected_close", "closed_at", "created_at", "stage_entered_at",
+             "occurred_at", "due_on", "done_at"}
+# A row with a cell that may start like a formula: one test of all its text cells at once.
+_RISKY = re.compile(r"(?:^|\n)[=+\-@\t\r]")
+
+
+def write_csv(stream: TextIO, conn: sqlite3.Connection, kind: str) -> int:
+    """The CSV rows of one type, the csv module writing the rows as SQLite gives them; only a row
+    with a text cell that may start like a formula has its cells neutralised."""
     columns = COLUMNS[kind]
+    checked = [i for i, c in enumerate(columns) if c not in _NOT_TEXT]
+    text_cells = operator.itemgetter(*checked) if len(checked) > 1 else (lambda row: (row[checked[0]],))
+    writer = csv.writer(stream, lineterminator="\r\n")
     writer.writerow(columns)
     n = 0
-    for item in rows:
-        cells = []
-        for key in columns:
-            value = item[key]
-            if value is None:
-                cells.append("")
-            elif isinstance(value, list):
-                cells.append(neutralise("; ".join(value)))
-            else:
-                cells.append(neutralise(str(value)))
-        writer.writerow(cells)
-        n += 1
+
+    def safe(rows: list[tuple[Any, ...]]) -> Iterator[Any]:
+        for row in rows:
+            if _RISKY.search("\n".join(map(str, filter(None, text_cells(row))))):
+                row = [neutralise(v) if isinstance(v, str) else v for v in row]
+            yield row
+
+    cursor = conn.execute(_SQL[kind])
+    while batch := cursor.fetchmany(2000):
+        writer.writerows(safe(batch))
+        n += len(batch)
     return n
 
 
@@ -150,11 +153,11 @@ def export_to(db: Database, kind: str, fmt: str, output: Path | None, stdout: Te
                 for k in kinds:
                     target = output / f"{k}.csv"
                     buffer = io.StringIO(newline="")
-                    counts[k] = write_csv(buffer, k, records(conn, k))
+                    counts[k] = write_csv(buffer, conn, k)
                     _write(target, buffer.getvalue())
             elif fmt == "csv":
                 buffer = io.StringIO(newline="")
-                counts[kind] = write_csv(buffer, kind, records(conn, kind))
+                counts[kind] = write_csv(buffer, conn, kind)
                 _emit(output, buffer.getvalue(), stdout)
             else:
                 buffer = io.StringIO()
