@@ -108,6 +108,29 @@ def test_a_big_import_into_an_empty_database_keeps_indexes_triggers_and_the_find
     assert schema(empty_db) == before
 
 
+@pytest.mark.parametrize("processes", ["1", "2"])
+def test_columns_a_big_file_leaves_empty_are_stored_as_nulls_and_the_rest_as_given(
+        empty_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, processes: str) -> None:
+    """Bulk inserts leave out the columns no row of a batch fills (they default to NULL): a
+    column filled in one row only keeps that value, the others stay NULL, defaults stay."""
+    monkeypatch.setenv("CRMTUI_IMPORT_PROCESSES", processes)
+    f = tmp_path / "sparse.csv"
+    with f.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["Deal Name", "Amount", "Cost", "Notes", "Lost Reason", "Deal Stage"])
+        for i in range(6000):
+            w.writerow([f"Sparse deal {i}", "" if i == 7 else f"{i}.00", "12.50" if i == 5432 else "", "", "",
+                        "Closed Lost" if i == 99 else "Qualification"])
+    imp(empty_db, str(f))
+    assert fetch(empty_db, "SELECT count(*), count(cost_cents), count(notes), count(lost_reason), count(currency),"
+                           " count(confidence), count(last_touch_at), sum(open_tasks), count(closed_on) FROM deal"
+                 ) == [(6000, 1, 0, 0, 0, 0, 6000, 0, 1)]
+    assert fetch(empty_db, "SELECT title, cost_cents FROM deal WHERE cost_cents IS NOT NULL") == [
+        ("Sparse deal 5432", 1250)]
+    assert fetch(empty_db, "SELECT amount_cents FROM deal WHERE title IN ('Sparse deal 7', 'Sparse deal 8')"
+                           " ORDER BY id") == [(0,), (800,)]
+
+
 tag_text = st.text(alphabet=st.sampled_from(list("ab Z#;,:\t\n-é")), max_size=70)
 
 

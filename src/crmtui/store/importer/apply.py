@@ -14,7 +14,7 @@ import gc
 import io
 import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import chain, islice
 from pathlib import Path
@@ -187,11 +187,7 @@ def write_plan(conn: sqlite3.Connection, plan: Plan, writer: _DealWriter | None 
             record.append((entity, "created", ids.start, ids.stop - 1, None, None))
         elif ids:
             rebuild += _drop_indexes_for_bulk(conn, entity, len(ids))
-            cols = COLS[entity]
-            rows: Any = (table.rows[i] for i in ids)
-            if entity == "deal":
-                cols, rows = _with_last_touch(conn, rows)
-            _bulk_insert(conn, entity, cols, rows, ids)
+            _bulk_insert(conn, entity, [table.rows[i] for i in ids], ids)
             record.append((entity, "created", ids.start, ids.stop - 1, None, None))
         for rid, old, new in plan.updates(entity):
             new["updated_at"] = now
@@ -289,7 +285,7 @@ class _DealWriter:
                 assignments = ", ".join(f"{c} = ?" for c in cols[1:])
                 conn.executemany(f"UPDATE {entity} SET {assignments} WHERE id = ?", ((*r[1:], r[0]) for r in values))
             else:
-                insert_many(conn, f"INSERT INTO {entity} ({', '.join(cols)}) VALUES", len(cols), values)
+                _insert_new(conn, entity, rows)
                 if entity in self.triggers:
                     search_index.index_range(conn, entity, rows[0][0], rows[-1][0])
         if chunk.rewrite:
@@ -314,6 +310,30 @@ class _DealWriter:
             trigger = _set_aside_finder_trigger(conn, table)
             if trigger:
                 self.triggers[table] = trigger
+
+
+def _insert_new(conn: sqlite3.Connection, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """INSERT new rows of `table` (tuples in COLS order; deals get their last touch, as in
+    `_with_last_touch`). A column that no row fills and whose default is NULL is left out of the
+    statement: most files fill some of the deal's 21 columns, and every value bound costs
+    (100,000 deals from a file without cost, currency, confidence, proposal, notes or lost
+    reason: 6 columns fewer, the deals' INSERTs 0.67 -> 0.45 s)."""
+    cols = list(COLS[table])
+    columns = list(zip(*rows))  # a tuple per column
+    if table == "deal" and "last_touch_at" in _columns(conn, "deal"):
+        created, entered = cols.index("created_at"), cols.index("stage_entered_at")
+        columns.append(tuple(map(max, columns[created], columns[entered])))
+        cols.append("last_touch_at")
+    optional = _null_by_default(conn, table)
+    keep = [i for i, c in enumerate(cols) if c not in optional or columns[i].count(None) < len(rows)]
+    insert_many(conn, f"INSERT INTO {table} ({', '.join(cols[i] for i in keep)}) VALUES", len(keep),
+                zip(*(columns[i] for i in keep)))
+
+
+def _null_by_default(conn: sqlite3.Connection, table: str) -> set[str]:
+    """The columns of `table` that may be NULL and default to it (leaving one out inserts NULL)."""
+    return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")
+            if not row[3] and row[4] is None and not row[5]}
 
 
 def _with_last_touch(conn: sqlite3.Connection, rows: Any) -> tuple[tuple[str, ...], Any]:
@@ -354,17 +374,18 @@ def _add_follow_up_tasks(conn: sqlite3.Connection, deal_ids: range, now: str) ->
     return [("activity", "created", first, first + added - 1, None, None)] if added else []
 
 
-def _bulk_insert(conn: sqlite3.Connection, table: str, cols: tuple[str, ...], rows: Any, ids: range) -> None:
+def _bulk_insert(conn: sqlite3.Connection, table: str, rows: list[tuple[Any, ...]], ids: range) -> None:
     """Insert many rows (with the ids `ids`). For a big batch, the finder's insert trigger is set
     aside and the new rows are indexed by ONE `INSERT ... SELECT` afterwards: FTS5 flushes its
     pending terms once per statement, not once per row. Same transaction, so a failure puts the
     trigger back too. The tables' other triggers still run for every row."""
-    names = ", ".join(cols)
     if len(ids) < 1000:
-        conn.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(cols))})", rows)
+        cols, values = _with_last_touch(conn, rows) if table == "deal" else (COLS[table], rows)
+        conn.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", values)
         return
     trigger = _set_aside_finder_trigger(conn, table)
-    insert_many(conn, f"INSERT INTO {table} ({names}) VALUES", len(cols), rows)
+    for at in range(0, len(rows), 5000):  # (a column at a time for each 5,000: see _insert_new)
+        _insert_new(conn, table, rows[at:at + 5000])
     if trigger:
         search_index.index_range(conn, table, ids.start, ids.stop - 1)
         conn.execute(trigger)
