@@ -280,10 +280,10 @@ class _DealWriter:
         for entity, rows in (("company", chunk.companies), ("contact", chunk.contacts), ("deal", chunk.rows)):
             if not rows:
                 continue
-            cols, values = _with_last_touch(conn, rows) if entity == "deal" else (COLS[entity], rows)
             if chunk.rewrite:
                 # Records written earlier that later rows of the file changed; their finder
                 # entries follow by the update triggers.
+                cols, values = _with_last_touch(conn, rows) if entity == "deal" else (COLS[entity], rows)
                 assignments = ", ".join(f"{c} = ?" for c in cols[1:])
                 conn.executemany(f"UPDATE {entity} SET {assignments} WHERE id = ?", ((*r[1:], r[0]) for r in values))
             else:
@@ -318,10 +318,10 @@ class _DealWriter:
 def _insert_new(conn: sqlite3.Connection, table: str, rows: Sequence[tuple[Any, ...]], filled: set[str],
                 cols: Sequence[str] | None = None) -> None:
     """INSERT new rows of `table` (tuples of `cols`, by default COLS[table]; deals get their last
-    touch, as in `_with_last_touch`). A column that no row fills and whose default is NULL is left out of the
-    statement: most files fill some of the deal's 21 columns, and every value bound costs
-    (100,000 deals from a file without cost, currency, confidence, proposal, notes or lost
-    reason: 6 columns fewer, the deals' INSERTs 0.67 -> 0.45 s).
+    touch, as in `_with_last_touch`). A column that no row fills and whose default is NULL is
+    left out of the statement: most files fill some of the deal's 21 columns, and every value
+    bound costs (100,000 deals from a file without cost, currency, confidence, proposal, notes or
+    lost reason: 6 columns fewer, the deals' INSERTs 0.67 -> 0.45 s).
 
     `filled` (the caller's, one per table and import) gathers the columns filled so far, and
     they stay in: each column list is a statement of ~5 MB in the statement cache, so a file that
