@@ -330,21 +330,17 @@ def _insert_new(conn: sqlite3.Connection, table: str, rows: Sequence[tuple[Any, 
         return
     cols = list(cols or COLS[table])
     columns = list(zip(*rows))  # a tuple per column
-    if table == "deal" and "last_touch_at" in _columns(conn, "deal"):
+    info = conn.execute(f"PRAGMA table_info({table})").fetchall()
+    if table == "deal" and any(row[1] == "last_touch_at" for row in info):
         created, entered = cols.index("created_at"), cols.index("stage_entered_at")
         columns.append(tuple(map(max, columns[created], columns[entered])))
         cols.append("last_touch_at")
-    optional = _null_by_default(conn, table)
+    # the columns that may be NULL and default to it: leaving one out inserts NULL
+    optional = {row[1] for row in info if not row[3] and row[4] is None and not row[5]}
     filled.update(c for i, c in enumerate(cols) if c in optional and columns[i].count(None) < len(rows))
     keep = [i for i, c in enumerate(cols) if c not in optional or c in filled]
     insert_many(conn, f"INSERT INTO {table} ({', '.join(cols[i] for i in keep)}) VALUES", len(keep),
                 zip(*(columns[i] for i in keep)))
-
-
-def _null_by_default(conn: sqlite3.Connection, table: str) -> set[str]:
-    """The columns of `table` that may be NULL and default to it (leaving one out inserts NULL)."""
-    return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")
-            if not row[3] and row[4] is None and not row[5]}
 
 
 def _with_last_touch(conn: sqlite3.Connection, rows: Any) -> tuple[tuple[str, ...], Any]:
