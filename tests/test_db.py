@@ -30,6 +30,18 @@ def test_new_database_is_private_and_safe(db_path: Path) -> None:
     db.close()
 
 
+def test_opening_a_database_left_in_rollback_journal_mode_puts_it_back_in_wal_mode(db_path: Path) -> None:
+    # (what a big import killed before switching back leaves: see importer.apply._write_pages_once)
+    open_database(db_path).close()
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("PRAGMA journal_mode = DELETE").fetchone() == ("delete",)
+    conn.close()
+    assert db_path.read_bytes()[18:20] == b"\x01\x01"  # the file header's rollback journal mode
+    open_database(db_path).close()
+    assert db_path.read_bytes()[18:20] == b"\x02\x02"  # and WAL again
+    assert fetch(db_path, "PRAGMA journal_mode") == [("wal",)]
+
+
 def test_directory_is_created_on_first_use(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "er" / "crm.db"
     open_database(path).close()

@@ -238,3 +238,91 @@ def test_a_pipe_is_read_once_and_kept_in_memory(tmp_path: Path, monkeypatch: pyt
     writer.join()
     assert opened.path is None
     assert [fields for _line, fields in reading.data_rows(opened)] == [["A", "1"], ["B", "2"]]
+
+
+def journal_mode_in_header(db: Path) -> bytes:
+    """The file header's journal mode: b"\\x02\\x02" WAL, b"\\x01\\x01" a rollback journal."""
+    return db.read_bytes()[18:20]
+
+
+@pytest.mark.parametrize("open_elsewhere", [False, True])
+def test_a_big_file_is_written_with_a_rollback_journal_unless_the_database_is_open_elsewhere(
+        empty_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, open_elsewhere: bool) -> None:
+    import sqlite3
+
+    from crmtui.store.importer import apply, reading
+
+    monkeypatch.setattr(reading, "STREAM_MIN_CHARS", 0)  # (a big file: 1 MB)
+    f = tmp_path / "big.csv"
+    write_deals(f, 6000)
+    seen = []
+    real_write_plan = apply.write_plan
+
+    def spy(conn, plan, writer=None):  # noqa: ANN001, ANN202
+        seen.append((conn.execute("PRAGMA journal_mode").fetchone()[0], journal_mode_in_header(empty_db)))
+        return real_write_plan(conn, plan, writer)
+
+    monkeypatch.setattr(apply, "write_plan", spy)
+    other = sqlite3.connect(empty_db) if open_elsewhere else None
+    try:
+        if other is not None:  # the app, say: it reads on while the import writes
+            assert other.execute("SELECT count(*) FROM deal").fetchone() == (0,)
+        imp(empty_db, str(f))
+        if other is not None:
+            assert other.execute("SELECT count(*) FROM deal").fetchone() == (6000,)
+    finally:
+        if other is not None:
+            other.close()
+    assert seen == ([("wal", b"\x02\x02")] if open_elsewhere else [("delete", b"\x01\x01")])
+    # and back in WAL mode, with no journal left beside it
+    assert journal_mode_in_header(empty_db) == b"\x02\x02"
+    assert fetch(empty_db, "PRAGMA journal_mode") == [("wal",)]
+    assert not Path(f"{empty_db}-journal").exists()
+    assert fetch(empty_db, "SELECT count(*) FROM deal") == [(6000,)]
+    assert fetch(empty_db, "PRAGMA integrity_check") == [("ok",)]
+    # a file with a bad row writes nothing, and leaves the database in WAL mode as well
+    before = fetch(empty_db, "SELECT count(*), max(id) FROM deal")
+    g = tmp_path / "bad.csv"
+    write_deals(g, 6000, offset=10_000)
+    g.write_text(g.read_text(encoding="utf-8").replace("10500.00", "ten", 1), encoding="utf-8")
+    result = runner.invoke(app, ["--db", str(empty_db), "import", "-q", str(g)])
+    assert result.exit_code == 1 and "'ten' is not an amount" in result.output
+    assert fetch(empty_db, "SELECT count(*), max(id) FROM deal") == before
+    assert journal_mode_in_header(empty_db) == b"\x02\x02"
+
+
+def test_an_import_killed_while_writing_with_a_rollback_journal_leaves_the_database_as_it_was(
+        empty_db: Path, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import snapshot_of
+
+    f = tmp_path / "big.csv"
+    write_deals(f, 30_000)  # 2 MB: a big file
+    before = snapshot_of(empty_db)
+    size = empty_db.stat().st_size
+    journal = Path(f"{empty_db}-journal")
+    proc = subprocess.Popen([sys.executable, "-c", "from crmtui.cli import main; main()", "--db", str(empty_db),
+                             "import", "-q", str(f)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        # until the import has written new pages into the database file itself, beside its journal
+        deadline = time.monotonic() + 60
+        while not (journal.exists() and empty_db.stat().st_size > size):
+            assert proc.poll() is None, "the import ended before it was seen writing"
+            assert time.monotonic() < deadline
+            time.sleep(0.002)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert journal.exists()  # a hot journal: the next connection rolls the file back from it
+    assert snapshot_of(empty_db) == before
+    assert fetch(empty_db, "PRAGMA integrity_check") == [("ok",)]
+    open_database(empty_db).close()  # crmtui opens it: back in WAL mode
+    assert journal_mode_in_header(empty_db) == b"\x02\x02"
+    assert snapshot_of(empty_db) == before
+    imp(empty_db, str(f))  # and the import goes through
+    assert fetch(empty_db, "SELECT count(*) FROM deal") == [(30_000,)]

@@ -163,6 +163,10 @@ def prepare_file(path: Path, *, create: bool = True, busy_timeout: float = DEFAU
             conn.execute("PRAGMA journal_mode = WAL")
         elif app_id != migrations.APPLICATION_ID:
             raise DatabaseError(f"{path}: not a crmtui database")
+        elif conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            # a big import writes with a rollback journal and switches back to WAL at its end;
+            # killed before that, it left the database in rollback mode (and rolled back)
+            conn.execute("PRAGMA journal_mode = WAL")
         if version > migrations.LATEST_VERSION:
             raise DatabaseError(
                 f"{path}: made by a newer crmtui (schema {version}, this one knows "

@@ -86,7 +86,9 @@ def run_import(db: Database, csv_text: CsvText, mapping: Mapping, options: Impor
     writer: _DealWriter | None = None
     with translate_errors(db.path, db.busy_timeout):
         conn = db.raw()
+        once = False
         try:
+            once = not dry_run and csv_text.path is not None and _write_pages_once(conn, db.busy_timeout)
             conn.execute("PRAGMA cache_size = -8192")  # 8 MB: as fast as more here, and peak memory stays low
             # Rebuilding the dropped indexes sorts 100,000s of keys: let SQLite sort on two threads.
             conn.execute("PRAGMA threads = 2")
@@ -122,12 +124,51 @@ def run_import(db: Database, csv_text: CsvText, mapping: Mapping, options: Impor
                     conn.execute("ROLLBACK")
                 raise
         finally:
+            if once:
+                _back_to_wal(conn)
             conn.close()
             if plan is not None:
                 plan.release()
             if was_enabled:
                 gc.enable()
     return ImportResult(plan, import_id, dry_run)
+
+
+def _write_pages_once(conn: sqlite3.Connection, busy_timeout: float) -> bool:
+    """Have a big file's import write each page once, into the database file, with a rollback
+    journal that holds the pages it changes as they were; instead of writing every page to the
+    write-ahead log first and copying it into the database at the commit (checkpoint).
+
+    New pages are not journaled, so for a file of 100,000 new deals that is 80 MB written and
+    synced once, not twice: 1.95 s against 2.15 s into an empty database, 2.63 against 2.81 s
+    into one with 20,000 deals. The journal keeps the one transaction as safe: a crash or a kill
+    leaves a journal that the next connection rolls back from. Only while no other connection
+    has the database open (WAL mode cannot be left then): with crmtui open elsewhere, the import
+    stays in WAL mode and the other program reads on meanwhile. Returns whether it switched;
+    `_back_to_wal` switches back after the commit (or, after a crash, `db.prepare_file`)."""
+    conn.execute("PRAGMA busy_timeout = 0")  # open elsewhere: do not wait, import in WAL mode
+    try:
+        mode = conn.execute("PRAGMA journal_mode = DELETE").fetchone()[0]
+    except sqlite3.OperationalError:
+        mode = "wal"
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+    if mode != "delete":
+        return False
+    # A commit in DELETE mode is the journal's removal: EXTRA also syncs the directory after it,
+    # as durable as a WAL commit with synchronous = FULL.
+    conn.execute("PRAGMA synchronous = EXTRA")
+    return True
+
+
+def _back_to_wal(conn: sqlite3.Connection) -> None:
+    """After `_write_pages_once`: the database in WAL mode again. When that cannot be done now
+    (another program opened the database meanwhile), the next crmtui to open it does it."""
+    try:
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA journal_mode = WAL")
+    except sqlite3.Error:
+        pass
 
 
 def ensure_import_tables(conn: sqlite3.Connection) -> None:
