@@ -905,7 +905,8 @@ class Planner:
         did = self.dl_by_ext.get(ext) if ext else None
         key = (title.casefold(), company_id, None if company_id else contact_id)
         row_id = ext or fields[self._plain_id_ix].strip() or None
-        if did is None:
+        known = None  # the deals with this key: most rows of a big file name a new one (no call then)
+        if did is None and (self._key_log is not None or (known := self.dl_by_key.get(key)) is not None):
             did = self._same_deal(key, row_id)
         if did is not None and did not in self.claimed:
             if row_id is not None and row_id == t.rows[did][_EXT]:
@@ -942,11 +943,18 @@ class Planner:
                 self._through[did] = through
             if ext:
                 self.dl_by_ext[ext] = did
-            self._add_key(key, did)
+            if known is None and self._key_log is None:
+                self.dl_by_key[key] = did  # (what `_add_key` does for a key not seen yet)
+            else:
+                self._add_key(key, did)
             if row_id is not None and not ext:
                 self.claimed[did] = row_id  # (with an external id the row keeps it)
             if tags:
-                self._link_tags("deal", did, tags)
+                ids = self._tag_cache.get(tags)
+                if ids is not None:  # (what `_link_tags` does for a new deal with tags seen before)
+                    self._new_link_set.setdefault("deal", []).extend([(did, tid) for tid in ids])
+                else:
+                    self._link_tags("deal", did, tags)
             return
         row = t.rows[did]
         if (row is t.original.get(did) and row[p["stage_id"]] == stage_id
