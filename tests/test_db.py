@@ -183,6 +183,47 @@ def test_schema_8_drops_the_unused_deal_indexes_and_the_board_still_finds_closed
     conn.close()
 
 
+def test_schemas_9_and_10_drop_the_external_id_indexes_and_make_the_finder_contentless(db_path: Path) -> None:
+    from crmtui.store.search import find_records
+    from tests.conftest import assert_finder_in_step
+
+    conn = migrations.connect_raw(db_path)
+    conn.execute("PRAGMA journal_mode = WAL")
+    migrations.migrate(conn, upto=8)
+    conn.execute("INSERT INTO company (name, domain, email, external_id, created_at, updated_at)"
+                 " VALUES ('Old Co', 'oldco.example', 'hi@oldco.example', 'C1', '2025-01-01', '2025-01-01')")
+    conn.execute("INSERT INTO company (name, created_at, updated_at, deleted_at)"
+                 " VALUES ('Gone Co', '2025-01-01', '2025-01-01', '2025-02-01')")
+    conn.execute("INSERT INTO contact (name, email, company_id, created_at, updated_at)"
+                 " VALUES ('Ann Old', 'ann@oldco.example', 1, '2025-01-01', '2025-01-01')")
+    conn.execute("INSERT INTO deal (title, company_id, pipeline_id, stage_id, stage_entered_at, external_id, created_at,"
+                 " updated_at) VALUES ('Legacy deal', 1, 1, 1, '2025-01-01', 'D1', '2025-01-01', '2025-01-01')")
+    conn.close()
+    db = open_database(db_path)
+    assert db.backup_path is not None
+    names = {r[0] for r in fetch(db_path, "SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert not names & {"ix_deal_external", "ix_company_external", "ix_contact_external"}
+    assert "content = ''" in fetch(db_path, "SELECT sql FROM sqlite_master WHERE name = 'search_index'")[0][0]
+    assert fetch(db_path, "SELECT count(*) FROM sqlite_master WHERE name = 'search_index_content'") == [(0,)]
+    assert_finder_in_step(db_path)
+    with db.session() as s:
+        assert [(f.kind, f.label) for f in find_records(s, "old")] == [("company", "Old Co"), ("contact", "Ann Old")]
+        assert [f.label for f in find_records(s, "legacy")] == ["Legacy deal"]
+        assert find_records(s, "gone") == []
+    # the triggers keep it in step: rename, trash, delete for good
+    conn = db.raw()
+    conn.execute("UPDATE deal SET title = 'Renewed deal' WHERE id = 1")
+    conn.execute("UPDATE company SET deleted_at = '2026-01-01' WHERE id = 1")
+    conn.execute("DELETE FROM company WHERE id = 2")
+    conn.close()
+    assert_finder_in_step(db_path)
+    with db.session() as s:
+        assert [f.label for f in find_records(s, "renewed")] == ["Renewed deal"]
+        assert [(f.kind, f.label) for f in find_records(s, "old")] == [("contact", "Ann Old")]
+    db.close()
+    assert fetch(db_path, "PRAGMA integrity_check") == [("ok",)]
+
+
 def test_locations_follow_flag_then_env_then_platform(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert resolve_db_path(None) == default_db_path()
     assert str(default_db_path()).startswith(str(tmp_path))  # the test's HOME, never the real one

@@ -24,7 +24,7 @@ from crmtui.store.deals import create_deal
 from crmtui.store.editing import trash_record, update_record
 from crmtui.store.search import company_page, contact_page, find_records, fts_query
 from crmtui.store.trash import restore
-from tests.conftest import fetch
+from tests.conftest import assert_finder_in_step, fetch
 
 
 @pytest.fixture
@@ -76,17 +76,36 @@ def test_the_index_follows_inserts_edits_trash_and_restore(small: Path) -> None:
     assert found(small, "boltbakery") == [("company", "Crust & Co")]  # its domain is unchanged
     assert found(small, "website") == [] and found(small, "shop") == [("deal", "Shop relaunch")]
     assert found(small, "quinn") == [("contact", "Zed Quinn")]
+    assert_finder_in_step(small)
     with db.session() as s:
         trash_record(s, "contact", 3)
     assert found(small, "quinn") == []
+    assert_finder_in_step(small)
     with db.session() as s:
         restore(s, "P3")
     assert found(small, "quinn") == [("contact", "Zed Quinn")]
-    # A raw delete (purge) leaves nothing behind.
+    assert_finder_in_step(small)
+    # A raw delete (purge) leaves nothing behind; nor does deleting a record that is in the trash
+    # (not in the index: the index is told to forget only what it holds).
     conn = db.raw()
     conn.execute("DELETE FROM contact WHERE id = 3")
+    conn.execute("UPDATE deal SET deleted_at = '2026-11-20 10:00:00' WHERE id = 1")
+    conn.execute("UPDATE deal SET title = 'Renamed in the trash' WHERE id = 1")
+    conn.execute("UPDATE company SET email = 'new@crust.example', name = 'Crust Two' WHERE id = 2")
+    conn.execute("UPDATE company SET name = 'Crust Two' WHERE id = 2")  # (no change: the index is left alone)
+    conn.execute("UPDATE company SET email = 'hi@acme.example', domain = NULL WHERE id = 1")
+    conn.execute("UPDATE contact SET email = 'js@other.example' WHERE id = 1")
     conn.close()
     assert fetch(small, "SELECT count(*) FROM search_index WHERE rowid = 3 * 4 + 3") == [(0,)]
+    assert found(small, "renamed") == [] and found(small, "crust two") == [("company", "Crust Two")]
+    assert found(small, "hello") == [] and found(small, "hi@acme") == [("company", "Acme Consulting")]
+    assert found(small, "acme") == [("company", "Acme Consulting")] and found(small, "js@other") == [
+        ("contact", "Jo Smith")]
+    assert_finder_in_step(small)
+    conn = db.raw()
+    conn.execute("DELETE FROM deal WHERE id = 1")
+    conn.close()
+    assert_finder_in_step(small)
 
 
 def test_migration_4_indexes_an_existing_database(db_path: Path) -> None:
@@ -302,6 +321,7 @@ def test_demo_data_is_in_the_finder(db_path: Path) -> None:
     generate_demo(db, deals=60)
     counts = fetch(db_path, "SELECT (SELECT count(*) FROM deal) + (SELECT count(*) FROM company) + (SELECT count(*) FROM contact)")
     assert fetch(db_path, "SELECT count(*) FROM search_index") == counts
+    assert_finder_in_step(db_path)
     title = fetch(db_path, "SELECT title FROM deal WHERE id = 7")[0][0]
     with db.session() as s:
         assert ("deal", 7) in [(f.kind, f.id) for f in find_records(s, title, limit=50)]
@@ -309,3 +329,4 @@ def test_demo_data_is_in_the_finder(db_path: Path) -> None:
     generate_demo(db, deals=10, force=True)
     counts = fetch(db_path, "SELECT (SELECT count(*) FROM deal) + (SELECT count(*) FROM company) + (SELECT count(*) FROM contact)")
     assert fetch(db_path, "SELECT count(*) FROM search_index") == counts
+    assert_finder_in_step(db_path)

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from crmtui.cli import app
 from crmtui.store.db import open_database
-from tests.conftest import fetch, snapshot_of
+from tests.conftest import assert_finder_in_step, fetch, snapshot_of
 
 DATA = Path(__file__).parent / "data" / "import"
 runner = CliRunner()
@@ -508,6 +508,7 @@ def test_imports_list_and_undo(empty_db: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert "removed 4 deals, 2 companies and 3 contacts; restored 1 changed record." in result.stdout
     after = {t: fetch(empty_db, f"SELECT * FROM {t} ORDER BY 1, 2") for t in tables}
+    assert_finder_in_step(empty_db)
     # the one company the import changed is back, but for when it was last updated
     assert [r[:3] for r in after.pop("company")] == [r[:3] for r in before.pop("company")]
     assert after == before
@@ -590,6 +591,7 @@ def test_undoing_most_of_a_big_table_builds_its_indexes_again_from_what_is_left(
         conn.close()
 
     trash("Keep 2")
+    assert_finder_in_step(empty_db)
     tables = ("deal", "company", "contact", "stage_change", "tag", "deal_tag", "stage", "activity")
     before = {t: fetch(empty_db, f"SELECT * FROM {t} ORDER BY 1, 2") for t in tables}
     schema_sql = "SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') ORDER BY name"
@@ -608,6 +610,7 @@ def test_undoing_most_of_a_big_table_builds_its_indexes_again_from_what_is_left(
         ("Keep 1",), ("Keep 2",)]
     assert fetch(empty_db, "SELECT title FROM deal INDEXED BY ix_deal_deleted WHERE deleted_at IS NOT NULL") == [
         ("Keep 2",)]
+    assert_finder_in_step(empty_db)
 
 
 def test_undo_refuses_when_newer_records_refer_to_imported_ones(empty_db: Path) -> None:

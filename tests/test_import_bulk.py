@@ -19,7 +19,7 @@ from crmtui.store.db import open_database
 from crmtui.store.errors import ValidationError
 from crmtui.store.importer import values
 from crmtui.store.search import find_records
-from tests.conftest import fetch
+from tests.conftest import assert_finder_in_step, fetch
 
 DATA = Path(__file__).parent / "data" / "import"
 runner = CliRunner()
@@ -87,6 +87,7 @@ def test_a_big_import_into_an_empty_database_keeps_indexes_triggers_and_the_find
     assert ("deal", "Bulk deal 4321") in found(empty_db, "bulk deal 4321")
     assert ("company", "Firm 123") in found(empty_db, "firm 123")
     assert ("contact", "Person 456") in found(empty_db, "person 456")
+    assert_finder_in_step(empty_db)
     # every deal's last touch as the follow-up triggers would set it
     assert fetch(empty_db, "SELECT count(*) FROM deal WHERE last_touch_at IS NOT max(created_at, stage_entered_at)"
                  ) == [(0,)]
@@ -102,6 +103,7 @@ def test_a_big_import_into_an_empty_database_keeps_indexes_triggers_and_the_find
     write_deals(h, 1500, offset=7000)
     imp(empty_db, str(h))
     assert ("deal", "Bulk deal 8499") in found(empty_db, "bulk deal 8499")
+    assert_finder_in_step(empty_db)
     assert fetch(empty_db, "SELECT count(*) FROM search_index")[0][0] == (
         fetch(empty_db, "SELECT (SELECT count(*) FROM deal) + (SELECT count(*) FROM company)"
                         " + (SELECT count(*) FROM contact)")[0][0])

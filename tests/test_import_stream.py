@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from crmtui.cli import app
 from crmtui.store.db import open_database
 from crmtui.store.importer import apply, plan, stream
-from tests.conftest import fetch, snapshot_of
+from tests.conftest import assert_finder_in_step, fetch, finder_terms, snapshot_of
 
 runner = CliRunner()
 HEADER = ["Record ID", "Deal Name", "Deal Stage", "Deal - Status", "Amount", "Close Date", "Associated Company",
@@ -102,7 +102,7 @@ def state(db: Path) -> dict[str, list[tuple]]:
         "stage": fetch(db, "SELECT * FROM stage ORDER BY id"),
         "stage_change": fetch(db, "SELECT deal_id, from_stage_id, to_stage_id, changed_at FROM stage_change"
                                   " ORDER BY deal_id, changed_at, from_stage_id IS NOT NULL"),
-        "finder": fetch(db, "SELECT rowid, name, extra FROM search_index ORDER BY rowid"),
+        "finder": finder_terms(db)[0],  # every term, rowid, column and position it holds
         "schema": fetch(db, "SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') ORDER BY name"),
     }
 
@@ -131,6 +131,7 @@ def test_the_two_process_import_writes_what_the_one_process_import_writes(
     assert [r[1] for c in chunks if c.rewrite for r in c.companies] == ["Firm 4"]
     assert [r[2] for c in chunks if c.rewrite for r in c.contacts] == ["solo@nowhere.example"]
     assert state(two) == state(one)
+    assert_finder_in_step(two)  # deals written early and renamed by later rows: indexed as renamed
     assert fetch(two, "SELECT title, amount_cents, closed_on FROM deal WHERE external_id = 'R3'") == [
         ("Deal 3 (renamed)", 99900, None)]
     assert fetch(two, "SELECT expected_close FROM deal WHERE external_id = 'R25'") == [("2026-04-03",)]
@@ -155,6 +156,7 @@ def test_a_big_file_over_existing_deals_updates_and_moves_them_as_one_process_do
         result = imp(db, str(second))
         assert result.exit_code == 0, result.output
         results[name] = state(db)
+        assert_finder_in_step(db)
         assert " 15 " in result.output.split("deals")[1].split("\n")[0]  # 15 updated
         undo = runner.invoke(app, ["--db", str(db), "imports", "undo", "2"], catch_exceptions=False)
         assert undo.exit_code == 0, undo.output

@@ -1,14 +1,16 @@
-"""The finder's full-text index (`search_index`, migration 4): refilling it, or indexing a range
-of new records, in plain SQL. No SQLAlchemy here: the importer loads this without it.
+"""The finder's full-text index (`search_index`, migrations 4 and 10): refilling it, or indexing
+a range of new records, in plain SQL. No SQLAlchemy here: the importer loads this without it.
 
-The triggers of migration 4 keep the index in step row by row; these are for bulk writers that
-set the triggers aside (the demo data, big imports)."""
+The triggers of migration 10 keep the index in step row by row; these are for bulk writers that
+set the triggers aside (the demo data, big imports). The index is contentless: it forgets a row
+only when told the values it indexed, so what it holds must always be what `_INDEXED` selects
+from the live records, as the triggers write it."""
 
 from __future__ import annotations
 
 import sqlite3
 
-# What the index holds for each kind of record (the same as the triggers of migration 4 write).
+# What the index holds for each kind of record (the same as the triggers of migration 10 write).
 _INDEXED = {
     "deal": "SELECT id * 4 + 1, title, '' FROM deal",
     "company": "SELECT id * 4 + 2, name, trim(coalesce(domain, '') || ' ' || coalesce(email, '')) FROM company",
@@ -20,7 +22,7 @@ def rebuild_index(conn: sqlite3.Connection) -> int:
     """Refill the finder's index from the live records (after a bulk load that bypassed the
     triggers, such as the demo's). Returns the number of rows indexed. Runs in the caller's
     transaction."""
-    conn.execute("DELETE FROM search_index")
+    conn.execute("INSERT INTO search_index (search_index) VALUES ('delete-all')")
     for select in _INDEXED.values():
         conn.execute(f"INSERT INTO search_index (rowid, name, extra) {select} WHERE deleted_at IS NULL")
     return conn.execute("SELECT count(*) FROM search_index").fetchone()[0]
