@@ -40,6 +40,18 @@ def test_opening_a_database_left_in_rollback_journal_mode_puts_it_back_in_wal_mo
     open_database(db_path).close()
     assert db_path.read_bytes()[18:20] == b"\x02\x02"  # and WAL again
     assert fetch(db_path, "PRAGMA journal_mode") == [("wal",)]
+    # while a big import is at work in rollback mode, opening does not wait for it to switch
+    importer = sqlite3.connect(db_path, isolation_level=None)
+    assert importer.execute("PRAGMA journal_mode = DELETE").fetchone() == ("delete",)
+    importer.execute("BEGIN IMMEDIATE")
+    importer.execute("INSERT INTO tag (name) VALUES ('imported')")
+    try:
+        open_database(db_path).close()  # (it would time out switching, and call the file locked)
+    finally:
+        importer.execute("COMMIT")
+        assert importer.execute("PRAGMA journal_mode = WAL").fetchone() == ("wal",)
+        importer.close()
+    assert fetch(db_path, "SELECT name FROM tag") == [("imported",)]
 
 
 def test_directory_is_created_on_first_use(tmp_path: Path) -> None:

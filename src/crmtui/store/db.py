@@ -110,6 +110,20 @@ def _apply_pragmas(conn: sqlite3.Connection, busy_timeout: float) -> None:
     conn.execute("PRAGMA synchronous = FULL")
 
 
+def _wal_again(conn: sqlite3.Connection, busy_timeout: float) -> None:
+    """Put a database in rollback journal mode back in WAL mode. A big import writes that way
+    and switches back at its end (importer.apply._write_pages_once); killed before that, it left
+    the file in rollback mode (the read before this rolled its journal back). When the import is
+    still running, do not wait for it (nor hold it up): it switches back itself."""
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+    except sqlite3.OperationalError:
+        pass
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+
+
 def _create_file(path: Path) -> None:
     if path.parent and not path.parent.exists():
         try:
@@ -164,9 +178,7 @@ def prepare_file(path: Path, *, create: bool = True, busy_timeout: float = DEFAU
         elif app_id != migrations.APPLICATION_ID:
             raise DatabaseError(f"{path}: not a crmtui database")
         elif conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            # a big import writes with a rollback journal and switches back to WAL at its end;
-            # killed before that, it left the database in rollback mode (and rolled back)
-            conn.execute("PRAGMA journal_mode = WAL")
+            _wal_again(conn, busy_timeout)
         if version > migrations.LATEST_VERSION:
             raise DatabaseError(
                 f"{path}: made by a newer crmtui (schema {version}, this one knows "
