@@ -12,7 +12,9 @@ its own process from start to exit:
 
 and prints rows per second, the ratio to sqlite-utils, and the peak memory of each import process.
 This machine's speed drifts by half from minute to minute, so it runs all four in rounds (fresh
-databases each round) and reports each round, then the best time of each.
+databases each round) and reports each round, then the best time of each. Before each timed run
+it flushes what is waiting to be written (os.sync): otherwise a run also waits behind the disk
+writes of the runs before it (a few hundred MB per round) and of the file it just generated.
 
 Usage: python bench/import_csv.py [N] [--rounds=R]   (default 100,000 deals, 3 rounds)
 """
@@ -72,6 +74,7 @@ def write_file(path: Path, n: int, seed: int = 7) -> None:
 def timed(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
     """Seconds and peak RSS (MB) of one child process (its own peak: wait4's rusage, not the
     maximum over every child so far)."""
+    os.sync()  # the runs before (and the file just written) flushed: each run waits only for its own writes
     with tempfile.TemporaryFile() as output:
         start = time.perf_counter()
         proc = subprocess.Popen(args, stdout=output, stderr=subprocess.STDOUT, env=env)
