@@ -726,6 +726,21 @@ def test_rows_without_an_id_find_deals_by_title_after_rows_that_found_theirs_by_
         (1, "Audit", 15000, "R1"), (2, "Audit", 25000, "R2"), (3, "Kickoff", 7000, "R3")]
 
 
+def test_a_new_deal_beside_a_claimed_one_with_its_title_leaves_the_claimed_one_findable(empty_db: Path,
+                                                                                     tmp_path: Path) -> None:
+    # R1 claims the stored Audit by its id; R2 (another id, same title and customer) is a new
+    # deal; the row without an id then repeats the first Audit with that key, the stored one.
+    base = tmp_path / "base.csv"
+    base.write_text("Record ID,Deal Name,Associated Company,Amount\nR1,Audit,Acme,100\n")
+    imp(empty_db, str(base))
+    later = tmp_path / "later.csv"
+    later.write_text("Record ID,Deal Name,Associated Company,Amount\nR1,Audit,Acme,100\nR2,Audit,Acme,200\n"
+                     ",Audit,Acme,300\n")
+    imp(empty_db, str(later))
+    assert fetch(empty_db, "SELECT id, title, amount_cents, external_id FROM deal ORDER BY id") == [
+        (1, "Audit", 30000, "R1"), (2, "Audit", 20000, "R2")]
+
+
 def test_a_file_that_moves_a_deal_and_moves_it_back_changes_nothing_when_imported_again(
         empty_db: Path, tmp_path: Path) -> None:
     f = tmp_path / "twice.csv"

@@ -905,8 +905,9 @@ class Planner:
         did = self.dl_by_ext.get(ext) if ext else None
         key = (title.casefold(), company_id, None if company_id else contact_id)
         row_id = ext or fields[self._plain_id_ix].strip() or None
-        known = None  # the deals with this key: most rows of a big file name a new one (no call then)
-        if did is None and (self._key_log is not None or (known := self.dl_by_key.get(key)) is not None):
+        # Most rows of a big file name a deal no other has the key of: no matching call for them.
+        fresh_key = did is None and self._key_log is None and key not in self.dl_by_key
+        if did is None and not fresh_key:
             did = self._same_deal(key, row_id)
         if did is not None and did not in self.claimed:
             if row_id is not None and row_id == t.rows[did][_EXT]:
@@ -943,7 +944,7 @@ class Planner:
                 self._through[did] = through
             if ext:
                 self.dl_by_ext[ext] = did
-            if known is None and self._key_log is None:
+            if fresh_key:
                 self.dl_by_key[key] = did  # (what `_add_key` does for a key not seen yet)
             else:
                 self._add_key(key, did)
