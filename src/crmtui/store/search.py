@@ -1,6 +1,7 @@
 """The finder: deals, companies and contacts by name, email or domain, as you type.
 
-Backed by the FTS5 table `search_index` (migrations 4 and 10), kept in step with the records by triggers.
+Backed by the FTS5 table `search_index` (migrations 4 and 10), kept in step with the records by
+triggers.
 Its rowid encodes the record: id * 4 + 1 for a deal, + 2 for a company, + 3 for a contact.
 Each word typed is a prefix ("acm web" finds "Acme – Website relaunch"); punctuation splits words
 as the index does, so `jo@acme.com` and `acme.com` work too.
