@@ -20,6 +20,7 @@ stops the child and rolls back.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pickle
 import queue
@@ -32,6 +33,9 @@ from typing import Any, BinaryIO, NoReturn
 
 from crmtui.store.errors import CrmError
 from crmtui.store.importer.plan import DealChunk, Plan, PlannedElsewhere, Planner
+
+
+PIPE_BYTES = 1 << 20  # Linux's default limit for a pipe's buffer (/proc/sys/fs/pipe-max-size)
 
 
 class PlanningFailed(CrmError):
@@ -94,6 +98,10 @@ class Fork:
             read_fd, write_fd = os.pipe()
         except OSError:
             return
+        try:  # a chunk (~0.5 MB) fits: the child never waits for this process to take it
+            fcntl.fcntl(write_fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+        except OSError:
+            pass  # (a smaller pipe works, the child then waits at times)
         sys.stdout.flush()
         sys.stderr.flush()
         parent = os.getpid()
