@@ -25,7 +25,7 @@ from crmtui.store.db import Database, translate_errors
 from crmtui.store.errors import CrmError, ValidationError
 from crmtui.store.importer.mapping import Mapping, build_mapping, detect_type, parse_map_options, RECORD_TYPES
 from crmtui.store.importer import stream
-from crmtui.store.importer.plan import COLS, DealChunk, ImportOptions, Plan, start_plan
+from crmtui.store.importer.plan import COLS, DealChunk, ImportOptions, Plan, stage_history, start_plan
 from crmtui.store.importer.reading import CsvText, open_csv
 
 _LINK_TABLES = {"deal": ("deal_tag", "deal_id"), "company": ("company_tag", "company_id"),
@@ -316,7 +316,7 @@ class _DealWriter:
     def __call__(self, chunk: DealChunk) -> None:
         conn = self.conn
         if not self.started:
-            self._set_up(len(chunk.rows), len(chunk.changes), len(chunk.links))
+            self._set_up(len(chunk.rows), len(chunk.rows), len(chunk.links))  # (a stage change per deal, or two)
             self.started = True
         for entity, rows in (("company", chunk.companies), ("contact", chunk.contacts), ("deal", chunk.rows)):
             if not rows:
@@ -337,7 +337,10 @@ class _DealWriter:
                 some = ids[at:at + 500]
                 conn.execute(f"DELETE FROM stage_change WHERE deal_id IN ({', '.join('?' * len(some))})", some)
         # (a new deal's first stage change comes from no stage: one value fewer each)
-        _insert_new(conn, "stage_change", chunk.changes, self.filled["stage_change"], _STAGE_CHANGE_COLS)
+        changes = stage_history(chunk.rows, chunk.through)
+        first = chunk.first_change
+        _insert_new(conn, "stage_change", [(first + i, *change) for i, change in enumerate(changes)],
+                    self.filled["stage_change"], _STAGE_CHANGE_COLS)
         insert_many(conn, "INSERT OR IGNORE INTO deal_tag (deal_id, tag_id) VALUES", 2, chunk.links)
 
     def _set_up(self, deals: int, changes: int, links: int) -> None:

@@ -18,7 +18,7 @@ import gc
 import operator
 import re
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -43,6 +43,7 @@ _POS = {entity: {c: i for i, c in enumerate(cols)} for entity, cols in COLS.item
 _IDENTITY = {"company": {"name", "domain"}, "contact": {"name"}, "deal": set()}
 _NEVER_UPDATED = {"id", "created_at", "updated_at"}
 _EXT = _POS["deal"]["external_id"]
+_STAGE, _ENTERED, _CREATED = (_POS["deal"][c] for c in ("stage_id", "stage_entered_at", "created_at"))
 # The columns a deal row fills on a deal that exists (`Planner._deal_row`), in that order.
 _pick_fill = operator.itemgetter(*(_POS["deal"][c] for c in (
     "title", "company_id", "contact_id", "amount_cents", "cost_cents", "currency", "confidence", "expected_close",
@@ -85,13 +86,32 @@ class RowError(Exception):
         self.column, self.value, self.reason = column, value, reason
 
 
+def stage_history(rows: Iterable[Sequence[Any]], through: dict[int, int]) -> list[tuple[int, int | None, int, str]]:
+    """The stage history of new deals (rows in DEAL_COLS order), as (deal, from, to, when): created
+    in their stage, or through an open stage first (`through`: a won or lost row whose stage
+    column named the stage it was in)."""
+    changes = []
+    for row in rows:
+        did = row[0]
+        passed = through.get(did)
+        if passed is not None and passed != row[_STAGE]:
+            changes.append((did, None, passed, row[_CREATED]))
+            changes.append((did, passed, row[_STAGE], row[_ENTERED]))
+        else:
+            changes.append((did, None, row[_STAGE], row[_ENTERED]))
+    return changes
+
+
 @dataclass
 class DealChunk:
     """New deals handed to the writer while the rest of the file is planned (`stream`), with the
     companies and contacts planned since the last chunk."""
 
     rows: list[list[Any]]  # in DEAL_COLS order: consecutive new ids, or (`rewrite`) any
-    changes: list[tuple[int, int, int | None, int, str]]  # their stage changes: id, deal, from, to, at
+    # Their stage changes are `stage_history(rows, through)`, numbered from first_change: the
+    # writer builds them (it has time to spare; the planning process has none).
+    through: dict[int, int]
+    first_change: int
     links: list[tuple[int, int]]  # (deal, tag) for new deals, maybe repeated
     companies: list[list[Any]] = field(default_factory=list)  # new ones, in COMPANY_COLS order
     contacts: list[list[Any]] = field(default_factory=list)  # new ones, in CONTACT_COLS order
@@ -1115,22 +1135,8 @@ class Planner:
         return plan
 
     def _changes_for(self, deal_ids: range | list[int]) -> list[tuple[int, int | None, int, str]]:
-        """The stage history of new deals: created in their stage, or through an open stage
-        first (a won or lost row whose stage column named the stage it was in)."""
-        p = _POS["deal"]
-        stage, entered, created = p["stage_id"], p["stage_entered_at"], p["created_at"]
         rows = self.tables["deal"].rows
-        changes = []
-        through_of = self._through
-        for did in deal_ids:
-            row = rows[did]
-            through = through_of.get(did)
-            if through is not None and through != row[stage]:
-                changes.append((did, None, through, row[created]))
-                changes.append((did, through, row[stage], row[entered]))
-            else:
-                changes.append((did, None, row[stage], row[entered]))
-        return changes
+        return stage_history([rows[did] for did in deal_ids], self._through)
 
     # --- handing new deals to the writer while planning (see `stream`) --------------------------
 
@@ -1168,8 +1174,9 @@ class Planner:
         if stop - start < CHUNK_ROWS and not (final and self._unsent()):
             return
         links = self._new_link_set.get("deal", [])
-        chunk = DealChunk([t.rows[did] for did in range(start, stop)],
-                          self._numbered(self._changes_for(range(start, stop))), links[self._links_sent:],
+        rows = [t.rows[did] for did in range(start, stop)]
+        through, first = self._numbered(rows)
+        chunk = DealChunk(rows, through, first, links[self._links_sent:],
                           companies=self._new_since("company"), contacts=self._new_since("contact"))
         self._links_sent = len(links)
         self._streamed_to = stop
@@ -1186,10 +1193,15 @@ class Planner:
         start, self._sent_to[entity] = self._sent_to[entity], t.next_id
         return [t.rows[rid] for rid in range(start, t.next_id)]
 
-    def _numbered(self, changes: list[tuple[int, int | None, int, str]]) -> list[tuple[int, int, int | None, int, str]]:
+    def _numbered(self, rows: list[list[Any]]) -> tuple[dict[int, int], int]:
+        """For a hand-over of `rows`: the open stages they passed (`stage_history`), and the id of
+        their first stage change; the ids after it are theirs (one change each, two for a deal
+        that passed an open stage)."""
+        through_of = self._through
+        through = {row[0]: through_of[row[0]] for row in rows if row[0] in through_of} if through_of else {}
         first = self._next_change
-        self._next_change += len(changes)
-        return [(first + i, *change) for i, change in enumerate(changes)]
+        self._next_change += len(rows) + sum(1 for row in rows if row[0] in through and through[row[0]] != row[_STAGE])
+        return through, first
 
     def _finish_stream(self) -> None:
         """Hand over the last new deals, and again those that later rows changed."""
@@ -1204,8 +1216,9 @@ class Planner:
         contacts = [ct[rid] for rid in sorted(self._rewritten["contact"])]
         if rewrite or companies or contacts:
             assert self.send is not None
-            self.send(DealChunk([rows[did] for did in rewrite], self._numbered(self._changes_for(rewrite)), [],
-                                companies=companies, contacts=contacts, rewrite=True))
+            again = [rows[did] for did in rewrite]
+            self.send(DealChunk(again, *self._numbered(again), [], companies=companies, contacts=contacts,
+                                rewrite=True))
         self.plan.streamed_from_change = self.plan.first_stage_change
         self.plan.first_stage_change = self._next_change
         self._new_link_set["deal"] = self._new_link_set.get("deal", [])[self._links_sent:]
