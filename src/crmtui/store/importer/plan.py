@@ -1175,7 +1175,7 @@ class Planner:
             return
         links = self._new_link_set.get("deal", [])
         rows = [t.rows[did] for did in range(start, stop)]
-        through, first = self._numbered(rows)
+        through, first = self._reserve_changes(rows)
         chunk = DealChunk(rows, through, first, links[self._links_sent:],
                           companies=self._new_since("company"), contacts=self._new_since("contact"))
         self._links_sent = len(links)
@@ -1193,7 +1193,7 @@ class Planner:
         start, self._sent_to[entity] = self._sent_to[entity], t.next_id
         return [t.rows[rid] for rid in range(start, t.next_id)]
 
-    def _numbered(self, rows: list[list[Any]]) -> tuple[dict[int, int], int]:
+    def _reserve_changes(self, rows: list[list[Any]]) -> tuple[dict[int, int], int]:
         """For a hand-over of `rows`: the open stages they passed (`stage_history`), and the id of
         their first stage change; the ids after it are theirs (one change each, two for a deal
         that passed an open stage)."""
@@ -1217,8 +1217,8 @@ class Planner:
         if rewrite or companies or contacts:
             assert self.send is not None
             again = [rows[did] for did in rewrite]
-            self.send(DealChunk(again, *self._numbered(again), [], companies=companies, contacts=contacts,
-                                rewrite=True))
+            self.send(DealChunk(again, *self._reserve_changes(again), [], companies=companies,
+                                contacts=contacts, rewrite=True))
         self.plan.streamed_from_change = self.plan.first_stage_change
         self.plan.first_stage_change = self._next_change
         self._new_link_set["deal"] = self._new_link_set.get("deal", [])[self._links_sent:]

@@ -20,7 +20,6 @@ stops the child and rolls back.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import pickle
 import queue
@@ -99,8 +98,10 @@ class Fork:
         except OSError:
             return
         try:  # a chunk (~0.5 MB) fits: the child never waits for this process to take it
+            import fcntl  # (Unix only: `available` keeps this to Linux)
+
             fcntl.fcntl(write_fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
-        except OSError:
+        except (OSError, AttributeError):
             pass  # (a smaller pipe works, the child then waits at times)
         sys.stdout.flush()
         sys.stderr.flush()
