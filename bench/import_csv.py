@@ -74,7 +74,9 @@ def write_file(path: Path, n: int, seed: int = 7) -> None:
 def timed(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
     """Seconds and peak RSS (MB) of one child process (its own peak: wait4's rusage, not the
     maximum over every child so far)."""
-    getattr(os, "sync", lambda: None)()  # (Unix) the runs before (and the file just written) flushed: each run waits only for its own writes
+    # what the runs before (and the file just written) left to write: flushed, so each run waits
+    # only for its own writes (os.sync: Unix)
+    getattr(os, "sync", lambda: None)()
     with tempfile.TemporaryFile() as output:
         start = time.perf_counter()
         proc = subprocess.Popen(args, stdout=output, stderr=subprocess.STDOUT, env=env)
