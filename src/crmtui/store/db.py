@@ -110,16 +110,15 @@ def _apply_pragmas(conn: sqlite3.Connection, busy_timeout: float) -> None:
     conn.execute("PRAGMA synchronous = FULL")
 
 
-def _wal_again(conn: sqlite3.Connection, busy_timeout: float) -> None:
-    """Put a database in rollback journal mode back in WAL mode. A big import writes that way
-    and switches back at its end (importer.apply._write_pages_once); killed before that, it left
-    the file in rollback mode (the read before this rolled its journal back). When the import is
-    still running, do not wait for it (nor hold it up): it switches back itself."""
+def switch_journal_now(conn: sqlite3.Connection, mode: str, busy_timeout: float) -> str | None:
+    """`PRAGMA journal_mode = mode` without waiting for other connections (or holding them up):
+    the mode the database is in afterwards, None when another connection prevents the switch.
+    `busy_timeout` is the connection's own, set again afterwards."""
     conn.execute("PRAGMA busy_timeout = 0")
     try:
-        conn.execute("PRAGMA journal_mode = WAL")
+        return conn.execute(f"PRAGMA journal_mode = {mode}").fetchone()[0]
     except sqlite3.OperationalError:
-        pass
+        return None
     finally:
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
 
@@ -178,7 +177,10 @@ def prepare_file(path: Path, *, create: bool = True, busy_timeout: float = DEFAU
         elif app_id != migrations.APPLICATION_ID:
             raise DatabaseError(f"{path}: not a crmtui database")
         elif conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            _wal_again(conn, busy_timeout)
+            # A big import writes with a rollback journal and switches back to WAL at its end
+            # (importer.apply._write_pages_once); killed before that, it left the file in rollback
+            # mode (the read above rolled its journal back). Still running, it switches back itself.
+            switch_journal_now(conn, "WAL", busy_timeout)
         if version > migrations.LATEST_VERSION:
             raise DatabaseError(
                 f"{path}: made by a newer crmtui (schema {version}, this one knows "

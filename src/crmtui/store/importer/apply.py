@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from crmtui.store import clock, search_index
-from crmtui.store.db import Database, translate_errors
+from crmtui.store.db import Database, switch_journal_now, translate_errors
 from crmtui.store.errors import CrmError, ValidationError
 from crmtui.store.importer.mapping import Mapping, build_mapping, detect_type, parse_map_options, RECORD_TYPES
 from crmtui.store.importer import stream
@@ -146,14 +146,7 @@ def _write_pages_once(conn: sqlite3.Connection, busy_timeout: float) -> bool:
     has the database open (WAL mode cannot be left then): with crmtui open elsewhere, the import
     stays in WAL mode and the other program reads on meanwhile. Returns whether it switched;
     `_back_to_wal` switches back after the commit (or, after a crash, `db.prepare_file`)."""
-    conn.execute("PRAGMA busy_timeout = 0")  # open elsewhere: do not wait, import in WAL mode
-    try:
-        mode = conn.execute("PRAGMA journal_mode = DELETE").fetchone()[0]
-    except sqlite3.OperationalError:
-        mode = "wal"
-    finally:
-        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-    if mode != "delete":
+    if switch_journal_now(conn, "DELETE", busy_timeout) != "delete":  # open elsewhere: import in WAL mode
         return False
     # A commit in DELETE mode is the journal's removal: EXTRA also syncs the directory after it,
     # as durable as a WAL commit with synchronous = FULL.
@@ -388,9 +381,9 @@ def _insert_new(conn: sqlite3.Connection, table: str, rows: Sequence[tuple[Any, 
 
 
 def _with_last_touch(conn: sqlite3.Connection, rows: Any) -> tuple[tuple[str, ...], Any]:
-    """The columns and rows of new deals as inserted. Schema 5 sets a new deal's last touch in a
-    trigger, one UPDATE per row; giving the same value (the later of creation and stage entry)
-    up front skips it."""
+    """The columns and rows of deals written again (a streamed import's rewrites), with their
+    last touch: the later of creation and stage entry, as schema 5's trigger sets it for a new
+    deal (new ones get it from `_insert_new`)."""
     cols = COLS["deal"]
     if "last_touch_at" not in _columns(conn, "deal"):
         return cols, rows
@@ -431,8 +424,7 @@ def _bulk_insert(conn: sqlite3.Connection, table: str, rows: list[tuple[Any, ...
     pending terms once per statement, not once per row. Same transaction, so a failure puts the
     trigger back too. The tables' other triggers still run for every row."""
     if len(ids) < 1000:
-        cols, values = _with_last_touch(conn, rows) if table == "deal" else (COLS[table], rows)
-        conn.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", values)
+        _insert_new(conn, table, rows, set())
         return
     trigger = _set_aside_finder_trigger(conn, table)
     filled: set[str] = set()
