@@ -153,6 +153,22 @@ def test_google_contacts_multi_email_and_labels(empty_db: Path) -> None:
                            " ORDER BY t.name") == [("Clients",), ("VIP",)]
 
 
+@pytest.mark.parametrize("columns", ["40", "200"])
+def test_messages_to_a_pipe_are_one_line_whatever_the_path_or_terminal(empty_db: Path, tmp_path: Path,
+                                                                         columns: str) -> None:
+    """Written to a pipe, a message is never wrapped: a long folder path (a CI clone) or $COLUMNS
+    must not break a line at a different word."""
+    deep = tmp_path / ("a-long-folder-name-" * 8) / "nested"
+    deep.mkdir(parents=True)
+    (deep / "google_contacts.csv").write_bytes((DATA / "google_contacts.csv").read_bytes())
+    result = runner.invoke(app, ["--db", str(empty_db), "import", str(deep / "google_contacts.csv")],
+                           env={"COLUMNS": columns}, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    reading = next(line for line in result.stderr.splitlines() if line.startswith("Reading "))
+    assert reading.startswith(f"Reading {deep / 'google_contacts.csv'} as contacts: "), reading
+    assert any(line.startswith("Columns: ") and line.endswith("→ tags") for line in result.stderr.splitlines())
+
+
 def test_outlook_job_title_wins_over_the_honorific(empty_db: Path) -> None:
     result = imp(empty_db, str(DATA / "outlook_contacts.csv"))
     assert "'Job Title' → title" in result.stderr

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Optional, TypeVar
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
@@ -40,8 +40,34 @@ app.add_typer(companies_app, name="companies")
 app.add_typer(contacts_app, name="contacts")
 app.add_typer(deal_app, name="deal")
 
-out = Console(highlight=False, soft_wrap=False)
-err = Console(stderr=True, highlight=False)
+
+
+class Output(Console):
+    """A Rich console that fits its output to a terminal, and only to one. Written to a pipe or a
+    file, a message stays on one line and a table takes its natural width, so what a script, a log
+    or a test reads never depends on $COLUMNS or on the length of a path in a message. A width set
+    on purpose (`Output(width=...)`, `out.width = 60`) lays out for that width, as in a terminal."""
+
+    UNBOUNDED = 100_000
+
+    def fits_a_width(self) -> bool:
+        return self.is_terminal or self._width is not None
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = Console.size.fget(self)  # type: ignore[attr-defined]
+        return size if self.fits_a_width() else ConsoleDimensions(self.UNBOUNDED, size.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+    def print(self, *objects: Any, soft_wrap: bool | None = None, **kwargs: Any) -> None:
+        super().print(*objects, soft_wrap=not self.fits_a_width() if soft_wrap is None else soft_wrap, **kwargs)
+
+
+out = Output(highlight=False)
+err = Output(stderr=True, highlight=False)
 
 class PlainTable(Table):
     """A Rich table whose string cells are data, shown as written: a company called "[b]Co" is not
@@ -165,8 +191,6 @@ def root(
     ] = False,
 ) -> None:
     ctx.obj = {"db": db}
-    if not sys.stdout.isatty():
-        out.width = 160  # piped into a file or grep: don't wrap at 80 columns
     if ctx.invoked_subcommand is None:
         run_tui(db)
 

@@ -126,14 +126,10 @@ def _show_mapping(csv_text: Any, mapping: Any) -> None:
     err.print(f"Reading {csv_text.name} as {mapping.record_type}: "
               f"{_ENCODING_LABELS.get(csv_text.encoding, csv_text.encoding)}, {csv_text.delimiter_name}-delimited"
               + (f", header on line {csv_text.header_line}" if csv_text.header_line != 1 else ""), markup=False)
-    pairs = mapping.pairs()
-    # Headers are the file's text: never Rich markup. One line for a log or a pipe; in a terminal,
-    # wrapped between words.
-    one_line = not err.is_terminal
-    err.print("Columns: " + ", ".join(f"{h!r} → {f}" for h, f in pairs), soft_wrap=one_line, markup=False)
+    # Headers are the file's text: never Rich markup.
+    err.print("Columns: " + ", ".join(f"{h!r} → {f}" for h, f in mapping.pairs()), markup=False)
     if mapping.ignored:
-        err.print("Ignored: " + ", ".join(f"{h!r} ({why})" for h, why in mapping.ignored), soft_wrap=one_line,
-                  markup=False)
+        err.print("Ignored: " + ", ".join(f"{h!r} ({why})" for h, why in mapping.ignored), markup=False)
 
 
 class _progress:
