@@ -246,6 +246,26 @@ async def test_delete_asks_then_trashes_and_undo_restores(db_path: Path, seeded)
         assert focused_title(app) == "Brand refresh"
 
 
+async def test_u_on_the_board_undoes_a_trash_done_on_the_deal_page(db_path: Path, seeded) -> None:  # noqa: ANN001
+    deal = seeded["Brand refresh"]
+    app = _app(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert focused_title(app) == "Brand refresh"
+        await pilot.press("enter")  # its page
+        assert not isinstance(app.screen, BoardScreen)
+        await pilot.press("delete", "y")
+        await pilot.pause()
+        board(app)
+        assert fetch(db_path, "SELECT deleted_at IS NOT NULL FROM deal WHERE id = ?", deal) == [(1,)]
+        assert "Brand refresh" not in column_text(column(app, "Unqualified"))
+        await pilot.press("u")
+        await pilot.pause()
+        assert fetch(db_path, "SELECT deleted_at FROM deal WHERE id = ?", deal) == [(None,)]
+        assert "Brand refresh" in column_text(column(app, "Unqualified"))
+        assert focused_title(app) == "Brand refresh"
+
+
 async def test_quick_add_creates_a_deal_in_the_focused_stage(db_path: Path, seeded) -> None:  # noqa: ANN001
     app = _app(db_path)
     async with app.run_test(size=SIZE) as pilot:

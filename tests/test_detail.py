@@ -9,6 +9,7 @@ import pytest
 from textual.widgets import DataTable, Input, Static
 
 from crmtui.app import make_app
+from crmtui.screens.board import BoardScreen
 from crmtui.screens.company_detail import CompanyDetailScreen
 from crmtui.screens.contact_detail import ContactDetailScreen
 from crmtui.screens.deal_detail import DealDetailScreen
@@ -402,7 +403,8 @@ async def test_delete_moves_the_deal_to_the_trash_after_asking(seeded: Path) -> 
         await pilot.press("delete")
         await pilot.press("y")
         await pilot.pause()
-        assert not isinstance(app.screen, DealDetailScreen)
+        assert isinstance(app.screen, BoardScreen)  # back where it was opened, not a blank screen
+        assert not any("is gone" in n.message for n in app._notifications)
     assert fetch(seeded, "SELECT deleted_at IS NOT NULL FROM deal WHERE id = 1") == [(1,)]
 
 

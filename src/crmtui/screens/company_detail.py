@@ -108,8 +108,7 @@ class CompanyDetailScreen(RecordScreen):
                 task = next_open_task(s, "company", self.record_id)
                 entries = timeline(s, "company", self.record_id)
         except NotFound:
-            self.notify(f"Company #{self.record_id} is gone (deleted elsewhere)", severity="warning")
-            self.app.pop_screen()
+            self.record_gone(f"Company #{self.record_id} is gone (deleted elsewhere)")
             return
         from crmtui.screens.deal_detail import task_line
 

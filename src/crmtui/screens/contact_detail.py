@@ -61,8 +61,7 @@ class ContactDetailScreen(RecordScreen):
                 task = next_open_task(s, "contact", self.record_id)
                 entries = timeline(s, "contact", self.record_id)
         except NotFound:
-            self.notify(f"Contact #{self.record_id} is gone (deleted elsewhere)", severity="warning")
-            self.app.pop_screen()
+            self.record_gone(f"Contact #{self.record_id} is gone (deleted elsewhere)")
             return
         from crmtui.screens.deal_detail import task_line
 

@@ -84,8 +84,7 @@ class DealDetailScreen(RecordScreen):
                 entries = timeline(s, "deal", self.record_id)
                 links = [(link.id, link.kind, link.target, link.label) for link in deal_links(s, self.record_id)]
         except NotFound:
-            self.notify(f"Deal #{self.record_id} is gone (deleted elsewhere)", severity="warning")
-            self.app.pop_screen()
+            self.record_gone(f"Deal #{self.record_id} is gone (deleted elsewhere)")
             return
         self.row, self.links = row, links
         self.set_crumb(row["title"])

@@ -67,6 +67,16 @@ class RecordScreen(Screen[None]):
     def action_refresh_data(self) -> None:
         self.refresh_data()
 
+    def record_gone(self, warning: str | None = None) -> None:
+        """Close this page: its record is in the trash or no longer exists. Only while the page is
+        the one shown: a refresh that finds the record gone after the page was closed must not
+        close the screen beneath it."""
+        if not self.is_current:
+            return
+        if warning:
+            self.notify(warning, severity="warning")
+        self.app.pop_screen()
+
     def set_crumb(self, label: str) -> None:
         """Name this page in the breadcrumb and redraw it."""
         self.crumb = label
@@ -202,18 +212,24 @@ class RecordScreen(Screen[None]):
         def answered(yes: bool | None) -> None:
             if not yes:
                 return
+            from crmtui.store import board_actions
             from crmtui.store.editing import trash_record
 
             try:
                 with self.database.session() as s:
-                    trash_record(s, self.kind, self.record_id)
+                    if self.kind == "deal":  # its page closes: `u` on the board brings it back
+                        board_actions.trash(s, self.record_id)
+                    else:
+                        trash_record(s, self.kind, self.record_id)
             except CrmError as exc:
                 self.notify(exc.message, severity="error")
                 return
             letter = {"deal": "D", "company": "C", "contact": "P"}[self.kind]
-            self.app.pop_screen()
+            self.record_gone()
+            undo_hint = "u on the board, T" if self.kind == "deal" else "T"
             self.app.notify(
-                f"Moved {self.kind} {self.crumb!r} to the trash (T, or crmtui trash restore {letter}{self.record_id})",
+                f"Moved {self.kind} {self.crumb!r} to the trash ({undo_hint}, or crmtui trash restore "
+                f"{letter}{self.record_id})",
                 timeout=5,
             )
 
