@@ -203,3 +203,28 @@ def test_demo_refuses_a_database_with_deals(db: Database, db_path: Path) -> None
     with pytest.raises(ValidationError, match="already has 1 deals"):
         generate_demo(db, deals=10)
     assert fetch(db_path, "SELECT count(*) FROM deal") == [(1,)]
+
+
+@pytest.mark.parametrize("deals", [200, 1500])
+def test_demo_is_a_well_kept_pipeline(tmp_path: Path, fixed_clock, deals: int) -> None:
+    """About one open deal in six needs attention in triage and a few tasks are overdue: a new user
+    sees a pipeline in order, with something to triage. The same seed gives the same data."""
+    from crmtui.store.db import open_database
+    from crmtui.store.followups import attention_queue, compute_agenda
+
+    dumps = []
+    for name in ("a.db", "b.db"):
+        db = open_database(tmp_path / name)
+        generate_demo(db, deals=deals, seed=11)
+        with db.session() as s:
+            queue = attention_queue(s)
+            overdue = compute_agenda(s, limit=0).counts["overdue_tasks"]
+        db.close()
+        dumps.append([fetch(tmp_path / name, f"SELECT * FROM {table} ORDER BY 1, 2")
+                      for table in ("deal", "stage_change", "activity", "deal_tag")])
+    open_deals = fetch(tmp_path / "a.db", "SELECT count(*) FROM deal d JOIN stage s ON s.id = d.stage_id"
+                       " WHERE s.kind = 'open'")[0][0]
+    open_tasks = fetch(tmp_path / "a.db", "SELECT count(*) FROM activity WHERE kind = 'task' AND done_at IS NULL")[0][0]
+    assert 0.08 <= len(queue) / open_deals <= 0.25
+    assert 0 < overdue <= 0.05 * open_tasks
+    assert dumps[0] == dumps[1]

@@ -1,7 +1,9 @@
 """Realistic, deterministic sample data, written in bulk (100,000 deals in seconds).
 
 Everything is relative to today: 18 months of deals with their stage history, won and lost deals
-with reasons, activities and tasks, tags (the service sold) and sources.
+with reasons, activities and tasks, tags (the service sold) and sources. The pipeline is well kept,
+as a new user's own should be: most open deals moved lately, have a next step ahead and close
+later; about one in six needs attention (the follow-up rules), so triage has something to show.
 """
 
 from __future__ import annotations
@@ -10,12 +12,14 @@ import datetime as dt
 import itertools
 import random
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from crmtui.store import clock
 from crmtui.store.clock import to_db
 from crmtui.store.db import Database, translate_errors
 from crmtui.store.errors import ValidationError
+from crmtui.store.settings import settings_from_rows
 
 _A = ("North", "Blue", "Silver", "Red", "Green", "Bright", "Iron", "Clear", "Swift", "Oak", "Pine", "Stone",
       "River", "Sun", "Moon", "Star", "Cedar", "Maple", "Golden", "Copper", "Harbor", "Summit", "Lake", "Polar",
@@ -72,6 +76,34 @@ def _company_names(n: int, rng: random.Random) -> list[str]:
     for i in range(len(names), n):
         names.append(f"{combos[i % len(combos)]} {_CITIES[(i // len(combos)) % len(_CITIES)]} {i // (len(combos) * len(_CITIES)) + 1}")
     return names
+
+
+def _care(
+    rand: Callable[[], float], nth_open: int, expected_days: int, stale_days: int, soon_days: int
+) -> tuple[float, float, int | None, int]:
+    """How well the `nth_open` open deal is kept, relative to today: (days in its stage, days since
+    it was last worked on, when its task is due in days or None for no task, its expected close in days).
+
+    Most deals are on track; one in six needs attention, each for one reason of the follow-up rules
+    in turn, so the shares hold at any size.
+    """
+    in_stage, quiet, due, close = rand() * expected_days, 0.0, 1 + int(rand() * 14), soon_days + 1 + int(rand() * 90)
+    if nth_open % 6 == 5:
+        problem = nth_open // 6 % 6
+        if problem == 0:  # in its stage longer than expected
+            in_stage = expected_days + 1 + rand() * 30
+        elif problem == 1:  # stale: nothing done for a while, nothing planned
+            quiet = stale_days + rand() * 30
+            in_stage, due = max(in_stage, quiet), None
+        elif problem == 2:  # no next step
+            due = None
+        elif problem == 3:  # an overdue task
+            due = -1 - int(rand() * 10)
+        elif problem == 4:  # a task due today
+            due = 0
+        else:  # expected close passed or closing soon
+            close = int(rand() * (soon_days + 21)) - 20
+    return in_stage, quiet, due, close
 
 
 def generate_demo(db: Database, *, deals: int = 200, seed: int = 42, force: bool = False) -> DemoSummary:
@@ -142,6 +174,8 @@ def _fill(conn: sqlite3.Connection, n_deals: int, seed: int) -> DemoSummary:
     won = next(s for s in stages if s[1] == "won")
     lost = next(s for s in stages if s[1] == "lost")
     closed = next((s for s in stages if s[1] == "closed"), lost)
+    rules = settings_from_rows(conn.execute("SELECT key, value FROM setting"))
+    stale_days, soon_days = int(rules["stale-days"]), int(rules["closing-soon-days"])
 
     base_company = conn.execute("SELECT coalesce(max(id), 0) FROM company").fetchone()[0]
     base_contact = conn.execute("SELECT coalesce(max(id), 0) FROM contact").fetchone()[0]
@@ -211,7 +245,6 @@ def _fill(conn: sqlite3.Connection, n_deals: int, seed: int) -> DemoSummary:
     amounts = (1500, 2500, 4000, 6000, 8000, 12000, 15000, 20000, 30000, 45000, 80000)
     stars_open = (None, None, 1, 2, 3, 3, 4, 4, 5)
     kinds = ("note", "call", "email", "meeting")
-    now_db = to_db(now)
     epoch = start
     for i in range(n_deals):
         did = base_deal + i + 1
@@ -236,18 +269,24 @@ def _fill(conn: sqlite3.Connection, n_deals: int, seed: int) -> DemoSummary:
         closes = rand() < min(0.9, age_days / 420)
         path = open_stages[:reach]
         outcome = None
+        end_s = span  # when the stage walk ends: by now, or when an open deal entered its stage
         if closes:
             roll = rand() + reach * 0.07
             outcome = won if roll > 0.75 else (closed if roll < 0.12 else lost)
             path = [*path, outcome]
+        else:
+            in_stage, quiet, due_in, close_in = _care(rand, open_count, path[-1][2] or 30, stale_days, soon_days)
+            end_s = span - in_stage * 86400
+            # Old enough to have spent that long in its stage (a first-stage deal entered it on creation).
+            created_s = end_s if reach == 1 else min(created_s, end_s - (reach - 1) * 4 * 86400)
         t = created_s
         prev_stage = None
         last = len(path) - 1
         for j, stage in enumerate(path):
-            if j:
-                remaining = span - t
-                gap = remaining * (0.05 + 0.3 * rand()) if closes or j < last else remaining * (0.1 + 0.5 * rand())
-                t = min(span, t + int(gap))
+            if j == last and not closes:
+                t = end_s
+            elif j:
+                t = min(end_s, t + int((end_s - t) * (0.05 + 0.3 * rand())))
             when = to_db(epoch + dt.timedelta(seconds=t))
             if j == 0:
                 created_db = when
@@ -257,7 +296,7 @@ def _fill(conn: sqlite3.Connection, n_deals: int, seed: int) -> DemoSummary:
         is_open = outcome is None
         open_count += is_open
         entered_day = entered_db[:10]
-        expected = (today + dt.timedelta(days=int(rand() * 111) - 20)).isoformat() if is_open else entered_day
+        expected = (today + dt.timedelta(days=close_in)).isoformat() if is_open else entered_day
         deal_rows.append((
             did, title, company_id, contact_id, pipeline_id, prev_stage, entered_db, amount * 100, cost * 100,
             pick(stars_open) if is_open else 1 + int(rand() * 5),
@@ -272,15 +311,17 @@ def _fill(conn: sqlite3.Connection, n_deals: int, seed: int) -> DemoSummary:
             if extra != service:
                 tag_rows.append((did, tag_ids[extra]))
         touched = entered_db
+        # Notes while the deal was worked on: up to its close, or its last touch when open.
+        notes_end = t if closes else span - quiet * 86400
         for _ in range(int(rand() * 4)):
-            when = to_db(epoch + dt.timedelta(seconds=int(created_s + (span - created_s) * rand())))
+            when = to_db(epoch + dt.timedelta(seconds=int(created_s + (notes_end - created_s) * rand())))
             touched = max(touched, when)
             activity_rows.append((pick(kinds), pick(_NOTES), did, company_id, contact_id, when, None, None, when))
         due_iso = None
-        if is_open and rand() < 0.75:
-            due_iso = (today + dt.timedelta(days=int(rand() * 32) - 10)).isoformat()
-            touched = max(touched, now_db)
-            activity_rows.append(("task", pick(_TASKS), did, company_id, contact_id, now_db, due_iso, None, now_db))
+        if is_open and due_in is not None:
+            due_iso = (today + dt.timedelta(days=due_in)).isoformat()
+            # Set when the deal was last worked on.
+            activity_rows.append(("task", pick(_TASKS), did, company_id, contact_id, touched, due_iso, None, touched))
         # What the follow-up triggers keep: last touch and open tasks.
         deal_rows[-1] += (touched, 1 if due_iso else 0, due_iso, due_iso)
     conn.executemany(
