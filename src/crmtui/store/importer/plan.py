@@ -27,7 +27,7 @@ from crmtui.store.dates import AmbiguousDate
 from crmtui.store.errors import ValidationError
 from crmtui.store.importer import values as V
 from crmtui.store.importer.mapping import Mapping
-from crmtui.store.importer.reading import CsvText, data_rows
+from crmtui.store.importer.reading import CsvText, UnclosedQuote, data_rows
 
 COMPANY_COLS = ("id", "name", "website", "domain", "email", "phone", "address", "source", "category", "size",
                 "notes", "external_id", "created_at", "updated_at")
@@ -436,10 +436,16 @@ class Planner:
     def _read_rows(self) -> None:
         """The file's rows from where reading stands (a planning child goes on from the row where
         its parent forked, see `stream`)."""
-        for line, fields in self._rows:
-            self._read_row(line, fields)
-            if self.handover is not None and not self.plan.rows_read & HAND_OVER_MASK:
-                self._hand_over()
+        try:
+            for line, fields in self._rows:
+                self._read_row(line, fields)
+                if self.handover is not None and not self.plan.rows_read & HAND_OVER_MASK:
+                    self._hand_over()
+        except UnclosedQuote as exc:  # the file's last row, with the rest of the file in one value
+            self.plan.rows_read += 1
+            header = self.mapping.header
+            self._reject(exc.line, exc.fields, header[exc.column] if exc.column < len(header) else None, None,
+                         exc.reason)
 
     def _read_row(self, line: int, fields: list[str]) -> None:
         self.plan.rows_read += 1

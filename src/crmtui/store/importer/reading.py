@@ -13,11 +13,12 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import os
 import re
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -198,14 +199,15 @@ def raise_field_limit() -> None:
             limit //= 10
 
 
-def _reader(text: str, delimiter: str) -> Any:
-    return csv.reader(_lines(text), delimiter=delimiter, quotechar='"', doublequote=True,
+def _reader(lines: Iterable[str], delimiter: str) -> Any:
+    return csv.reader(lines, delimiter=delimiter, quotechar='"', doublequote=True,
                       skipinitialspace=False, strict=False)
 
 
-def _records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    """(first line number, fields) for each CSV record, blank ones included."""
-    reader = _reader(text, delimiter)
+def _records(text: str, delimiter: str, ended: list[bool]) -> Iterator[tuple[int, list[str]]]:
+    """(first line number, fields) for each CSV record, blank ones included; `ended` is marked
+    when the reader reaches the end of the text (see `_until_end`)."""
+    reader = _reader(_until_end(_lines(text), ended), delimiter)
     line = 1
     for fields in reader:
         yield line, fields
@@ -222,6 +224,16 @@ def _lines(text: str) -> Iterator[str]:
     return map(_group, _LINE.finditer(text))
 
 
+def _until_end(lines: Iterator[str], ended: list[bool]) -> Iterator[str]:
+    """`lines`, then a note in `ended` that the reader asked past the last one (chained, not
+    wrapped: no Python call per line)."""
+    def mark() -> Iterator[str]:
+        ended.append(True)
+        yield from ()
+
+    return itertools.chain(lines, mark())
+
+
 def is_blank(fields: list[str]) -> bool:
     # (whitespace is whitespace character by character: one join and strip, not one per cell)
     return not "".join(fields).strip()
@@ -232,8 +244,10 @@ def sniff(name: str, text: str, delimiter: str | None = None) -> tuple[str, int,
     header, header cells).
 
     For each candidate delimiter the first rows are split; the delimiter whose rows most often
-    share one field count (above 1) wins. The header is the first row with that many fields,
-    so preamble lines ("Notes:", an export title) and blank lines before it are skipped.
+    share one field count (above 1) wins, unless its quotes do not close where another's do (in
+    `"a",";"` a semicolon would open a quote that the file never closes). The header is the
+    first row with that many fields, so preamble lines ("Notes:", an export title) and blank
+    lines before it are skipped.
     """
     if delimiter is not None:
         if delimiter in ("\\t", "tab", "TAB"):
@@ -242,11 +256,14 @@ def sniff(name: str, text: str, delimiter: str | None = None) -> tuple[str, int,
             raise ValidationError(f"--delimiter: {delimiter!r} must be one character (, ; | or tab)", "delimiter")
     if not text or text.isspace():
         raise ValidationError(f"{name}: the file is empty", "file")
-    best: tuple[float, str, int, int, tuple[str, ...]] | None = None
+    best: tuple[tuple[bool, float], str, int, int, tuple[str, ...]] | None = None
     for cand in (delimiter,) if delimiter else DELIMITERS:
         rows = []
+        ended: list[bool] = []
+        unclosed = False
         try:
-            for index, (line, fields) in enumerate(_records(text, cand)):
+            for index, (line, fields) in enumerate(_records(text, cand, ended)):
+                unclosed = bool(ended)  # (a record that comes after the end is in an open quote)
                 if not is_blank(fields):
                     rows.append((index, line, fields))
                 if len(rows) >= SAMPLE_ROWS:
@@ -258,7 +275,8 @@ def sniff(name: str, text: str, delimiter: str | None = None) -> tuple[str, int,
         widths = Counter(len(_trim(f)) for _i, _l, f in rows)
         width, count = max(widths.items(), key=lambda kv: (kv[1] * (kv[0] > 1), kv[0]))
         # Prefer consistency, then more columns; a single column scores lowest.
-        score = (count / len(rows)) * (1 if width > 1 else 0.01) + width * 1e-6
+        score = (width > 1 and not unclosed,
+                 (count / len(rows)) * (1 if width > 1 else 0.01) + width * 1e-6)
         # (>=: data rows may end in empty cells that the header names)
         header = next((r for r in rows if len(_trim(r[2])) >= width), rows[0])
         if best is None or score > best[0]:
@@ -331,18 +349,45 @@ def _file_lines(csv_text: CsvText) -> Iterator[str]:
         yield from fh
 
 
+class UnclosedQuote(ValidationError):
+    """A quoted value whose closing quote never comes: the reader took the rest of the file into
+    it. It is always the file's last record."""
+
+    def __init__(self, name: str, line: int, column: int, swallowed: int, fields: list[str]) -> None:
+        self.line, self.column, self.swallowed, self.fields = line, column, swallowed, fields
+        after = ""
+        if swallowed == 1:
+            after = f", so the line after it (line {line + 1}) was read as part of it, not as a row"
+        elif swallowed:
+            after = (f", so the {swallowed:,} lines after it ({line + 1}–{line + swallowed}) were read as part of it,"
+                     " not as rows")
+        self.reason = f"the quote that opens this value is never closed{after}; close or remove the quote"
+        super().__init__(f"{name}: line {line}: {self.reason}", "file")
+
+
+def _unclosed(name: str, reader: Any, fields: list[str]) -> UnclosedQuote:
+    """The error for a record the reader returned at the end of the file (csv returns a record
+    there only while inside a quoted value, which is then its last field)."""
+    spanned = max(1, len(_LINE.findall(fields[-1])))  # the lines from the quote's to the last
+    line = reader.line_num - spanned + 1
+    return UnclosedQuote(name, line, len(fields) - 1, spanned - 1, fields)
+
+
 def data_rows(csv_text: CsvText) -> Iterator[tuple[int, list[str]]]:
-    """(line number, fields) of every non-blank record after the header."""
-    if csv_text.path is None:
-        reader = _reader(csv_text.text, csv_text.delimiter)
-    else:
-        reader = csv.reader(_file_lines(csv_text), delimiter=csv_text.delimiter, quotechar='"', doublequote=True,
-                            skipinitialspace=False, strict=False)
+    """(line number, fields) of every non-blank record after the header. A quote that is never
+    closed raises UnclosedQuote after the rows before it."""
+    ended: list[bool] = []
+    lines = _lines(csv_text.text) if csv_text.path is None else _file_lines(csv_text)
+    reader = _reader(_until_end(lines, ended), csv_text.delimiter)
     try:
         for _ in range(csv_text.skip_records + 1):
-            next(reader, None)
+            fields = next(reader, None)
+        if ended and fields:  # in the header (or the lines before it)
+            raise ValidationError(_unclosed(csv_text.name, reader, fields).message, "file")
         line = reader.line_num + 1
         for fields in reader:
+            if ended:
+                raise _unclosed(csv_text.name, reader, fields)
             if fields and "".join(fields).strip():
                 yield line, fields
             line = reader.line_num + 1
