@@ -847,3 +847,48 @@ def test_a_finished_plan_leaves_no_reference_cycle_for_the_gc(empty_db: Path) ->
             gc.enable()
         conn.close()
         database.close()
+
+
+def test_a_won_or_lost_deal_never_closes_after_the_day_it_is_imported(empty_db: Path, tmp_path: Path,
+                                                                       fixed_clock) -> None:
+    # today is 2026-11-23: a "Close Date" still ahead was only expected, and the deal closed early
+    f = tmp_path / "closed.csv"
+    f.write_text("Deal Name,Deal Stage,Close Date,Create Date,Stage Change Time\n"
+                 "Early win,Closed Won,2027-01-15,2026-03-01,\n"
+                 "Early loss,Closed Lost,2026-12-20,2026-03-01,2026-11-02\n"
+                 "Won before,Closed Won,2026-10-01,2026-03-01,\n"
+                 "Won today,Closed Won,2026-11-23,,\n"
+                 "No date,Closed Won,,2026-03-01,\n"
+                 "Still open,Negotiation,2027-01-15,,\n")
+    imp(empty_db, str(f))
+    assert fetch(empty_db, "SELECT title, expected_close, closed_on, date(stage_entered_at) FROM deal ORDER BY id") == [
+        ("Early win", "2027-01-15", "2026-11-23", "2026-11-23"),
+        ("Early loss", "2026-12-20", "2026-11-02", "2026-11-02"),  # the day it entered its stage
+        ("Won before", "2026-10-01", "2026-10-01", "2026-10-01"),
+        ("Won today", "2026-11-23", "2026-11-23", "2026-11-23"),
+        ("No date", None, "2026-03-01", "2026-03-01"),
+        ("Still open", "2027-01-15", None, "2026-11-23"),
+    ]
+    # as `crmtui won` does: a known deal the file moves to a won stage closes today
+    g = tmp_path / "moved.csv"
+    g.write_text("Deal Name,Deal Stage,Close Date\nStill open,Closed Won,2027-01-15\n")
+    imp(empty_db, str(g))
+    assert fetch(empty_db, "SELECT closed_on FROM deal WHERE title = 'Still open'") == [("2026-11-23",)]
+
+
+def test_a_close_date_the_file_gives_in_the_future_is_a_row_error(empty_db: Path, tmp_path: Path,
+                                                                   fixed_clock) -> None:
+    f = tmp_path / "won.csv"
+    f.write_text("Deal Name,Deal Stage,Won Time\n"
+                 "Fine,Closed Won,2026-11-20 16:00\n"
+                 "Timezone ahead,Closed Won,2026-11-24 01:30\n"  # tomorrow in UTC, today where it was won
+                 "Not yet,Closed Won,2026-12-24 10:00\n"
+                 "Open,Negotiation,2026-12-24 10:00\n")  # (an open deal has no close date: ignored)
+    before = snapshot_of(empty_db)
+    message = _fails(empty_db, str(f))
+    assert ("line 4, column 'Won Time': '2026-12-24 10:00' is after today (2026-11-23); a won deal has "
+            "closed already") in message
+    assert snapshot_of(empty_db) == before
+    imp(empty_db, "--skip-invalid", str(f))
+    assert fetch(empty_db, "SELECT title, closed_on FROM deal ORDER BY id") == [
+        ("Fine", "2026-11-20"), ("Timezone ahead", "2026-11-23"), ("Open", None)]

@@ -14,6 +14,7 @@ match a record planned earlier in the same file merge into it.
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import operator
 import re
@@ -251,6 +252,7 @@ class Planner:
                          now=clock.to_db(clock.utcnow()))
         self.now = self.plan.now
         self.today = clock.today().isoformat()
+        self.tomorrow = (clock.today() + dt.timedelta(days=1)).isoformat()
         self.idx = {f: mapping.index(f) for f in mapping.columns if f}
         self.ix: dict[str, int] = dict(self.idx)  # type: ignore[arg-type]
         self._deal_ix = [self.ix.get(name, -1) for name in self._DEAL_INPUTS]
@@ -889,6 +891,14 @@ class Planner:
         if found_stage is None:
             found_stage = self._stage_cache[sk] = self._stage_for(fields, pipeline_id, line)
         stage_id, through = found_stage
+        kind = self.stage_kind.get(stage_id, "open")
+        if kind == "open":
+            closed_on = None
+        elif closed_on and closed_on > self.today:
+            if closed_on > self.tomorrow:
+                raise RowError(self.mapping.header_of("closed_on"), r_closed.strip(),
+                               f"{r_closed.strip()!r} is after today ({self.today}); a {kind} deal has closed already")
+            closed_on = self.today  # (written in a time zone where it is tomorrow already)
         source = r_source.strip() or None
         lost_reason = r_lost.strip() or None
         notes = r_notes.strip() or None
@@ -939,9 +949,6 @@ class Planner:
             if row_id is not None and row_id == t.rows[did][_EXT]:
                 row_id = t.rows[did][_EXT]  # the same text: keep one copy, not the file's as well
             self.claimed[did] = row_id
-        kind = self.stage_kind.get(stage_id, "open")
-        if kind == "open":
-            closed_on = None
         if kind != "lost":
             lost_reason = None
         cost_cents = cost[0] if cost else None
@@ -951,8 +958,12 @@ class Planner:
             t.next_id += 1
             created = created_at or self.now
             if kind != "open" and not closed_on:
-                # a closed deal's "Close Date" (HubSpot, Salesforce) is when it closed
-                closed_on = expected or (entered_at or created)[:10]
+                # a closed deal's "Close Date" (HubSpot, Salesforce) is the day it closed; one still
+                # ahead was only expected, and the deal closed early: by today at the latest
+                if expected and expected <= self.today:
+                    closed_on = expected
+                else:
+                    closed_on = min((entered_at or (self.today if expected else created))[:10], self.today)
             if entered_at:
                 entered = entered_at
             elif closed_on and kind != "open":
