@@ -547,27 +547,27 @@ def test_undo_at_a_terminal_says_what_it_deletes_and_asks_first(empty_db: Path,
     before = snapshot_of(empty_db)
     declined = run(empty_db, "imports", "undo", "1", input="n\n")
     assert declined.exit_code == 1
-    assert ("hubspot_deals.csv" in declined.stderr and "created 4 deals, 2 companies and 3 contacts. Undoing it"
-            " deletes them, with the edits made to one of them since. It puts back 1 record the import changed."
-            in " ".join(declined.stderr.split()))
+    assert ("hubspot_deals.csv" in declined.stderr and "created 4 deals, 2 companies and 3 contacts. Undoing it deletes"
+            " them, but keeps 2 of them: deal #1 'Website relaunch': edited since contact #1 'jo': its deal #1 stays"
+            " It puts back 1 record the import changed." in " ".join(declined.stderr.split()))
     assert "Undo import #1? [y/N]" in declined.stderr and "Import #1 was not undone." in declined.stderr
     assert snapshot_of(empty_db) == before
     accepted = run(empty_db, "imports", "undo", "1", input="y\n")
-    assert accepted.exit_code == 0 and "removed 4 deals" in accepted.stdout
-    assert fetch(empty_db, "SELECT count(*) FROM deal") == [(0,)]
+    assert accepted.exit_code == 0 and "removed 3 deals" in accepted.stdout
+    assert fetch(empty_db, "SELECT title FROM deal") == [("Website relaunch",)]  # the work done since stays
 
 
 @pytest.mark.parametrize(("counts", "said"), [
-    ({"deals": 1, "edited_since": 1}, "created 1 deal. Undoing it deletes it, with the edits made to it since."),
-    ({"deals": 5, "contacts": 1, "stages": 2, "edited_since": 3},
-     "created 5 deals, 1 contact and 2 stages. Undoing it deletes them, with the edits made to 3 of them since."),
+    ({"deals": 1, "kept": [{"kind": "deal", "id": 3, "name": "Audit", "why": ["edited since"]}]},
+     "created 1 deal. Undoing it keeps it:\n  deal #3 'Audit': edited since"),
+    ({"deals": 5, "contacts": 1, "stages": 2}, "created 5 deals, 1 contact and 2 stages. Undoing it deletes them."),
     ({"changed": 1}, "created nothing. It puts back 1 record the import changed."),
 ])
 def test_the_question_before_an_undo_counts_in_words(counts: dict[str, int], said: str) -> None:
     from crmtui.cli_import import _undo_preview_text
 
     preview = {"source": "x.csv", "imported_at": "2026-12-06T03:30:00Z", "deals": 0, "companies": 0, "contacts": 0,
-               "stages": 0, "edited_since": 0, "changed": 0, **counts}
+               "stages": 0, "changed": 0, **counts}
     assert _undo_preview_text(7, preview) == f"Import #7 (x.csv, 2026-12-06 03:30) {said}"
 
 
@@ -629,13 +629,14 @@ def test_undoing_most_of_a_big_table_builds_its_indexes_again_from_what_is_left(
     assert_finder_in_step(empty_db)
 
 
-def test_undo_refuses_when_newer_records_refer_to_imported_ones(empty_db: Path) -> None:
+def test_undo_keeps_the_imported_records_that_newer_ones_refer_to(empty_db: Path) -> None:
     imp(empty_db, str(DATA / "hubspot_deals.csv"))
     assert run(empty_db, "add", "deal", "Follow-on", "--company", "Bolt GmbH").exit_code == 0
-    before = snapshot_of(empty_db)
     result = run(empty_db, "imports", "undo", "1")
-    assert result.exit_code == 1 and "1 deal added since refer to records it created" in result.stderr
-    assert snapshot_of(empty_db) == before
+    assert result.exit_code == 0 and "removed 4 deals, 2 companies and 3 contacts." in result.stdout
+    assert "  company #2 'Bolt GmbH': 1 activity since, deal #5 refers to it\n" in result.stdout
+    assert fetch(empty_db, "SELECT d.title, c.name FROM deal d JOIN company c ON c.id = d.company_id") == [
+        ("Follow-on", "Bolt GmbH")]
 
 
 def test_undo_puts_back_the_links_it_changed_before_removing_what_they_point_at(empty_db: Path,
@@ -657,11 +658,11 @@ def test_undo_puts_back_the_links_it_changed_before_removing_what_they_point_at(
         assert fetch(empty_db, f"SELECT * FROM {t} ORDER BY id") == before[t]
     assert fetch(empty_db, "SELECT external_id, company_id, contact_id FROM deal ORDER BY id") == [
         ("R1", None, None), ("R2", None, None)]
-    # a deal the user points at the imported company after the import still stops the undo
+    # a deal the user points at the imported company after the import keeps that company
     imp(empty_db, str(second))
     assert run(empty_db, "add", "deal", "Follow-on", "--company", "Nimbus Ltd").exit_code == 0
-    refused = run(empty_db, "imports", "undo", "3")
-    assert refused.exit_code == 1 and "1 deal added since refer to records it created" in refused.stderr
+    kept = run(empty_db, "imports", "undo", "3")
+    assert kept.exit_code == 0 and "  company #1 'Nimbus Ltd': 1 activity since, deal #3 refers to it\n" in kept.stdout
 
 
 def test_undo_removes_created_stages(empty_db: Path) -> None:

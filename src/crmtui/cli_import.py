@@ -278,23 +278,33 @@ def _interactive() -> bool:
 
 
 def _undo_preview_text(import_id: int, p: dict[str, Any]) -> str:
-    """What undoing an import will do, in a sentence or two (see `undo_preview`)."""
+    """What undoing an import will do, in a few sentences, listing what it keeps (see `undo_preview`)."""
     when = p["imported_at"][:16].replace("T", " ")
     made = [_count(p[key], one, key) for key, one in (("deals", "deal"), ("companies", "company"),
                                                       ("contacts", "contact"), ("stages", "stage")) if p[key]]
     made_text = ", ".join(made[:-1]) + " and " + made[-1] if len(made) > 1 else made[0] if made else "nothing"
     text = f"Import #{import_id} ({p['source']}, {when}) created {made_text}."
+    kept, kept_edits = p.get("kept", []), p.get("kept_edits", [])
     if made:
-        one = sum(p[key] for key in ("deals", "companies", "contacts", "stages")) == 1
-        text += " Undoing it deletes " + ("it" if one else "them")
-        edited = p["edited_since"]
-        if edited:
-            text += ", with the edits made to " + (
-                "it" if one else "one of them" if edited == 1 else f"{edited:,} of them") + " since"
-        text += "."
+        total = sum(p[key] for key in ("deals", "companies", "contacts", "stages"))
+        if not kept:
+            text += " Undoing it deletes " + ("it." if total == 1 else "them.")
+        elif len(kept) >= total:
+            text += " Undoing it keeps " + ("it:" if total == 1 else "them all:") + _kept_lines(kept)
+        else:
+            text += f" Undoing it deletes them, but keeps {'one' if len(kept) == 1 else f'{len(kept):,}'} of them:"
+            text += _kept_lines(kept)
     if p["changed"]:
-        text += f" It puts back {_count(p['changed'], 'record', 'records')} the import changed."
+        text += "\n" if kept else " "
+        text += f"It puts back {_count(p['changed'], 'record', 'records')} the import changed"
+        text += (", but not the fields edited since:" + _kept_lines(kept_edits)) if kept_edits else "."
     return text
+
+
+def _kept_lines(records: list[dict[str, Any]]) -> str:
+    """One line for each record an undo keeps (or keeps fields of): kind, id, name and why."""
+    return "".join(f"\n  {r['kind']} #{r['id']} {r['name']!r}: {', '.join(r.get('why') or r['fields'])}"
+                   for r in records)
 
 
 @imports_app.command("undo")
@@ -306,13 +316,16 @@ def imports_undo(
         "--yes", "-y", help="Do not ask first (it only asks in a terminal, never in a script or a pipe).")] = False,
     db: DbOption = None,
 ) -> None:
-    """Undo an import: remove what it created and restore what it changed."""
+    """Undo an import: remove what it created and restore what it changed, but keep what was
+    worked on since (listed)."""
     from crmtui.store.importer.history import undo_import, undo_preview
 
     database = _open(ctx, db)
     try:
         if not yes and _interactive():
-            err.print(_undo_preview_text(import_id, undo_preview(database, import_id)), soft_wrap=False, markup=False)
+            with _working(f"Looking at import #{import_id}…"):
+                preview = undo_preview(database, import_id)
+            err.print(_undo_preview_text(import_id, preview), soft_wrap=False, markup=False)
             if not typer.confirm(f"Undo import #{import_id}?", default=False, err=True):
                 err.print(f"Import #{import_id} was not undone.")
                 raise typer.Exit(1)
@@ -324,6 +337,12 @@ def imports_undo(
     out.print(f"Undid import #{import_id}: removed {_count(r['deals'], 'deal', 'deals')}, "
               f"{_count(r['companies'], 'company', 'companies')} and {_count(r['contacts'], 'contact', 'contacts')}"
               f"{restored}.")
+    if r["kept"]:
+        out.print(f"Kept {_count(len(r['kept']), 'record', 'records')} it created:" + _kept_lines(r["kept"]),
+                  markup=False)
+    if r["kept_edits"]:
+        out.print(f"Kept the fields edited since in {_count(len(r['kept_edits']), 'record', 'records')} it changed:"
+                  + _kept_lines(r["kept_edits"]), markup=False)
 
 
 @app.command("export")

@@ -1,15 +1,21 @@
 """The record of past imports, and undoing one (`crmtui imports list`, `crmtui imports undo ID`).
 
 Undo removes what the import created (records, stage changes, stages, tags it added) and puts
-back the columns it changed, in one transaction. A column edited again since the import keeps
-the newer value. When records added since refer to what the import created (a deal added to an
-imported company, an activity on an imported deal), undo refuses rather than break them.
+back the columns it changed, in one transaction. It never takes work done since: a record the
+import created stays when it was worked on since (saved, moved, given an activity or a link,
+tagged by a later import) or when a record that stays refers to it (a deal added since to an
+imported company, an imported deal's company); a column edited again since keeps the newer
+value. Both are listed, so the user knows what is left.
+
+"Since" is read from the database: the import stamped every record it wrote with its own time
+(`updated_at`), and activities, links, stage changes and tags are rows of their own.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from crmtui.store import clock
@@ -19,6 +25,16 @@ from crmtui.store.importer.apply import BULK_MIN_ROWS, drop_indexes, ensure_impo
 
 _TABLES = {"deal", "company", "contact"}
 _LINKS = {"deal_tag": "deal_id", "company_tag": "company_id", "contact_tag": "contact_id"}
+_NAMES = {"deal": "title", "company": "name", "contact": "name", "stage": "name"}
+_ORDER = ("deal", "contact", "company", "stage")  # how the records an undo keeps are listed
+# What a record that stays needs: (the record, its column, the kind it points at). Deals first,
+# so that a contact kept for its deal keeps its company too.
+_NEEDS = (("deal", "contact_id", "contact"), ("deal", "company_id", "company"), ("contact", "company_id", "company"))
+# A deal's pipeline, stage and close go back together or not at all: a deal moved since stays
+# where it was moved, and is not put back into an open stage with the lost reason given since.
+_WHERE_A_DEAL_STANDS = {"pipeline_id", "stage_id", "stage_entered_at", "closed_on", "lost_reason"}
+_FIELD_WORDS = {"amount_cents": "amount", "cost_cents": "cost", "company_id": "company", "contact_id": "contact",
+                "pipeline_id": "pipeline", "stage_id": "stage", "stage_entered_at": "stage"}
 
 
 def list_imports(db: Database, limit: int = 50) -> list[dict[str, Any]]:
@@ -47,57 +63,55 @@ def _iso(value: str) -> str:
     return str(value).replace(" ", "T")[:19] + "Z"
 
 
-def undo_import(db: Database, import_id: int) -> dict[str, int]:
-    """Take back import `import_id`. Returns how many records of each kind were removed/restored."""
+@contextmanager
+def _writing(db: Database, *, commit: bool) -> Iterator[Any]:
+    """A write transaction on `db` (with the import tables), committed, or rolled back when not `commit`."""
     with translate_errors(db.path, db.busy_timeout):
         conn = db.raw()
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 ensure_import_tables(conn)
-                result = _undo(conn, import_id)
-                conn.execute("COMMIT")
+                yield conn
+                conn.execute("COMMIT" if commit else "ROLLBACK")
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
         finally:
             conn.close()
-    return result
+
+
+def undo_import(db: Database, import_id: int) -> dict[str, Any]:
+    """Take back import `import_id`. Returns how many records of each kind it removed (`deals`,
+    `companies`, `contacts`, `stages`) and put back (`restored`); `kept`, the records the import
+    created that stay (kind, id, name, why: worked on since, or needed by one that stays); and
+    `kept_edits`, the records it changed that keep fields edited since (kind, id, name, fields)."""
+    with _writing(db, commit=True) as conn:
+        return _undo(conn, import_id)
 
 
 def undo_preview(db: Database, import_id: int) -> dict[str, Any]:
-    """What undoing import `import_id` would do, to show before asking (reads only; refuses as
-    `undo_import` would): the file and when, the records it created that are still there (and
-    how many of them were edited since), and how many records it changed."""
-    with translate_errors(db.path, db.busy_timeout):
-        conn = db.raw()
-        try:
-            ensure_import_tables(conn)
-            run, changes, created = _load_run(conn, import_id)
-            since = run[2]
-            out: dict[str, Any] = {"source": run[1], "imported_at": _iso(since), "edited_since": 0}
-            for entity, key in (("deal", "deals"), ("company", "companies"), ("contact", "contacts")):
-                out[key] = 0
-                for first, last in created.get(entity, []):
-                    n, edited = conn.execute(
-                        f"SELECT count(*), count(CASE WHEN updated_at > ? THEN 1 END) FROM {entity}"
-                        " WHERE id BETWEEN ? AND ?", (since, first, last)).fetchone()
-                    out[key] += n
-                    out["edited_since"] += edited
-            out["stages"] = sum(conn.execute("SELECT count(*) FROM stage WHERE id BETWEEN ? AND ?", r).fetchone()[0]
-                                for r in created.get("stage", []))
-            out["changed"] = len({(e, rid) for e, action, rid, _l, _o, _n in changes
-                                  if action == "updated" and e in _TABLES})
-        finally:
-            conn.close()
+    """What undoing import `import_id` would do, to show before asking: the undo itself, rolled
+    back, so it says exactly what the undo does (and refuses as it would). The file and when,
+    the records it created that are still there (`deals`, `companies`, `contacts`, `stages`),
+    how many records it changed (`changed`), and `kept` and `kept_edits` as `undo_import` has them."""
+    with _writing(db, commit=False) as conn:
+        run, changes, created = _load_run(conn, import_id)
+        out: dict[str, Any] = {"source": run[1], "imported_at": _iso(run[2])}
+        for entity, key in (("deal", "deals"), ("company", "companies"), ("contact", "contacts"), ("stage", "stages")):
+            out[key] = sum(conn.execute(f"SELECT count(*) FROM {entity} WHERE id BETWEEN ? AND ?", r).fetchone()[0]
+                           for r in created.get(entity, []))
+        out["changed"] = len({(e, rid) for e, action, rid, _l, _o, _n in changes
+                              if action == "updated" and e in _TABLES})
+        done = _undo(conn, import_id)
+        out.update(kept=done["kept"], kept_edits=done["kept_edits"])
     return out
 
 
 def _load_run(conn: Any, import_id: int) -> tuple[tuple, list[tuple], dict[str, list[tuple[int, int]]]]:
     """The import's run (id, source, created_at), its recorded changes and the id ranges it
-    created per table; refuses an import that is unknown, undone, or that records added since
-    refer to."""
+    created per table; refuses an import that is unknown or undone."""
     run = conn.execute("SELECT id, source, created_at, undone_at FROM import_run WHERE id = ?",
                        (import_id,)).fetchone()
     if run is None:
@@ -111,73 +125,179 @@ def _load_run(conn: Any, import_id: int) -> tuple[tuple, list[tuple], dict[str, 
     for entity, action, first, last, _old, _new in changes:
         if action == "created":
             created.setdefault(entity, []).append((first, last))
-    _refuse_if_referenced(conn, import_id, created, _links_put_back(changes))
     return run[:3], changes, created
 
 
-def _undo(conn: Any, import_id: int) -> dict[str, int]:
-    _run, changes, created = _load_run(conn, import_id)
-    result = {"deals": 0, "companies": 0, "contacts": 0, "restored": 0, "stages": 0}
-    for first, last in created.get("activity", []):  # the follow-up tasks the import added
-        conn.execute("DELETE FROM activity WHERE id BETWEEN ? AND ?", (first, last))
-    for first, last in created.get("stage_change", []):
-        conn.execute("DELETE FROM stage_change WHERE id BETWEEN ? AND ?", (first, last))
-    for first, last in created.get("deal", []):
-        result["deals"] += _delete_range(conn, "deal", first, last)
+def _undo(conn: Any, import_id: int) -> dict[str, Any]:
+    run, changes, created = _load_run(conn, import_id)
+    kept = _staying(conn, import_id, run[2], created, _links_put_back(changes))
+    result: dict[str, Any] = {"deals": 0, "companies": 0, "contacts": 0, "restored": 0, "stages": 0, "kept_edits": []}
+    moved_since: set[int] = set()  # deals it moved that were moved again since: its move stays in their history
     for entity, action, first, last, old, new in reversed(changes):
         if action == "linked" and entity in _LINKS:
             conn.execute(f"DELETE FROM {entity} WHERE {_LINKS[entity]} = ? AND tag_id = ?", (first, last))
         elif action == "updated" and entity in _TABLES:
-            result["restored"] += _restore(conn, entity, first, json.loads(old), json.loads(new))
-    for first, last in created.get("contact", []):
-        result["contacts"] += _delete_range(conn, "contact", first, last)
-    for first, last in created.get("company", []):
-        result["companies"] += _delete_range(conn, "company", first, last)
+            restored, later = _restore(conn, entity, first, json.loads(old), json.loads(new))
+            result["restored"] += restored
+            if later:
+                name = conn.execute(f"SELECT {_NAMES[entity]} FROM {entity} WHERE id = ?", (first,)).fetchone()[0]
+                fields = list(dict.fromkeys(_FIELD_WORDS.get(c, c.replace("_", " ")) for c in later))
+                result["kept_edits"].append({"kind": entity, "id": first, "name": name, "fields": fields})
+                if entity == "deal" and "stage_id" in later:
+                    moved_since.add(first)
+    for first, last in created.get("activity", []):  # the follow-up tasks it added, but those done since
+        conn.execute("DELETE FROM activity WHERE id BETWEEN ? AND ? AND done_at IS NULL", (first, last))
+    history_stays = json.dumps(sorted(kept["deal"].keys() | moved_since))
+    for first, last in created.get("stage_change", []):
+        conn.execute("DELETE FROM stage_change WHERE id BETWEEN ? AND ?"
+                     " AND deal_id NOT IN (SELECT value FROM json_each(?))", (first, last, history_stays))
+    result["deals"] = _delete_ranges(conn, "deal", created.get("deal", []), kept["deal"])
+    result["contacts"] = _delete_ranges(conn, "contact", created.get("contact", []), kept["contact"])
+    result["companies"] = _delete_ranges(conn, "company", created.get("company", []), kept["company"])
+    kept["stage"] = {}
     for first, last in created.get("stage", []):
         result["stages"] += conn.execute(
             "DELETE FROM stage WHERE id BETWEEN ? AND ? AND NOT EXISTS"
             " (SELECT 1 FROM deal WHERE deal.stage_id = stage.id) AND NOT EXISTS"
             " (SELECT 1 FROM stage_change sc WHERE sc.to_stage_id = stage.id OR sc.from_stage_id = stage.id)",
             (first, last)).rowcount
+        kept["stage"].update((rid, ["in use"]) for (rid,) in conn.execute(
+            "SELECT id FROM stage WHERE id BETWEEN ? AND ?", (first, last)))
     for first, last in created.get("tag", []):
         conn.execute(
             "DELETE FROM tag WHERE id BETWEEN ? AND ?"
             " AND NOT EXISTS (SELECT 1 FROM deal_tag WHERE tag_id = tag.id)"
             " AND NOT EXISTS (SELECT 1 FROM company_tag WHERE tag_id = tag.id)"
             " AND NOT EXISTS (SELECT 1 FROM contact_tag WHERE tag_id = tag.id)", (first, last))
+    result["kept"] = _listed(conn, kept)
+    result["kept_edits"].sort(key=lambda r: (_ORDER.index(r["kind"]), r["id"]))
     conn.execute("UPDATE import_run SET undone_at = ? WHERE id = ?", (clock.to_db(clock.utcnow()), import_id))
     return result
 
 
-def _delete_range(conn: Any, table: str, first: int, last: int) -> int:
-    """Delete the rows of `table` with ids `first`..`last`; returns how many. When that is most
-    of a big table, its plain indexes go first and are built again after, from what is left, as
-    an import builds them: undoing an import of 100,000 deals spent 5.4 s updating the deal
-    indexes (15 then) row by row. (Built again at once: deleting companies and contacts next looks up the
-    deals that refer to them.)"""
-    doomed = conn.execute(f"SELECT count(*) FROM {table} WHERE id BETWEEN ? AND ?", (first, last)).fetchone()[0]
+def _staying(conn: Any, import_id: int, since: str, created: dict[str, list[tuple[int, int]]],
+             put_back: dict[tuple[str, str, int], Any]) -> dict[str, dict[int, list[str]]]:
+    """The deals, contacts and companies the import created that stay, each with why: worked on
+    since, referred to by a record it did not create, or needed by one that stays."""
+    why: dict[str, dict[int, list[str]]] = {"deal": {}, "contact": {}, "company": {}}
+
+    def add(kind: str, found: Iterator[tuple[int, Any]], say: Any) -> None:
+        for rid, n in found:
+            why[kind].setdefault(rid, []).append(say(n))
+
+    # Activities since: all but the follow-up tasks it added, unless done since.
+    own = created.get("activity", [])
+    own_sql = (" AND (done_at IS NOT NULL OR NOT (" + " OR ".join(["id BETWEEN ? AND ?"] * len(own)) + "))"
+               if own else "")
+    own_params = [i for r in own for i in r]
+    for kind in why:
+        for first, last in created.get(kind, []):
+            add(kind, conn.execute(f"SELECT id, 1 FROM {kind} WHERE id BETWEEN ? AND ? AND updated_at IS NOT ?",
+                                   (first, last, since)), lambda _n: "edited since")
+            add(kind, conn.execute(f"SELECT {kind}_id, count(*) FROM activity WHERE {kind}_id BETWEEN ? AND ?"
+                                   f"{own_sql} GROUP BY 1", (first, last, *own_params)),
+                lambda n: f"{n} activit{'y' if n == 1 else 'ies'} since")
+            if kind == "deal":
+                add(kind, conn.execute("SELECT deal_id, count(*) FROM deal_link WHERE deal_id BETWEEN ? AND ?"
+                                       " GROUP BY 1", (first, last)),
+                    lambda n: f"{n} link{'' if n == 1 else 's'} since")
+            add(kind, conn.execute(
+                "SELECT ch.first_id, min(ch.import_id) FROM import_change ch JOIN import_run r ON r.id = ch.import_id"
+                " WHERE ch.import_id > ? AND ch.entity = ? AND ch.action = 'linked' AND ch.first_id BETWEEN ? AND ?"
+                " AND r.undone_at IS NULL GROUP BY 1", (import_id, f"{kind}_tag", first, last)),
+                lambda n: f"tagged by import #{n}")
+    for table, column, kind in _NEEDS:  # records it did not create that refer to its records
+        referrers: dict[int, list[int]] = {}
+        for rid, ref in _referring(conn, table, column, created.get(kind, []), created.get(table, [])):
+            if put_back.get((table, column, rid), object()) != ref:  # (unless the undo points it back)
+                referrers.setdefault(ref, []).append(rid)
+        for ref, rids in referrers.items():
+            why[kind].setdefault(ref, []).append(
+                f"{table} #{rids[0]} refers to it" if len(rids) == 1 else f"{len(rids):,} {table}s refer to it")
+    for table, column, kind in _NEEDS:  # what the records that stay need
+        ids = json.dumps(sorted(why[table]))
+        for rid, ref in conn.execute(f"SELECT id, {column} FROM {table} WHERE id IN (SELECT value FROM json_each(?))"
+                                     f" AND {column} IS NOT NULL", (ids,)):
+            if ref not in why[kind] and any(first <= ref <= last for first, last in created.get(kind, [])):
+                why[kind][ref] = [f"its {table} #{rid} stays"]
+    return why
+
+
+def _referring(conn: Any, table: str, column: str, ranges: list[tuple[int, int]],
+               outside: list[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+    """(id, value) of the records of `table` whose `column` points into `ranges`, but those
+    with ids in `outside`."""
+    for first, last in ranges:
+        query = f"SELECT id, {column} FROM {table} WHERE {column} BETWEEN ? AND ?"
+        params: list[int] = [first, last]
+        for o_first, o_last in outside:
+            query += " AND NOT (id BETWEEN ? AND ?)"
+            params += [o_first, o_last]
+        yield from conn.execute(query, params)
+
+
+def _listed(conn: Any, why: dict[str, dict[int, list[str]]]) -> list[dict[str, Any]]:
+    """The records in `why` by kind and id, with their names, and whether they are in the trash."""
+    out = []
+    for kind in _ORDER:
+        for rid, name, deleted in conn.execute(
+                f"SELECT id, {_NAMES[kind]}, deleted_at FROM {kind} WHERE id IN (SELECT value FROM json_each(?))"
+                " ORDER BY id", (json.dumps(sorted(why[kind])),)):
+            out.append({"kind": kind, "id": rid, "name": name,
+                        "why": why[kind][rid] + (["in the trash"] if deleted else [])})
+    return out
+
+
+def _without(first: int, last: int, kept: dict[int, Any]) -> Iterator[tuple[int, int]]:
+    """The ids `first`..`last` as ranges that leave out those in `kept`."""
+    start = first
+    for rid in sorted(i for i in kept if first <= i <= last):
+        if rid > start:
+            yield start, rid - 1
+        start = rid + 1
+    if start <= last:
+        yield start, last
+
+
+def _delete_ranges(conn: Any, table: str, ranges: list[tuple[int, int]], kept: dict[int, Any]) -> int:
+    """Delete the rows of `table` with ids in `ranges` but those in `kept`; returns how many.
+    When that is most of a big table, its plain indexes go first and are built again after, from
+    what is left, as an import builds them: undoing an import of 100,000 deals spent 5.4 s updating
+    the deal indexes (15 then) row by row. (Built again at once: deleting companies and contacts
+    next looks up the deals that refer to them.)"""
+    parts = [part for first, last in ranges for part in _without(first, last, kept)]
+    doomed = sum(conn.execute(f"SELECT count(*) FROM {table} WHERE id BETWEEN ? AND ?", p).fetchone()[0]
+                 for p in parts)
     left = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] - doomed
     rebuild = drop_indexes(conn, table) if doomed >= BULK_MIN_ROWS and doomed >= left else []
-    deleted = conn.execute(f"DELETE FROM {table} WHERE id BETWEEN ? AND ?", (first, last)).rowcount
+    deleted = sum(conn.execute(f"DELETE FROM {table} WHERE id BETWEEN ? AND ?", p).rowcount for p in parts)
     for sql in rebuild:
         conn.execute(sql)
     return deleted
 
 
-def _restore(conn: Any, entity: str, rid: int, old: dict[str, Any], new: dict[str, Any]) -> int:
-    """Put back the columns the import changed, unless they were changed again since."""
-    columns = [c for c in old if c.isidentifier()]
+def _restore(conn: Any, entity: str, rid: int, old: dict[str, Any], new: dict[str, Any]) -> tuple[int, list[str]]:
+    """Put back the columns the import changed, but those changed again since: a later edit
+    wins. Returns 1 when something went back (else 0), and the columns that keep a later value."""
+    columns = [c for c in old if c.isidentifier() and c != "updated_at"]
     if not columns:
-        return 0
-    current = conn.execute(f"SELECT {', '.join(columns)} FROM {entity} WHERE id = ?", (rid,)).fetchone()
+        return 0, []
+    current = conn.execute(f"SELECT updated_at, {', '.join(columns)} FROM {entity} WHERE id = ?", (rid,)).fetchone()
     if current is None:
-        return 0
-    back = {c: old[c] for c, now in zip(columns, current, strict=True) if now == new.get(c) and c != "updated_at"}
-    if not back:
-        return 0
-    back["updated_at"] = clock.to_db(clock.utcnow())
-    conn.execute(f"UPDATE {entity} SET {', '.join(f'{c} = ?' for c in back)} WHERE id = ?", (*back.values(), rid))
-    return 1
+        return 0, []
+    saved_at, *values = current
+    back = {c: old[c] for c, now in zip(columns, values, strict=True) if now == new.get(c)}
+    if entity == "deal" and _WHERE_A_DEAL_STANDS.intersection(columns).difference(back):
+        back = {c: value for c, value in back.items() if c not in _WHERE_A_DEAL_STANDS}
+    later = [c for c in columns if c not in back]
+    if back:
+        # Saved by nobody since: as before the import, when it was last updated then (so that
+        # undoing an earlier import still sees it untouched).
+        untouched = not later and "updated_at" in old and saved_at == new.get("updated_at")
+        back["updated_at"] = old["updated_at"] if untouched else clock.to_db(clock.utcnow())
+        conn.execute(f"UPDATE {entity} SET {', '.join(f'{c} = ?' for c in back)} WHERE id = ?",
+                     (*back.values(), rid))
+    return (1 if back else 0), later
 
 
 def _links_put_back(changes: list[tuple]) -> dict[tuple[str, str, int], Any]:
@@ -191,45 +311,3 @@ def _links_put_back(changes: list[tuple]) -> dict[tuple[str, str, int], Any]:
                 if column in ("company_id", "contact_id"):
                     put_back[(entity, column, rid)] = value
     return put_back
-
-
-def _refuse_if_referenced(conn: Any, import_id: int, created: dict[str, list[tuple[int, int]]],
-                          put_back: dict[tuple[str, str, int], Any]) -> None:
-    problems = []
-
-    def ranged(sql: str, ranges: list[tuple[int, int]], outside: list[tuple[int, int]]) -> Iterator[Any]:
-        """`sql` (ending in `BETWEEN ? AND ?`) for each of `ranges`, leaving out ids in `outside`."""
-        for first, last in ranges:
-            params: list[int] = [first, last]
-            query = sql
-            for o_first, o_last in outside:
-                query += " AND NOT (id BETWEEN ? AND ?)"
-                params += [o_first, o_last]
-            yield conn.execute(query, params)
-
-    def count(sql: str, ranges: list[tuple[int, int]], outside: list[tuple[int, int]]) -> int:
-        return sum(cursor.fetchone()[0] for cursor in ranged(sql, ranges, outside))
-
-    def referring(table: str, column: str, ranges: list[tuple[int, int]], outside: list[tuple[int, int]]) -> int:
-        """Records of `table` whose `column` points into `ranges` and stays so after the undo."""
-        return sum(1 for cursor in ranged(f"SELECT id, {column} FROM {table} WHERE {column} BETWEEN ? AND ?",
-                                          ranges, outside)
-                   for rid, value in cursor if put_back.get((table, column, rid), object()) != value)
-
-    deals, companies, contacts = created.get("deal", []), created.get("company", []), created.get("contact", [])
-    own = created.get("activity", [])  # the import's own follow-up tasks go with it
-    n = count("SELECT count(*) FROM activity WHERE deal_id BETWEEN ? AND ?", deals, own)
-    n += count("SELECT count(*) FROM activity WHERE company_id BETWEEN ? AND ?", companies, own)
-    n += count("SELECT count(*) FROM activity WHERE contact_id BETWEEN ? AND ?", contacts, own)
-    if n:
-        problems.append(f"{n} activit{'y' if n == 1 else 'ies'}")
-    n = referring("deal", "company_id", companies, deals) + referring("deal", "contact_id", contacts, deals)
-    if n:
-        problems.append(f"{n} deal{'s' if n != 1 else ''}")
-    n = referring("contact", "company_id", companies, contacts)
-    if n:
-        problems.append(f"{n} contact{'s' if n != 1 else ''}")
-    if problems:
-        raise ValidationError(
-            f"import #{import_id} cannot be undone: {' and '.join(problems)} added since refer to records it "
-            "created; delete or move those first", "import")
