@@ -14,7 +14,8 @@ from crmtui.cli import app
 from crmtui.store import clock, migrations
 from crmtui.store.db import Database, open_database
 from crmtui.store.deals import create_deal, delete_deal, mark_won, move_deal
-from crmtui.store.followups import compute_agenda, snooze_deal
+from crmtui.store.deals import snooze_deal
+from crmtui.store.followups import compute_agenda
 from crmtui.store.models import Activity
 from crmtui.store.settings import set_setting
 from tests.conftest import fetch, snapshot_of

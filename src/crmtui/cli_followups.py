@@ -105,7 +105,7 @@ def snooze(
     db: DbOption = None,
 ) -> None:
     """Silence a deal's follow-up alerts until a date."""
-    from crmtui.store.followups import snooze_deal
+    from crmtui.store.deals import snooze_deal
 
     with open_session(ctx, db) as s:
         deal, day = snooze_deal(s, deal_id, until)

@@ -245,7 +245,7 @@ class TriageScreen(Screen[None]):
 
     def action_snooze(self) -> None:
         from crmtui.screens.prompt import PromptScreen
-        from crmtui.store.followups import snooze_deal
+        from crmtui.store.deals import snooze_deal
 
         def done(value: str | None) -> None:
             if value:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
-from crmtui.store import clock
+from crmtui.store import clock, followups, undo
 from crmtui.store.companies import resolve_company
 from crmtui.store.contacts import resolve_contact
 from crmtui.store.dates import parse_date
@@ -92,7 +92,6 @@ def create_deal(
     if tags:
         set_tags(session, "deal", deal.id, tags)
     session.flush()
-    from crmtui.store import followups
 
     if target.kind == "open" and (follow_up or (follow_up is None and followups.wants_follow_up(session))):
         followups.add_follow_up_task(session, deal.id)
@@ -310,3 +309,23 @@ def deal_detail(session: Session, deal_id: int | str) -> dict[str, Any]:
     ]
     row["tags"] = tags_of(session, "deal", deal.id)
     return row
+
+
+def snooze_deal(session: Session, deal_id: int | str, until: str | dt.date | None) -> tuple[Any, dt.date | None]:
+    """Silence a deal's alerts until a date (`+1w`, `fri`, ISO...); None or "off" wakes it.
+
+    Recorded in the undo log (scope "followups"). Returns (deal, until).
+    """
+    deal = get_deal(session, deal_id)
+    day = None
+    if until is not None and str(until).strip().lower() not in ("", "off", "none", "wake"):
+        day = parse_date(until, field="snooze until")
+        if day <= clock.today():
+            raise ValidationError(f"snooze until: {day.isoformat()} is not in the future", "until")
+    op = undo.update_op(session, "deal", deal.id, ["snoozed_until", "updated_at"])
+    deal.snoozed_until = day
+    deal.updated_at = clock.utcnow()
+    session.add(deal)
+    session.flush()
+    undo.record(session, f"snooze deal #{deal.id}", [op], scope="followups")
+    return deal, day

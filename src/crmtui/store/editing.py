@@ -16,12 +16,23 @@ from sqlmodel import Session
 
 from crmtui.store import clock, undo
 from crmtui.store.activities import get_record, undo_scope
+from crmtui.store.custom_fields import (
+    CUSTOM_PREFIX,
+    clean_custom,
+    custom_fields,
+    custom_rows,
+    custom_text,
+    custom_values,
+    split_custom_values,
+    write_custom_values,
+)
 from crmtui.store.dates import parse_date
 from crmtui.store.errors import ValidationError
 from crmtui.store.models import Company, Contact, DealLink
-from crmtui.store.money import format_money, parse_amount
+from crmtui.store.money import format_money
 from crmtui.store.tags import clean_tags, set_tags, tags_of
 from crmtui.store.validate import (
+    clean_amount,
     clean_confidence,
     clean_currency,
     clean_email,
@@ -30,13 +41,6 @@ from crmtui.store.validate import (
     normalise_domain,
     require_text,
 )
-
-
-def _amount(value: str, field: str) -> int | None:
-    cents = parse_amount(value or None, field=field)
-    if cents is not None and cents < 0:
-        raise ValidationError(f"{field}: must not be negative", field)
-    return cents
 
 
 def _domain(value: str) -> str | None:
@@ -67,8 +71,8 @@ DEAL_FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "contact": ("Contact", lambda v: clean_text(v)),
     "pipeline": ("Pipeline", lambda v: require_text(v, "pipeline")),
     "stage": ("Stage", lambda v: require_text(v, "stage")),
-    "amount": ("Amount", lambda v: _amount(v, "amount") or 0),
-    "cost": ("Cost", lambda v: _amount(v, "cost")),
+    "amount": ("Amount", lambda v: clean_amount(v, "amount") or 0),
+    "cost": ("Cost", lambda v: clean_amount(v, "cost")),
     "currency": ("Currency", clean_currency),
     "confidence": ("Confidence (1-5)", clean_confidence),
     "expected_close": ("Expected close", _date("expected close")),
@@ -111,132 +115,6 @@ _COLUMNS = {
                 "updated_at", "deleted_at"],
     "contact": ["name", "email", "phone", "title", "company_id", "notes", "updated_at", "deleted_at"],
 }
-
-
-# --- custom fields (user-defined, per entity; values in custom_value) -------------------------
-
-CUSTOM_PREFIX = "cf_"  # form field name of custom field 7: "cf_7"
-_YES = {"yes", "y", "true", "1", "on"}
-_NO = {"no", "n", "false", "0", "off"}
-
-
-def custom_fields(session: Session, kind: str) -> list[dict[str, Any]]:
-    """The custom fields defined for deals, companies or contacts, in order."""
-    import json
-
-    rows = session.connection().execute(
-        text("SELECT id, name, kind, options FROM custom_field WHERE entity = :e AND deleted_at IS NULL"
-             " ORDER BY position, id"),
-        {"e": kind},
-    ).mappings()
-    out = []
-    for r in rows:
-        field = dict(r)
-        try:
-            field["choices"] = [str(c) for c in json.loads(field["options"] or "[]")]
-        except ValueError:
-            field["choices"] = []
-        out.append(field)
-    return out
-
-
-def clean_custom(field: dict[str, Any], value: str | None) -> str | None:
-    """A custom field's typed text as stored (money in cents, dates ISO, yes/no), or ValidationError."""
-    name, kind = field["name"], field["kind"]
-    text_value = clean_text(value)
-    if text_value is None:
-        return None
-    if kind == "number":
-        try:
-            float(text_value.replace(",", ""))
-        except ValueError:
-            raise ValidationError(f"{name}: {text_value!r} is not a number", name) from None
-        return text_value.replace(",", "")
-    if kind == "money":
-        return str(_amount(text_value, name))
-    if kind == "date":
-        return parse_date(text_value, field=name).isoformat()
-    if kind == "url":
-        return clean_url(text_value, name)
-    if kind == "rating":
-        try:
-            stars = int(text_value.count("*") or text_value) if "*" in text_value else int(text_value)
-        except ValueError:
-            stars = 0
-        if not 1 <= stars <= 5:
-            raise ValidationError(f"{name}: {text_value!r} is not 1 to 5 stars", name)
-        return str(stars)
-    if kind == "yesno":
-        if text_value.lower() in _YES:
-            return "yes"
-        if text_value.lower() in _NO:
-            return "no"
-        raise ValidationError(f"{name}: {text_value!r} is not yes or no", name)
-    if kind == "choice" and field["choices"]:
-        for choice in field["choices"]:
-            if choice.casefold() == text_value.casefold():
-                return choice
-        raise ValidationError(f"{name}: {text_value!r} is not one of {', '.join(field['choices'])}", name)
-    return text_value
-
-
-def custom_values(session: Session, kind: str, record_id: int) -> dict[int, str | None]:
-    """Stored values of a record's custom fields, by field id."""
-    rows = session.connection().execute(
-        text("SELECT v.field_id, v.value FROM custom_value v JOIN custom_field f ON f.id = v.field_id"
-             " WHERE f.entity = :e AND v.entity_id = :id"),
-        {"e": kind, "id": record_id},
-    )
-    return {r[0]: r[1] for r in rows}
-
-
-def custom_text(field: dict[str, Any], stored: str | None, *, masked: bool = False, for_form: bool = False) -> str:
-    """A stored custom value as shown on a page (or as the form's starting text)."""
-    if stored is None:
-        return "" if for_form else "—"
-    if field["kind"] == "money":
-        cents = int(stored)
-        return format_money(cents).replace(",", "") if for_form else format_money(cents, masked=masked)
-    if field["kind"] == "rating" and not for_form:
-        return "★" * int(stored) + "☆" * (5 - int(stored))
-    return stored
-
-
-def custom_rows(session: Session, kind: str, record_id: int) -> list[tuple[dict[str, Any], str | None]]:
-    """Each custom field of a record's kind with the record's stored value (None when unset)."""
-    values = custom_values(session, kind, record_id)
-    return [(f, values.get(f["id"])) for f in custom_fields(session, kind)]
-
-
-def restore_custom_values(session: Session, kind: str, record_id: int, values: Mapping[str, str | None]) -> None:
-    """Put custom values back (the undo log's `set_custom` operation)."""
-    _write_custom(session, record_id, {int(k): v for k, v in values.items()})
-
-
-def _write_custom(session: Session, record_id: int, values: Mapping[int, str | None]) -> None:
-    conn = session.connection()
-    for field_id, value in values.items():
-        if value is None:
-            conn.execute(text("DELETE FROM custom_value WHERE field_id = :f AND entity_id = :id"),
-                         {"f": field_id, "id": record_id})
-        else:
-            conn.execute(text("INSERT OR REPLACE INTO custom_value (field_id, entity_id, value) VALUES (:f, :id, :v)"),
-                         {"f": field_id, "id": record_id, "v": value})
-
-
-def _split_custom(session: Session, kind: str, values: Mapping[str, str]) -> tuple[dict[str, str], dict[int, str | None]]:
-    """Separate custom fields (`cf_7`) from the record's own, cleaning the custom ones."""
-    own = {k: v for k, v in values.items() if not k.startswith(CUSTOM_PREFIX)}
-    wanted = {k: v for k, v in values.items() if k.startswith(CUSTOM_PREFIX)}
-    if not wanted:
-        return own, {}
-    defs = {f"{CUSTOM_PREFIX}{f['id']}": f for f in custom_fields(session, kind)}
-    custom: dict[int, str | None] = {}
-    for key, value in wanted.items():
-        if key not in defs:
-            raise ValidationError(f"no custom field {key!r} on a {kind}", key)
-        custom[defs[key]["id"]] = clean_custom(defs[key], value)
-    return own, custom
 
 
 def check_field(kind: str, field: str, value: str) -> str | None:
@@ -323,7 +201,7 @@ def update_record(session: Session, kind: str, record_id: int, values: Mapping[s
     Unchanged values are left alone; nothing is written (and no undo entry made) when nothing changed.
     """
     record = get_record(session, kind, record_id)
-    values, custom = _split_custom(session, kind, values)
+    values, custom = split_custom_values(session, kind, values)
     cleaned = _clean_all(kind, values)
     before = form_values(session, kind, record_id)
     old_custom = custom_values(session, kind, record_id)
@@ -335,7 +213,7 @@ def update_record(session: Session, kind: str, record_id: int, values: Mapping[s
     if custom_changed:
         ops.append({"op": "set_custom", "entity": kind, "id": record_id,
                     "values": {str(fid): old_custom.get(fid) for fid in custom_changed}})
-        _write_custom(session, record_id, custom_changed)
+        write_custom_values(session, record_id, custom_changed)
     if "tags" in changed:
         ops.append({"op": "set_tags", "entity": kind, "id": record_id, "tags": tags_of(session, kind, record_id)})
     for field in changed:

@@ -267,31 +267,6 @@ def wants_follow_up(session: Session, *, imported: bool = False) -> bool:
     return bool(rules["follow-up-on-new-deals"] and (rules["follow-up-on-import"] or not imported))
 
 
-def snooze_deal(session: Session, deal_id: int | str, until: str | dt.date | None) -> tuple[Any, dt.date | None]:
-    """Silence a deal's alerts until a date (`+1w`, `fri`, ISO...); None or "off" wakes it.
-
-    Recorded in the undo log (scope "followups"). Returns (deal, until).
-    """
-    from crmtui.store import undo
-    from crmtui.store.dates import parse_date
-    from crmtui.store.deals import get_deal
-    from crmtui.store.errors import ValidationError
-
-    deal = get_deal(session, deal_id)
-    day = None
-    if until is not None and str(until).strip().lower() not in ("", "off", "none", "wake"):
-        day = parse_date(until, field="snooze until")
-        if day <= clock.today():
-            raise ValidationError(f"snooze until: {day.isoformat()} is not in the future", "until")
-    op = undo.update_op(session, "deal", deal.id, ["snoozed_until", "updated_at"])
-    deal.snoozed_until = day
-    deal.updated_at = clock.utcnow()
-    session.add(deal)
-    session.flush()
-    undo.record(session, f"snooze deal #{deal.id}", [op], scope="followups")
-    return deal, day
-
-
 def attention_queue(session: Session, *, today: dt.date | None = None, limit: int = 2000) -> list[int]:
     """Deals that need attention, each once, most urgent first: the triage queue.
 

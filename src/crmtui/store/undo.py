@@ -103,7 +103,7 @@ def undo_last(session: Session, *, scope: str | None = "board") -> UndoEntry | N
             set_tags(session, op["entity"], op["id"], op["tags"])
             continue
         if kind == "set_custom":
-            from crmtui.store.editing import restore_custom_values
+            from crmtui.store.custom_fields import restore_custom_values
 
             restore_custom_values(session, op["entity"], op["id"], op["values"])
             continue

@@ -6,8 +6,17 @@ import re
 from urllib.parse import urlsplit
 
 from crmtui.store.errors import ValidationError
+from crmtui.store.money import parse_amount
 
 _EMAIL = re.compile(r"[^@\s<>(),;:\"]+@[^@\s<>(),;:\"]+\.[^@\s<>(),;:\"]+")
+
+
+def clean_amount(value: str | None, field: str) -> int | None:
+    """An amount as typed, in cents (None when empty); never negative."""
+    cents = parse_amount(value or None, field=field)
+    if cents is not None and cents < 0:
+        raise ValidationError(f"{field}: must not be negative", field)
+    return cents
 
 
 def clean_text(value: str | None) -> str | None:
