@@ -99,7 +99,8 @@ def test_win_rate_and_averages_follow_the_period(data) -> None:  # noqa: ANN001
 def test_per_month_across_the_year_boundary(data) -> None:  # noqa: ANN001
     db, _ = data
     months = {m["month"]: m for m in report(db, period="12m")["months"]}
-    assert list(months) == ["2025-12"] + [f"2026-{m:02d}" for m in range(1, 12)]
+    # Rolling, 24 Nov 2025 – 23 Nov 2026: both ends are parts of a month.
+    assert list(months) == ["2025-11", "2025-12"] + [f"2026-{m:02d}" for m in range(1, 12)]
     assert (months["2025-12"]["created_deals"], months["2025-12"]["created_cents"]) == (2, 3000_00)  # D1 + D2
     assert (months["2026-01"]["created_deals"], months["2026-01"]["created_cents"]) == (1, 3000_00)  # D3
     assert months["2026-01"]["won_cents"] == 1000_00 and months["2026-01"]["lost_deals"] == 1  # D1 won, D2 lost
@@ -116,6 +117,33 @@ def test_per_month_across_the_year_boundary(data) -> None:  # noqa: ANN001
     # A from-to inside a year: only its months, and only what happened inside it.
     jan = report(db, date_from="2026-01-01", date_to="2026-01-14")["months"]
     assert [(m["month"], m["created_deals"], m["won_cents"], m["lost_deals"]) for m in jan] == [("2026-01", 0, 1000_00, 1)]
+
+
+def _edge_deals(db: Database) -> None:
+    """Deals created and won on the first day of the last 12 months (24 Nov 2025), the day before
+    it and today (23 Nov 2026, before now)."""
+    from crmtui.store.deals import create_deal, mark_won
+    from tests.test_reports_data import at
+
+    for title, day, amount in (("Out", "2025-11-23", 20), ("In", "2025-11-24", 50), ("Today", "2026-11-23T09:00:00", 30)):
+        at(db, day, mark_won, at(db, day, create_deal, title, amount=amount))
+
+
+def test_last_12_months_is_the_year_up_to_today(data) -> None:  # noqa: ANN001
+    """The range the report names is the range it counts: from 24 Nov 2025 to today, 23 Nov 2026."""
+    db, _ = data
+    _edge_deals(db)
+    rep = report(db, period="12m")
+    assert (rep["filter"]["label"], rep["filter"]["from"], rep["filter"]["to"]) == (
+        "Last 12 months", "2025-11-24", "2026-11-23")
+    # Won: D1, D3, D9 of the history, and In and Today; not Out, a day before the range.
+    assert (rep["cards"]["won_deals"], rep["cards"]["won_cents"]) == (5, 4700_00 + 50_00 + 30_00)
+    assert sorted(titles(db, "won_period", period="12m")) == ["Alpha", "Gamma", "In", "Iota", "Today"]
+    months = {m["month"]: m for m in rep["months"]}
+    assert (months["2025-11"]["created_deals"], months["2025-11"]["won_cents"]) == (1, 50_00)  # In, not Out
+    assert (months["2026-11"]["won_deals"], months["2026-11"]["won_cents"]) == (2, 3000_00 + 30_00)  # D3, Today
+    assert sum(m["won_deals"] for m in rep["months"]) == rep["cards"]["won_deals"]
+    assert titles(db, "created", "2025-11", period="12m") == ["In"]
 
 
 def test_breakdowns(data) -> None:  # noqa: ANN001
@@ -293,7 +321,8 @@ def test_periods_and_json() -> None:
     w = lambda p: R.period_window(R.make_filter(p), today)  # noqa: E731
     assert w("month") == (dt.date(2026, 11, 1), dt.date(2026, 11, 30))
     assert w("quarter") == (dt.date(2026, 10, 1), dt.date(2026, 12, 31))
-    assert w("12m") == (dt.date(2025, 12, 1), dt.date(2026, 11, 30))
+    assert w("12m") == (dt.date(2025, 11, 24), today)
+    assert R.period_window(R.make_filter("12m"), dt.date(2028, 2, 29)) == (dt.date(2027, 3, 1), dt.date(2028, 2, 29))
     assert w("ytd") == (dt.date(2026, 1, 1), today)
     assert w("all") == (None, None)
     assert R.period_window(R.make_filter(date_from="2026-02-03"), today) == (dt.date(2026, 2, 3), None)

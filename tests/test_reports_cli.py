@@ -60,7 +60,7 @@ def test_tables_show_cards_months_and_breakdowns(seeded: Path) -> None:
     result = run(seeded, "--period", "12m")
     assert result.exit_code == 0
     text = result.stdout
-    assert "Last 12 months (2025-12-01 to 2026-11-30) · all pipelines · amounts in USD" in text
+    assert "Last 12 months (2025-11-24 to 2026-11-23) · all pipelines · amounts in USD" in text
     assert "Open pipeline" in text and "12,000" in text and "Weighted forecast" in text and "4,800" in text
     assert "60% (3 won, 2 lost)" in text and "110.3 days" in text
     lines = text.splitlines()
@@ -72,6 +72,19 @@ def test_tables_show_cards_months_and_breakdowns(seeded: Path) -> None:
     assert "Funnel: Sales, 4 deals created in the period" in run(seeded, "--period", "quarter").stdout
     assert "Timing" in text and "Price too high" in text
     assert "Referral" in text and "67%" in text
+
+
+def test_last_12_months_names_the_range_it_counts(seeded: Path) -> None:
+    from tests.test_reports import _edge_deals
+
+    db = open_database(seeded)
+    _edge_deals(db)  # won on 23 Nov 2025 (out), 24 Nov 2025 (in) and today
+    db.close()
+    text = run(seeded, "--period", "12m").stdout
+    assert "Last 12 months (2025-11-24 to 2026-11-23)" in text
+    assert "71% (5 won, 2 lost)" in text
+    data = json.loads(run(seeded, "--period", "12m", "--json").stdout)
+    assert (data["filter"]["from"], data["filter"]["to"], data["cards"]["won_deals"]) == ("2025-11-24", "2026-11-23", 5)
 
 
 def test_tables_fit_a_narrow_terminal_without_cutting_a_figure(seeded: Path, fixed_clock) -> None:  # noqa: ANN001

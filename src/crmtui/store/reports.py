@@ -116,6 +116,11 @@ def _month_end(day: dt.date) -> dt.date:
     return _add_months(day, 1) - dt.timedelta(days=1)
 
 
+def _year_before(day: dt.date) -> dt.date:
+    """The same day a year earlier (28 Feb for 29 Feb)."""
+    return day.replace(year=day.year - 1, day=min(day.day, 28) if day.month == 2 else day.day)
+
+
 def _quarter_start(day: dt.date) -> dt.date:
     return dt.date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
 
@@ -128,8 +133,8 @@ def period_window(filt: ReportFilter, today: dt.date | None = None) -> tuple[dt.
     if filt.period == "quarter":
         start = _quarter_start(today)
         return start, _add_months(start, 3) - dt.timedelta(days=1)
-    if filt.period == "12m":
-        return _add_months(today, -11), _month_end(today)
+    if filt.period == "12m":  # rolling, up to today: 8 Dec 2025 – 7 Dec 2026
+        return _year_before(today) + dt.timedelta(days=1), today
     if filt.period == "ytd":
         return dt.date(today.year, 1, 1), today
     if filt.period == "all":
