@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from crmtui.store.dates import AmbiguousDate, numeric_date_order_hint, parse_date
 from crmtui.store.errors import ValidationError
-from crmtui.store.money import format_money, parse_amount
+from crmtui.store.money import format_money, format_money_short, parse_amount
 
 
 @pytest.mark.parametrize(
@@ -48,6 +48,17 @@ def test_empty_amount_is_none() -> None:
 @given(st.integers(min_value=0, max_value=10**12))
 def test_formatted_money_parses_back(cents: int) -> None:
     assert parse_amount(format_money(cents)) == cents
+
+
+@pytest.mark.parametrize(
+    ("cents", "currency", "short"),
+    [(95000, "", "950"), (300000, "", "3k"), (1250000, "", "12.5k"), (98765432, "", "988k"),
+     (99960000, "", "1M"), (999960000, "", "10M"), (-1250000, "", "-12.5k"), (999999999999, "EUR", "EUR 10B")],
+)
+def test_compact_money_reads_at_a_glance(cents: int, currency: str, short: str) -> None:
+    """Never "1000k": just under a step it rounds up to the next one."""
+    assert format_money_short(cents, currency) == short
+    assert format_money_short(cents, currency, masked=True) == "•••"
 
 
 @given(st.decimals(min_value=0, max_value=10**9, places=2, allow_nan=False, allow_infinity=False))

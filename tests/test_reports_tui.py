@@ -64,13 +64,32 @@ async def test_d_opens_the_dashboard_with_the_figures(seeded) -> None:  # noqa: 
         assert "110.3 days" in card_text(screen, "cycle")
         assert card_text(screen, "no-next-step").startswith("2") and card_text(screen, "aging").startswith("1")
         sales = screen.query_one("#chart-sales", BarChart)
-        assert [b.label for b in sales.bars][:2] == ["Dec 25", "Jan 26"]  # across the year boundary
+        # Rolling, 24 Nov 2025 – 23 Nov 2026, across the year boundary.
+        assert [b.label for b in sales.bars][:3] == ["Nov 25", "Dec 25", "Jan 26"]
         assert [b.value for b in sales.bars if b.value] == [1000_00, 700_00, 3000_00]
         # Pressing d again does nothing: no second dashboard.
         depth = len(app.screen_stack)
         await pilot.press("d")
         await pilot.pause()
         assert len(app.screen_stack) == depth and app.screen is screen
+
+
+async def test_last_12_months_shows_the_range_it_counts(seeded) -> None:  # noqa: ANN001
+    from tests.test_reports import _edge_deals
+
+    db_path, _ = seeded
+    db = open_database(db_path)
+    _edge_deals(db)  # won on 23 Nov 2025 (out), 24 Nov 2025 (in) and today
+    db.close()
+    app = make_app(open_database(db_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_dashboard(pilot)
+        assert "Last 12 months (2025-11-24 – 2026-11-23)" in str(screen.query_one("#dash-filters").render())
+        # Won: D1, D3, D9, In, Today; lost: D2, D4. Out is a day early.
+        assert "5 of 7 closed" in card_text(screen, "win-rate")
+        sales = screen.query_one("#chart-sales", BarChart)
+        assert [(b.label, b.value) for b in sales.bars[:2]] == [("Nov 25", 50_00), ("Dec 25", 0)]
+        assert (sales.bars[-1].label, sales.bars[-1].value) == ("Nov 26", 3000_00 + 30_00)
 
 
 async def test_enter_on_a_bar_opens_its_deals(seeded, monkeypatch) -> None:  # noqa: ANN001
@@ -93,9 +112,9 @@ async def test_enter_on_a_bar_opens_its_deals(seeded, monkeypatch) -> None:  # n
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is screen
-        # Pipeline generated, Dec 2025 (the first bar): D2 then D1, newest first.
+        # Pipeline generated, Dec 2025 (the second bar): D2 then D1, newest first.
         screen.query_one("#chart-generated", BarChart).focus()
-        await pilot.press("home", "enter")
+        await pilot.press("home", "down", "enter")
         await settle(pilot)
         assert list_titles(app) == ["Beta", "Alpha"]
 
@@ -106,10 +125,10 @@ async def test_click_on_a_bar_opens_its_deals(seeded) -> None:  # noqa: ANN001
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_dashboard(pilot)
         chart = screen.query_one("#chart-new", BarChart)
-        # Row 11 of the chart (Nov 2026) sits under the top border: y = 1 + 11.
-        await pilot.click("#chart-new", offset=(4, 12))
+        # Row 12 of the chart (Nov 2026) sits under the top border: y = 1 + 12.
+        await pilot.click("#chart-new", offset=(4, 13))
         await settle(pilot)
-        assert chart.bars[11].key == Drill("created", "2026-11")
+        assert chart.bars[12].key == Drill("created", "2026-11")
         assert list_titles(app) == ["Eta", "Zeta", "Epsilon"]
 
 

@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Header, Static
 
 from crmtui.store.errors import CrmError
 from crmtui.store.followups import SECTIONS, Agenda, compute_agenda
-from crmtui.store.money import format_money_short
+from crmtui.widgets.fit_table import Amount, Col, FitTable, Row
 from crmtui.widgets.footer import AppFooter
 
 ROWS_PER_SECTION = 50
@@ -40,17 +40,18 @@ class AgendaScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("Loading the agenda…", id="agenda-summary")
-        yield DataTable(id="agenda-table", cursor_type="row", zebra_stripes=False)
+        yield FitTable(self._columns(), id="agenda-table", cursor_type="row", zebra_stripes=False)
         yield Static(EMPTY_TEXT, id="agenda-empty", classes="empty-state", markup=True)
         yield AppFooter()
 
+    @staticmethod
+    def _columns(headings: tuple[str, ...] = ()) -> list[Col]:
+        # A section's heading (with its count) is never shortened.
+        title_least = max([20, *(len(h) for h in headings)])
+        return [Col("", "ref"), Col("Deal or task", "title", shrink_to=title_least),
+                Col("Customer", "customer", shrink_to=10), Col("Amount", "amount"), Col("Why", "why", shrink_to=16)]
+
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_column("", key="ref", width=8)
-        table.add_column("Deal or task", key="title")
-        table.add_column("Customer", key="customer")
-        table.add_column("Amount", key="amount")
-        table.add_column("Why", key="why")
         self.watch(self.app, "privacy", lambda _on: self._render_agenda(), init=False)
         self.action_reload()
 
@@ -77,35 +78,32 @@ class AgendaScreen(Screen[None]):
         if agenda is None:
             return
         masked = self.app.privacy
-        table = self.query_one(DataTable)
-        keep = table.cursor_row
-        table.clear()
         self.query_one("#agenda-summary", Static).update(
             f"Today, {agenda.today.strftime('%a %d %b %Y')} · {agenda.counts['overdue_tasks']:,} overdue tasks, "
             f"{agenda.counts['due_today']:,} due today · {len(agenda.deal_ids):,} deals listed · ! triage"
         )
         self.set_class(agenda.total == 0, "-empty")
+        rows: list[Row] = []
+        headings: list[str] = []
         for name, title in SECTIONS.items():
             count = agenda.counts[name]
             if not count:
                 continue
-            table.add_row("", Text(f"{title} ({count:,})", style="bold underline"), "", "", "", key=f"section:{name}")
+            headings.append(f"{title} ({count:,})")
+            rows.append((f"section:{name}", ("", Text(headings[-1], style="bold underline"), "", "", "")))
             for item in agenda.items[name]:
                 ref = f"#{item.deal_id}" if item.deal_id else f"task {item.task_id}"
-                table.add_row(
+                rows.append((f"item:{name}:{item.deal_id or ''}:{item.task_id or ''}:{len(rows)}", (
                     Text(ref, style="dim"),
                     item.title,
                     item.customer or "",
-                    Text(format_money_short(item.amount_cents, masked=masked) if item.amount_cents else "",
-                         justify="right"),
+                    Amount(item.amount_cents or None, masked=masked),
                     Text(item.reason, style="yellow" if name in ("overdue_tasks", "stale", "aging") else ""),
-                    key=f"item:{name}:{item.deal_id or ''}:{item.task_id or ''}:{len(table.rows)}",
-                )
+                )))
             if count > len(agenda.items[name]):
-                table.add_row("", Text(f"… and {count - len(agenda.items[name]):,} more", style="dim"), "", "", "",
-                              key=f"more:{name}")
-        if table.row_count:
-            table.move_cursor(row=min(max(keep, 0), table.row_count - 1))
+                rows.append((f"more:{name}", ("", Text(f"… and {count - len(agenda.items[name]):,} more", style="dim"),
+                                              "", "", "")))
+        self.query_one(FitTable).show(rows, self._columns(tuple(headings)))
 
     def _current_deal(self) -> int | None:
         table = self.query_one(DataTable)

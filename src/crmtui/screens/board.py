@@ -87,13 +87,18 @@ class BoardView(Widget, can_focus=True):
         self.post_message(self.Resized())
 
     def size_columns(self) -> None:
-        """As many whole columns as fit side by side share the width; the rest scroll sideways."""
-        width = self.size.width
+        """As many whole columns as fit side by side share the width; the rest scroll sideways.
+        The cells left over (80 // 3 = 26, two over) are padding: there the next column would show
+        the first characters of its name and total."""
+        width = self.size.width + self.styles.padding.right
         visible = [c for c in self.query_children(StageColumn) if c.display]
         if not width or not visible:
             return
         fit = max(1, min(len(visible), width // MIN_COLUMN_WIDTH))
         column_width = width // fit
+        spare = width - fit * column_width if len(visible) > fit else 0
+        if self.styles.padding.right != spare:
+            self.styles.padding = (0, spare, 0, 0)
         for column in visible:
             if column.styles.width is None or column.styles.width.value != column_width:
                 column.styles.width = column_width

@@ -20,6 +20,7 @@ from crmtui.store.editing import custom_rows, custom_text
 from crmtui.store.errors import NotFound
 from crmtui.store.money import format_money
 from crmtui.store.tags import tags_of
+from crmtui.widgets.fit_table import Amount, Col, FitTable
 from crmtui.widgets.footer import AppFooter
 from crmtui.widgets.timeline import Timeline
 
@@ -27,7 +28,7 @@ from crmtui.widgets.timeline import Timeline
 def company_deals(session: Any, company_id: int) -> list[dict[str, Any]]:  # noqa: ANN401
     rows = session.connection().execute(
         text(
-            "SELECT d.id, d.title, s.name AS stage, s.kind, d.amount_cents, d.expected_close, d.closed_on"
+            "SELECT d.id, d.title, s.name AS stage, s.kind, d.amount_cents, d.currency, d.expected_close, d.closed_on"
             " FROM deal d JOIN stage s ON s.id = d.stage_id WHERE d.company_id = :id AND d.deleted_at IS NULL"
             " ORDER BY s.kind != 'open', d.created_at DESC, d.id DESC"
         ),
@@ -45,20 +46,26 @@ def deal_totals(deals: list[dict[str, Any]]) -> dict[str, int]:
     return out
 
 
-def fill_deals_table(table: DataTable, deals: list[dict[str, Any]], *, masked: bool) -> None:
-    table.clear(columns=True)
-    table.add_column("#", key="id", width=5)
-    table.add_column("Deal", key="title", width=24)
-    table.add_column("Stage", key="stage", width=14)
-    table.add_column("Amount", key="amount", width=10)
-    table.add_column("Close", key="close", width=10)
+# A record page's deals, beside its fields: on a narrow terminal the close date goes, then the stage.
+DEAL_COLUMNS = [Col("#", "id"), Col("Deal", "title", shrink_to=10),
+                Col("Stage", "stage", shrink_to=8, drop=1), Col("Amount", "amount"),
+                Col("Close", "close", drop=2)]
+
+
+def deals_table() -> FitTable:
+    return FitTable(DEAL_COLUMNS, id="deals", cursor_type="row", zebra_stripes=True)
+
+
+def fill_deals_table(table: FitTable, deals: list[dict[str, Any]], *, masked: bool) -> None:
+    rows = []
     for d in deals:
         style = {"won": "green", "lost": "red", "closed": "dim"}.get(d["kind"], "")
-        table.add_row(
+        rows.append((f"deal:{d['id']}", (
             Text(str(d["id"]), style="dim"), Text(d["title"], style=style), Text(d["stage"], style=style),
-            Text(format_money(d["amount_cents"], masked=masked), justify="right"),
-            str(d["closed_on"] or d["expected_close"] or ""), key=f"deal:{d['id']}",
-        )
+            Amount(d["amount_cents"], d["currency"] or "", masked=masked),
+            str(d["closed_on"] or d["expected_close"] or ""),
+        )))
+    table.show(rows)
 
 
 def summary_line(totals: dict[str, int], masked: bool) -> str:
@@ -88,7 +95,7 @@ class CompanyDetailScreen(RecordScreen):
             with Vertical(id="company-right"):
                 yield Static("", id="summary", classes="summary")
                 yield Static("Deals (enter opens)", classes="section-title")
-                yield DataTable(id="deals", cursor_type="row", zebra_stripes=True)
+                yield deals_table()
                 yield Static("Contacts", classes="section-title")
                 yield DataTable(id="contacts", cursor_type="row", show_header=False)
         yield Static("Activities (this company's and its deals', newest first)", classes="section-title")
@@ -117,7 +124,7 @@ class CompanyDetailScreen(RecordScreen):
         self.query_one("#facts", Static).update(add_custom(render_company(company, tags), custom, self.masked))
         self.query_one("#summary", Static).update(summary_line(deal_totals(deals), self.masked))
         self.query_one("#next-task", Static).update(task_line(task, self.today))
-        fill_deals_table(self.query_one("#deals", DataTable), deals, masked=self.masked)
+        fill_deals_table(self.query_one("#deals", FitTable), deals, masked=self.masked)
         table = self.query_one("#contacts", DataTable)
         table.clear(columns=True)
         table.add_column("name", width=22)

@@ -12,12 +12,13 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Header, Static
 
-from crmtui.screens.company_detail import add_custom, deal_totals, fill_deals_table, summary_line
+from crmtui.screens.company_detail import add_custom, deal_totals, deals_table, fill_deals_table, summary_line
 from crmtui.screens.record_screen import RecordScreen
 from crmtui.store.activities import get_record, next_open_task, timeline
 from crmtui.store.editing import custom_rows
 from crmtui.store.errors import NotFound
 from crmtui.store.tags import tags_of
+from crmtui.widgets.fit_table import FitTable
 from crmtui.widgets.footer import AppFooter
 from crmtui.widgets.timeline import Timeline
 
@@ -40,7 +41,7 @@ class ContactDetailScreen(RecordScreen):
             with Vertical(id="contact-right"):
                 yield Static("", id="summary", classes="summary")
                 yield Static("Deals (enter opens)", classes="section-title")
-                yield DataTable(id="deals", cursor_type="row", zebra_stripes=True)
+                yield deals_table()
         yield Static("Activities (newest first)", classes="section-title")
         yield Timeline(id="timeline", show_deal=True)
         yield AppFooter()
@@ -55,7 +56,8 @@ class ContactDetailScreen(RecordScreen):
                     text("SELECT id, name, domain, deleted_at FROM company WHERE id = :id"), {"id": contact.company_id}
                 ).first() if contact.company_id else None
                 deals = [dict(r) for r in s.connection().execute(
-                    text("SELECT d.id, d.title, s.name AS stage, s.kind, d.amount_cents, d.expected_close, d.closed_on"
+                    text("SELECT d.id, d.title, s.name AS stage, s.kind, d.amount_cents, d.currency, d.expected_close,"
+                         " d.closed_on"
                          " FROM deal d JOIN stage s ON s.id = d.stage_id WHERE d.contact_id = :id AND d.deleted_at IS NULL"
                          " ORDER BY s.kind != 'open', d.created_at DESC, d.id DESC"), {"id": self.record_id}).mappings()]
                 task = next_open_task(s, "contact", self.record_id)
@@ -79,7 +81,7 @@ class ContactDetailScreen(RecordScreen):
             related.add_row(label, key=f"company:{company[0]}")
         else:
             related.add_row(Text("no company (a private customer) — e sets one", style="dim"), key="none")
-        fill_deals_table(self.query_one("#deals", DataTable), deals, masked=self.masked)
+        fill_deals_table(self.query_one("#deals", FitTable), deals, masked=self.masked)
         self.query_one(Timeline).show(entries, self.today)
 
     @on(DataTable.RowSelected)

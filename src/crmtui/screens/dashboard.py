@@ -25,6 +25,7 @@ from crmtui.store.errors import CrmError
 from crmtui.store.money import format_money, format_money_short
 from crmtui.store.reports import Drill, ReportFilter, filter_choices, full_report, make_filter, month_label
 from crmtui.widgets.charts import Bar, BarChart
+from crmtui.widgets.fit_table import Col, FitTable, Row
 from crmtui.widgets.footer import AppFooter
 from crmtui.widgets.stat_card import StatCard
 
@@ -53,13 +54,14 @@ CHARTS = [
     ("chart-new", "New deals", False, "created_deals", "created"),
     ("chart-lost", "Deals lost", False, "lost_deals", "lost"),
 ]
+# (table id, title, column names: a name, then its figures)
 TABLES = [
-    ("table-tags", "Sales & pipeline by tag", (("Tag", 12), ("Won", 5), ("New", 5), ("Open", 5))),
-    ("table-stages", "Deals by stage", (("Stage", 16), ("Deals", 6), ("Value", 6))),
-    ("table-sources", "Lead sources", (("Source", 12), ("Deals", 6), ("Won", 5), ("Win", 4))),
-    ("table-lost", "Lost reasons", (("Reason", 16), ("Deals", 5), ("Value", 6))),
-    ("table-funnel", "Funnel", (("Stage", 16), ("Reached", 7), ("→ next", 6))),
-    ("table-forecast", "Forecast by close month", (("Close", 8), ("Deals", 5), ("Amount", 6), ("Weighted", 8))),
+    ("table-tags", "Sales & pipeline by tag", ("Tag", "Won", "New", "Open")),
+    ("table-stages", "Deals by stage", ("Stage", "Deals", "Value")),
+    ("table-sources", "Lead sources", ("Source", "Deals", "Won", "Win")),
+    ("table-lost", "Lost reasons", ("Reason", "Deals", "Value")),
+    ("table-funnel", "Funnel", ("Stage", "Reached", "→ next")),
+    ("table-forecast", "Forecast by close month", ("Close", "Deals", "Amount", "Weighted")),
 ]
 
 
@@ -81,8 +83,14 @@ def _right(text: str, style: str = "") -> Text:
     return Text(text, justify="right", style=style)
 
 
-class BreakdownTable(DataTable):
-    """A breakdown table: one click on a row chooses it (DataTable needs two: highlight, select)."""
+class BreakdownTable(FitTable):
+    """A breakdown table: one click on a row chooses it (DataTable needs two: highlight, select).
+    The figures (compact amounts, counts, rates) always show whole; the names give way."""
+
+    def __init__(self, columns: tuple[str, ...], **kwargs: Any) -> None:  # noqa: ANN401
+        name, *figures = columns
+        super().__init__([Col(name, "0", shrink_to=8), *(Col(f, str(n)) for n, f in enumerate(figures, 1))],
+                         fill=True, **kwargs)
 
     def on_click(self, event: events.Click) -> None:
         row = event.style.meta.get("row")
@@ -126,18 +134,15 @@ class DashboardScreen(Screen[None]):
                 for chart_id, title, money, _field, _figure in CHARTS:
                     yield BarChart(title, money=money, id=chart_id)
             with Grid(id="dash-tables"):
-                for table_id, title, _columns in TABLES:
-                    table = BreakdownTable(id=table_id, cursor_type="row", zebra_stripes=True, classes="dash-table")
+                for table_id, title, columns in TABLES:
+                    table = BreakdownTable(columns, id=table_id, cursor_type="row", zebra_stripes=True,
+                                           classes="dash-table")
                     table.border_title = title
                     yield table
         yield AppFooter()
 
     def on_mount(self) -> None:
         self.title = "Dashboard"
-        for table_id, _title, columns in TABLES:
-            table = self.query_one(f"#{table_id}", DataTable)
-            for i, (name, width) in enumerate(columns):
-                table.add_column(name, key=str(i), width=width)
         self._set_width_class(self.size.width)
         self._show_filters(loading=True)
         self.query_one("#dash-body").loading = True
@@ -331,18 +336,12 @@ class DashboardScreen(Screen[None]):
         card("aging").show(f"{c['aging']:,}", "over the stage's days", warn=c["aging"] > 0)
 
     def _fill_table(self, table_id: str, rows: list[tuple[str, Drill | None, tuple[Any, ...]]], empty: str) -> None:
-        table = self.query_one(f"#{table_id}", DataTable)
-        keep = table.cursor_row
-        table.clear()
-        drills: dict[str, Drill] = {}
-        for key, drill, cells in rows:
-            table.add_row(*cells, key=key)
-            if drill is not None:
-                drills[key] = drill
+        table = self.query_one(f"#{table_id}", BreakdownTable)
+        shown: list[Row] = [(key, cells) for key, _drill, cells in rows]
         if not rows:
-            table.add_row(Text(empty, style="dim"), *[""] * (len(table.columns) - 1), key="-empty")
-        self.row_drills[table_id] = drills
-        table.move_cursor(row=min(keep, max(0, table.row_count - 1)))
+            shown = [("-empty", (Text(empty, style="dim"), *[""] * (len(table.specs) - 1)))]
+        table.show(shown)
+        self.row_drills[table_id] = {key: drill for key, drill, _cells in rows if drill is not None}
 
     def _render_tables(self, r: dict[str, Any], masked: bool) -> None:
         def short(cents: int) -> str:

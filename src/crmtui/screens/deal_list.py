@@ -17,11 +17,17 @@ from textual.widgets import DataTable, Header, Static
 from textual.worker import get_current_worker
 
 from crmtui.store.errors import CrmError
-from crmtui.store.money import format_money
 from crmtui.store.reports import Drill, ReportFilter, drill_count, drill_page
+from crmtui.widgets.fit_table import Amount, Col, FitTable
 from crmtui.widgets.footer import AppFooter
 
 PAGE_SIZE = 100
+# Free text gives way first; on a narrow terminal the created date goes before the close date.
+COLUMNS = [
+    Col("ID", "id"), Col("Title", "title", shrink_to=12), Col("Customer", "customer", shrink_to=10),
+    Col("Stage", "stage", shrink_to=8), Col("Amount", "amount"), Col("Created", "created", drop=1),
+    Col("Close", "close"),
+]
 
 
 class DealListScreen(Screen[None]):
@@ -48,17 +54,11 @@ class DealListScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("Loading…", id="deal-list-title", classes="screen-title")
-        yield DataTable(id="deal-list-table", cursor_type="row", zebra_stripes=True)
+        yield FitTable(COLUMNS, id="deal-list-table", cursor_type="row", zebra_stripes=True)
         yield AppFooter()
 
     def on_mount(self) -> None:
         self.title = "Deals"
-        table = self.query_one(DataTable)
-        # Fixed widths for the free text, so the dates stay on screen at 120 columns.
-        for label, key, width in (("ID", "id", None), ("Title", "title", 30), ("Customer", "customer", 20),
-                                  ("Stage", "stage", 16), ("Amount", "amount", None), ("Created", "created", None),
-                                  ("Close", "close", None)):
-            table.add_column(label, key=key, width=width)
         self.watch(self.app, "privacy", lambda _on: self._fill(), init=False)
         self.action_reload()
 
@@ -108,26 +108,22 @@ class DealListScreen(Screen[None]):
         self.refresh_bindings()
 
     def _fill(self) -> None:
-        table = self.query_one(DataTable)
         masked = self.app.privacy
-        keep = table.cursor_row
-        table.clear()
+        rows = []
         for r in self.rows:
             close = str(r["close_date"] or "")
             if close and not r["closed"]:
                 close += " (exp.)"
-            table.add_row(
+            rows.append((str(r["id"]), (
                 Text(str(r["id"]), justify="right"),
                 r["title"],
                 r["customer"],
                 r["stage"],
-                Text(format_money(r["amount_cents"], r["currency"] or "", masked=masked), justify="right"),
+                Amount(r["amount_cents"], r["currency"] or "", masked=masked),
                 r["created"],
                 close,
-                key=str(r["id"]),
-            )
-        if self.rows:
-            table.move_cursor(row=min(keep, len(self.rows) - 1))
+            )))
+        self.query_one(FitTable).show(rows)
         first = self.page * self.page_size + 1
         last = self.page * self.page_size + len(self.rows)
         span = f"{first:,}–{last:,} of {self.total:,}" if self.total else "no deals"

@@ -16,8 +16,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Static
 
 from crmtui.markup import plain
-from crmtui.store.money import format_money
 from crmtui.store.search import COMPANY_SORTS, CONTACT_SORTS, company_page, contact_page
+from crmtui.widgets.fit_table import Amount, Col, FitTable, Row
 from crmtui.widgets.footer import AppFooter
 
 PAGE_SIZE = 100
@@ -29,6 +29,7 @@ class RecordListScreen(Screen[None]):
     kind = "company"
     title_text = "Companies"
     SORTS: dict[str, str] = COMPANY_SORTS
+    COLUMNS: list[Col] = []
     CSS_PATH = "detail.tcss"
     BINDINGS = [
         Binding("escape", "back", "Back", id="list.back"),
@@ -49,11 +50,10 @@ class RecordListScreen(Screen[None]):
         yield Header()
         yield Static(self.title_text, id="list-title", classes="crumbs")
         yield Input(placeholder=f"Search {self.title_text.lower()} (name, email, domain) — / focuses here", id="list-search")
-        yield DataTable(id="list-table", cursor_type="row", zebra_stripes=True)
+        yield FitTable(self.COLUMNS, id="list-table", cursor_type="row", zebra_stripes=True)
         yield AppFooter()
 
     def on_mount(self) -> None:
-        self.setup_columns(self.query_one(DataTable))
         self.watch(self.app, "privacy", lambda _m: self.load(), init=False)
         self.load()
         self.query_one(DataTable).focus()
@@ -64,13 +64,10 @@ class RecordListScreen(Screen[None]):
 
     # --- loading ----------------------------------------------------------------------------
 
-    def setup_columns(self, table: DataTable) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
-
     def fetch(self, session: Any) -> tuple[int, list[dict[str, Any]]]:  # noqa: ANN401  # pragma: no cover
         raise NotImplementedError
 
-    def add_rows(self, table: DataTable, rows: list[dict[str, Any]]) -> None:  # pragma: no cover
+    def table_rows(self, rows: list[dict[str, Any]]) -> list[Row]:  # pragma: no cover
         raise NotImplementedError
 
     def load(self) -> None:
@@ -86,9 +83,7 @@ class RecordListScreen(Screen[None]):
         if (search, sort, offset) != (self.query_text, self.sort_key, self.page_offset):
             return  # an older request finished after a newer one was made
         self.total = total
-        table = self.query_one(DataTable)
-        table.clear()
-        self.add_rows(table, rows)
+        self.query_one(FitTable).show(self.table_rows(rows))
         last = min(offset + PAGE_SIZE, total)
         what = f"matching {plain(repr(search))}" if search else "in all"
         page = f"{offset + 1:,}–{last:,} of {total:,} {what}" if total else f"none {what}"
@@ -139,47 +134,34 @@ class CompaniesScreen(RecordListScreen):
     kind = "company"
     title_text = "Companies"
     SORTS = COMPANY_SORTS
-
-    def setup_columns(self, table: DataTable) -> None:
-        table.add_column("#", key="id", width=7)
-        table.add_column("Name", key="name", width=32)
-        table.add_column("Domain", key="domain", width=26)
-        table.add_column("Size", key="size", width=10)
-        table.add_column("Open", key="open", width=5)
-        table.add_column("Lifetime value", key="won", width=14)
+    COLUMNS = [
+        Col("#", "id"), Col("Name", "name", shrink_to=14), Col("Domain", "domain", shrink_to=12),
+        Col("Size", "size", shrink_to=6, drop=1), Col("Open", "open"), Col("Lifetime value", "won"),
+    ]
 
     def fetch(self, session: Any, **kw: Any) -> tuple[int, list[dict[str, Any]]]:  # noqa: ANN401
         return company_page(session, limit=PAGE_SIZE, **kw)
 
-    def add_rows(self, table: DataTable, rows: list[dict[str, Any]]) -> None:
+    def table_rows(self, rows: list[dict[str, Any]]) -> list[Row]:
         masked = self.app.privacy
-        for r in rows:
-            table.add_row(
-                Text(str(r["id"]), style="dim"), r["name"], r["domain"] or "", r["size"] or "",
-                Text(str(r["open_deals"]), justify="right"),
-                Text(format_money(r["won_cents"], masked=masked), justify="right"),
-                key=f"company:{r['id']}",
-            )
+        return [(f"company:{r['id']}", (
+            Text(str(r["id"]), style="dim"), r["name"], r["domain"], r["size"],
+            Text(str(r["open_deals"]), justify="right"), Amount(r["won_cents"], masked=masked),
+        )) for r in rows]
 
 
 class ContactsScreen(RecordListScreen):
     kind = "contact"
     title_text = "Contacts"
     SORTS = CONTACT_SORTS
-
-    def setup_columns(self, table: DataTable) -> None:
-        table.add_column("#", key="id", width=7)
-        table.add_column("Name", key="name", width=26)
-        table.add_column("Email", key="email", width=34)
-        table.add_column("Title", key="title", width=16)
-        table.add_column("Company", key="company", width=26)
+    COLUMNS = [
+        Col("#", "id"), Col("Name", "name", shrink_to=14), Col("Email", "email", shrink_to=14),
+        Col("Title", "title", shrink_to=6, drop=1), Col("Company", "company", shrink_to=10),
+    ]
 
     def fetch(self, session: Any, **kw: Any) -> tuple[int, list[dict[str, Any]]]:  # noqa: ANN401
         return contact_page(session, limit=PAGE_SIZE, **kw)
 
-    def add_rows(self, table: DataTable, rows: list[dict[str, Any]]) -> None:
-        for r in rows:
-            table.add_row(
-                Text(str(r["id"]), style="dim"), r["name"], r["email"] or "", r["title"] or "", r["company"] or "",
-                key=f"contact:{r['id']}",
-            )
+    def table_rows(self, rows: list[dict[str, Any]]) -> list[Row]:
+        return [(f"contact:{r['id']}", (Text(str(r["id"]), style="dim"), r["name"], r["email"], r["title"], r["company"]))
+                for r in rows]

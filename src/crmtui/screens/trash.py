@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Header, Static
 
 from crmtui.store.errors import CrmError
 from crmtui.store.trash import trash_count, trash_list
+from crmtui.widgets.fit_table import Col, FitTable
 from crmtui.widgets.footer import AppFooter
 
 SHOWN = 500  # the newest deletions; the CLI lists the same
@@ -26,27 +27,22 @@ class TrashScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("Trash", id="trash-title", classes="crumbs")
-        yield DataTable(id="trash-table", cursor_type="row", zebra_stripes=True)
+        yield FitTable([Col("ID", "ref"), Col("Kind", "kind"), Col("What", "label", shrink_to=16),
+                        Col("Deleted", "deleted")], id="trash-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="trash-empty", classes="empty-state")
         yield AppFooter()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_column("ID", key="ref", width=9)
-        table.add_column("Kind", key="kind", width=9)
-        table.add_column("What", key="label", width=60)
-        table.add_column("Deleted", key="deleted", width=17)
         self.refresh_data()
-        table.focus()
+        self.query_one(DataTable).focus()
 
     def refresh_data(self) -> None:
         with self.app.database.session() as s:
             rows = trash_list(s, limit=SHOWN)
             total = trash_count(s)
-        table = self.query_one(DataTable)
-        table.clear()
-        for r in rows:
-            table.add_row(r["ref"], r["kind"], r["label"], Text(r["deleted_at"][:16].replace("T", " "), style="dim"), key=r["ref"])
+        table = self.query_one(FitTable)
+        table.show((r["ref"], (r["ref"], r["kind"], r["label"], Text(r["deleted_at"][:16].replace("T", " "), style="dim")))
+                   for r in rows)
         shown = f" (the newest {SHOWN:,} of {total:,})" if total > SHOWN else f" ({total:,})"
         self.query_one("#trash-title", Static).update(f"[b]Trash[/]{shown}  ·  r or enter restores")
         empty = self.query_one("#trash-empty", Static)

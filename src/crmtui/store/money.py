@@ -107,16 +107,19 @@ def format_money(cents: int | None, currency: str = "", *, masked: bool = False)
     return f"{sign}{currency + ' ' if currency else ''}{body}"
 
 
-def format_money_short(cents: int | None, *, masked: bool = False) -> str:
-    """Compact money for narrow places: 950, 12.5k, 3.2M."""
+def format_money_short(cents: int | None, currency: str = "", *, masked: bool = False) -> str:
+    """Compact money for narrow places: 950, 12.5k, 3.2M (`EUR 12.5k` with a currency)."""
     if cents is None:
         return ""
     if masked:
         return "•••"
     units = cents / 100
+    body = f"{units:.0f}"
     for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(units) >= limit:
+        # From just under the limit: 999,960 reads 1M, not 1000k.
+        if abs(units) >= limit * 0.9995:
             value = units / limit
-            text = f"{value:.1f}" if abs(value) < 100 else f"{value:.0f}"
-            return text.removesuffix(".0") + suffix
-    return f"{units:.0f}"
+            text = f"{value:.1f}" if abs(value) < 99.95 else f"{value:.0f}"
+            body = text.removesuffix(".0") + suffix
+            break
+    return f"{currency + ' ' if currency else ''}{body}"

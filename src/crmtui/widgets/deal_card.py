@@ -15,7 +15,7 @@ from rich.style import Style
 from textual.strip import Strip
 
 from crmtui.store.board import BoardStage, Card
-from crmtui.store.money import format_money
+from crmtui.store.money import format_money, format_money_short
 
 CARD_LINES = 4  # lines of text on a card
 CARD_HEIGHT = CARD_LINES + 1  # plus a blank line between cards
@@ -80,6 +80,24 @@ def _line(parts: list[tuple[str, Style]], right: list[tuple[str, Style]], width:
     return segments
 
 
+def _amount_line(card: Card, right: list[tuple[str, Style]], width: int, bg: Style, styles: CardStyles, *,
+                 masked: bool) -> list[Segment]:
+    """The amount whole: in full, or compact (12.5k) when that does not fit beside the days in
+    stage, which go before the amount is cut; the stars only when they fit whole too."""
+    full = format_money(card.amount_cents, card.currency or "", masked=masked)
+    short = format_money_short(card.amount_cents, card.currency or "", masked=masked)
+    right_len = sum(cell_len(t) for t, _ in right)
+    room = width - right_len - (1 if right_len else 0)
+    if room < max(4, cell_len(short)):
+        right, room = [], width
+    amount = full if cell_len(full) <= room else short
+    parts = [(amount, Style())]
+    rating = stars(card.confidence)
+    if rating and cell_len(amount) + 2 + cell_len(rating) <= room:
+        parts += [("  ", Style()), (rating, styles.stars)]
+    return _line(parts, right, width, bg)
+
+
 def card_strips(
     card: Card,
     stage: BoardStage,
@@ -98,7 +116,6 @@ def card_strips(
     pad = Segment(" ", bg)
     edge = Segment(" ", styles.base)
 
-    amount = format_money(card.amount_cents, card.currency or "", masked=masked)
     right: list[tuple[str, Style]] = []
     if stage.is_open:
         days = card.days_in_stage(today)
@@ -125,7 +142,7 @@ def card_strips(
     lines = [
         _line([(card.title, styles.title)], [], inner, bg),
         _line([(card.customer or "—", styles.muted)], [], inner, bg),
-        _line([(amount, Style()), ("  ", Style()), (stars(card.confidence), styles.stars)], right, inner, bg),
+        _amount_line(card, right, inner, bg, styles, masked=masked),
         _line(status, [], inner, bg),
     ]
     strips = [Strip([marker, pad, *segments, pad, edge], width) for segments in lines]
