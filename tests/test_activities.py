@@ -363,7 +363,7 @@ def _define_custom_fields(db_path: Path) -> None:
 
 
 def test_custom_fields_are_checked_by_kind_saved_and_undone(seeded: Path) -> None:
-    from crmtui.store.editing import custom_rows
+    from crmtui.store.custom_fields import custom_rows
 
     _define_custom_fields(seeded)
     db = open_database(seeded)

@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Header, Static
 
 from crmtui.screens.record_screen import RecordScreen
 from crmtui.store.activities import get_record, next_open_task, timeline
-from crmtui.store.editing import custom_rows, custom_text
+from crmtui.store.custom_fields import custom_rows, custom_text
 from crmtui.store.errors import NotFound
 from crmtui.store.money import format_money
 from crmtui.store.tags import tags_of

@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Header, Static
 from crmtui.screens.company_detail import add_custom, deal_totals, deals_table, fill_deals_table, summary_line
 from crmtui.screens.record_screen import RecordScreen
 from crmtui.store.activities import get_record, next_open_task, timeline
-from crmtui.store.editing import custom_rows
+from crmtui.store.custom_fields import custom_rows
 from crmtui.store.errors import NotFound
 from crmtui.store.tags import tags_of
 from crmtui.widgets.fit_table import FitTable

@@ -17,7 +17,7 @@ from crmtui.markup import plain
 from crmtui.screens.record_screen import RecordScreen
 from crmtui.store.activities import get_record, next_open_task, stage_history, timeline
 from crmtui.store.deals import deal_detail
-from crmtui.store.editing import custom_rows, custom_text
+from crmtui.store.custom_fields import custom_rows, custom_text
 from crmtui.store.errors import CrmError, NotFound
 from crmtui.store.money import format_money
 from crmtui.widgets import opener

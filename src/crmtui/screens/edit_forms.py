@@ -217,7 +217,7 @@ def record_form(database, kind: str, record_id: int) -> FormScreen:  # noqa: ANN
         for name, (label, _clean) in FIELDS[kind].items()
     ]
 
-    from crmtui.store.editing import CUSTOM_PREFIX, custom_rows, custom_text
+    from crmtui.store.custom_fields import CUSTOM_PREFIX, custom_rows, custom_text
 
     with database.session() as s:
         extra = custom_rows(s, kind, record_id)
@@ -239,7 +239,7 @@ def record_form(database, kind: str, record_id: int) -> FormScreen:  # noqa: ANN
 
 
 def _custom_reason(field: dict, value: str) -> str | None:
-    from crmtui.store.editing import clean_custom
+    from crmtui.store.custom_fields import clean_custom
 
     try:
         clean_custom(field, value)

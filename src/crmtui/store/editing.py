@@ -18,10 +18,7 @@ from crmtui.store import clock, undo
 from crmtui.store.activities import get_record, undo_scope
 from crmtui.store.custom_fields import (
     CUSTOM_PREFIX,
-    clean_custom,
     custom_fields,
-    custom_rows,
-    custom_text,
     custom_values,
     split_custom_values,
     write_custom_values,
