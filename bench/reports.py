@@ -123,7 +123,7 @@ def time_dashboard(path: Path) -> None:
 
 
 def print_figures(report: dict) -> None:
-    from crmtui.cli_report import card_rows
+    from crmtui.cli.reports import card_rows
 
     print()
     print(f"Figures ({report['filter']['label']}, {report['currency']}):")

@@ -71,7 +71,7 @@ def test_deals_list_table_and_json(seeded: Path) -> None:
 def test_record_lists_fit_an_80_column_terminal_one_line_each() -> None:
     """Titles and names are cut with an ellipsis, the title twice as wide as the others; amounts,
     ids and dates are never cut."""
-    from crmtui.cli import out, record_table
+    from crmtui.cli.common import out, record_table
 
     columns = [("ID", "figure"), ("Title", "text"), ("Customer", "text"), ("Stage", "text"), ("Amount", "figure"),
                ("Close", "fixed"), ("Tags", "text")]
@@ -100,7 +100,7 @@ def test_record_lists_fit_an_80_column_terminal_one_line_each() -> None:
 
 
 def test_fit_widths() -> None:
-    from crmtui.cli import fit_widths
+    from crmtui.cli.common import fit_widths
 
     # Fits: natural widths.
     assert fit_widths([4, 10, 6], [False, True, True], [1, 2, 1], 30) == [4, 10, 6]

@@ -133,18 +133,18 @@ def test_export_to_files_and_all(seeded: Path, tmp_path: Path) -> None:
 
 def test_the_spinner_in_a_terminal_leaves_the_exported_text_on_standard_output(
         seeded: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import crmtui.cli_import
-    from crmtui.cli import err
+    import crmtui.cli.data
+    from crmtui.cli.common import err
 
     monkeypatch.setattr(err, "_force_terminal", True)  # stderr a terminal,
-    monkeypatch.setattr(crmtui.cli_import, "_stdout_is_a_file", lambda: True)  # stdout `> out.csv`
+    monkeypatch.setattr(crmtui.cli.data, "_stdout_is_a_file", lambda: True)  # stdout `> out.csv`
     result = ok(seeded, "export", "--type", "companies")
     assert result.stdout.startswith("id,name,domain,") and len(result.stdout.splitlines()) == 3
     assert "id,name" not in result.stderr
     # no spinner when the export prints to the terminal, `-o -` included
     wanted: list[bool] = []
-    monkeypatch.setattr(crmtui.cli_import, "_working", lambda _text, want=True: wanted.append(want) or nullcontext())
-    monkeypatch.setattr(crmtui.cli_import, "_stdout_is_a_file", lambda: False)
+    monkeypatch.setattr(crmtui.cli.data, "_working", lambda _text, want=True: wanted.append(want) or nullcontext())
+    monkeypatch.setattr(crmtui.cli.data, "_stdout_is_a_file", lambda: False)
     dash = ok(seeded, "export", "--type", "companies", "-o", "-")
     assert dash.stdout.startswith("id,name,domain,") and "written to" not in dash.stderr  # not "written to -"
     ok(seeded, "export", "--type", "companies")

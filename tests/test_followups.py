@@ -207,8 +207,8 @@ def test_today_exit_codes_and_json(db_path: Path, clocked) -> None:
 
 
 def test_today_lines_too_long_for_the_terminal_wrap_under_their_text(db: Database, clocked) -> None:
-    from crmtui.cli import out
-    from crmtui.cli_followups import print_agenda
+    from crmtui.cli.common import out
+    from crmtui.cli.followups import print_agenda
 
     deal_at(db, 3, "Quarterly advisory retainer for the whole northern region – Pioneerwave")
     with db.session() as s:

@@ -538,12 +538,12 @@ def test_imports_list_and_undo(empty_db: Path, tmp_path: Path) -> None:
 
 def test_undo_at_a_terminal_says_what_it_deletes_and_asks_first(empty_db: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    import crmtui.cli_import
+    import crmtui.cli.data
 
     assert run(empty_db, "add", "company", "Acme Inc.", "--phone", "+1 000").exit_code == 0
     imp(empty_db, str(DATA / "hubspot_deals.csv"))  # changes Acme Inc.
     assert run(empty_db, "won", "1").exit_code == 0  # an imported deal, edited since
-    monkeypatch.setattr(crmtui.cli_import, "_interactive", lambda: True)
+    monkeypatch.setattr(crmtui.cli.data, "_interactive", lambda: True)
     before = snapshot_of(empty_db)
     declined = run(empty_db, "imports", "undo", "1", input="n\n")
     assert declined.exit_code == 1
@@ -564,7 +564,7 @@ def test_undo_at_a_terminal_says_what_it_deletes_and_asks_first(empty_db: Path,
     ({"changed": 1}, "created nothing. It puts back 1 record the import changed."),
 ])
 def test_the_question_before_an_undo_counts_in_words(counts: dict[str, int], said: str) -> None:
-    from crmtui.cli_import import _undo_preview_text
+    from crmtui.cli.data import _undo_preview_text
 
     preview = {"source": "x.csv", "imported_at": "2026-12-06T03:30:00Z", "deals": 0, "companies": 0, "contacts": 0,
                "stages": 0, "changed": 0, **counts}
@@ -573,7 +573,7 @@ def test_the_question_before_an_undo_counts_in_words(counts: dict[str, int], sai
 
 def test_undo_asks_nothing_with_yes_or_in_a_script(empty_db: Path, tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    import crmtui.cli_import
+    import crmtui.cli.data
 
     imp(empty_db, str(DATA / "hubspot_deals.csv"))
     other = tmp_path / "other.csv"
@@ -581,7 +581,7 @@ def test_undo_asks_nothing_with_yes_or_in_a_script(empty_db: Path, tmp_path: Pat
     imp(empty_db, str(other))
     result = run(empty_db, "imports", "undo", "2")  # not a terminal: no question
     assert result.exit_code == 0 and "[y/N]" not in result.stderr and "removed 1 deal" in result.stdout
-    monkeypatch.setattr(crmtui.cli_import, "_interactive", lambda: True)
+    monkeypatch.setattr(crmtui.cli.data, "_interactive", lambda: True)
     result = run(empty_db, "imports", "undo", "1", "--yes")
     assert result.exit_code == 0 and "Undo import" not in result.stderr and "removed 4 deals" in result.stdout
     # a refusal comes before any question
@@ -830,7 +830,8 @@ def test_a_finished_plan_leaves_no_reference_cycle_for_the_gc(empty_db: Path) ->
     """What the planner held (keys and caches for every row) goes when it does, not at the
     cyclic GC's next pass: that pass took 0.14 s after a re-import of 100,000 deals."""
     from crmtui.store.importer.apply import prepare
-    from crmtui.store.importer.plan import ImportOptions, make_plan
+    from crmtui.store.importer.plan import ImportOptions
+    from crmtui.store.importer.planner import make_plan
 
     csv_text, mapping = prepare(str(DATA / "hubspot_deals.csv"))
     database = open_database(empty_db)

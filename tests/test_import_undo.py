@@ -115,12 +115,12 @@ def test_undo_removes_what_nobody_touched_and_keeps_and_lists_what_was_worked_on
 
 def test_the_question_before_an_undo_lists_what_it_keeps_and_changes_nothing(
         crm: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import crmtui.cli_import
+    import crmtui.cli.data
 
     imp(crm, tmp_path, FIVE_DEALS)
     monkeypatch.setenv("CRMTUI_NOW", LATER)
     ok(crm, "won", "2")
-    monkeypatch.setattr(crmtui.cli_import, "_interactive", lambda: True)
+    monkeypatch.setattr(crmtui.cli.data, "_interactive", lambda: True)
     before = snapshot_of(crm)
     declined = run(crm, "imports", "undo", "1", input="n\n")
     assert declined.exit_code == 1

@@ -90,8 +90,8 @@ def test_last_12_months_names_the_range_it_counts(seeded: Path) -> None:
 def test_tables_fit_a_narrow_terminal_without_cutting_a_figure(seeded: Path, fixed_clock) -> None:  # noqa: ANN001
     """In an 80-column terminal the figures stay whole (their headers wrap) and the bars take the
     room left, or step aside; at 160 columns every bar table has its 16-cell bars."""
-    from crmtui.cli import out
-    from crmtui.cli_report import print_tables
+    from crmtui.cli.common import out
+    from crmtui.cli.reports import print_tables
     from crmtui.store import reports as R
 
     db = open_database(seeded)

@@ -1,0 +1,168 @@
+"""What every command shares: the output consoles and tables, the --db and --json options, one
+way to report errors, and opening the database. Imports no command module."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, Optional, TypeVar
+
+import typer
+from rich.console import Console, ConsoleDimensions
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from crmtui.locations import DB_ENV, resolve_db_path
+from crmtui.store.errors import CrmError
+
+# The panels of `crmtui --help`, by what a user does.
+DAILY = "Daily work"
+RECORDS = "Records"
+DATA = "Data in and out"
+SETUP = "Setup"
+REPORTS = "Reports"
+
+
+class Output(Console):
+    """A Rich console that fits its output to a terminal, and only to one. Written to a pipe or a
+    file, a message stays on one line and a table takes its natural width, so what a script, a log
+    or a test reads never depends on $COLUMNS or on the length of a path in a message. A width set
+    on purpose (`Output(width=...)`, `out.width = 60`) lays out for that width, as in a terminal."""
+
+    UNBOUNDED = 100_000
+
+    def fits_a_width(self) -> bool:
+        return self.is_terminal or self._width is not None
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = Console.size.fget(self)  # type: ignore[attr-defined]
+        return size if self.fits_a_width() else ConsoleDimensions(self.UNBOUNDED, size.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+    def print(self, *objects: Any, soft_wrap: bool | None = None, **kwargs: Any) -> None:
+        super().print(*objects, soft_wrap=not self.fits_a_width() if soft_wrap is None else soft_wrap, **kwargs)
+
+
+out = Output(highlight=False)
+err = Output(stderr=True, highlight=False)
+
+class PlainTable(Table):
+    """A Rich table whose string cells are data, shown as written: a company called "[b]Co" is not
+    markup. Put styled text in as rich.text.Text."""
+
+    def add_row(self, *renderables: Any, **kwargs: Any) -> None:
+        super().add_row(*(Text(r) if isinstance(r, str) else r for r in renderables), **kwargs)
+
+
+def record_table(columns: list[tuple[str, str]], rows: list[list[str | Text]], *, main: str) -> PlainTable:
+    """A list of records, one line each, fitted to the terminal. `columns` are (header, kind):
+    "figure" (right-aligned, never cut), "fixed" (a date or time: never cut), or "text" (cut
+    with an ellipsis when there is no room; see `fit_widths`)."""
+    from rich.cells import cell_len
+
+    natural = [max([cell_len(name)] + [cell_len(str(row[i])) for row in rows]) for i, (name, _kind) in enumerate(columns)]
+    room = out.width - 3 * len(columns) + 1  # one cell of padding each side, a rule between columns
+    widths = fit_widths(natural, [kind == "text" for _name, kind in columns],
+                        [2 if name == main else 1 for name, _kind in columns], room)
+    table = PlainTable(show_edge=False, header_style="bold")
+    for (name, kind), width in zip(columns, widths):
+        table.add_column(name, justify="right" if kind == "figure" else "left", no_wrap=True,
+                         overflow="ellipsis", width=width)
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def fit_widths(natural: list[int], cuttable: list[bool], weights: list[int], room: int) -> list[int]:
+    """Column widths within `room` cells. The columns that cannot be cut keep their natural width;
+    the others share the rest by weight, each up to its natural width (water-filling: a common
+    level rises until the room is spent; a column that reaches its natural width stops, and the
+    others share what it leaves), each at least 6 cells where it needs them, fewer (down to 3)
+    only in a very narrow terminal."""
+    if sum(natural) <= room:
+        return list(natural)
+    text = [i for i, cut in enumerate(cuttable) if cut]
+    budget = room - sum(w for w, cut in zip(natural, cuttable) if not cut)
+    level, rising = 0.0, set(text)
+    while rising:
+        level = (budget - sum(natural[i] for i in text if i not in rising)) / sum(weights[i] for i in rising)
+        full = {i for i in rising if natural[i] <= weights[i] * level}
+        if not full:
+            break
+        rising -= full
+    widths = list(natural)
+    for i in rising:
+        widths[i] = max(min(natural[i], 6), int(weights[i] * level))
+    excess = sum(widths[i] for i in text) - budget
+    while excess > 0 and text and max(widths[i] for i in text) > 3:
+        widest = max(text, key=lambda i: widths[i])
+        widths[widest] -= 1
+        excess -= 1
+    return widths
+
+
+DbOption = Annotated[
+    Optional[Path],
+    typer.Option("--db", help=f"Database file (default: ${DB_ENV}, else the user data dir).", show_default=False),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def handles_errors(func: F) -> F:
+    """Any CrmError becomes one line on stderr and exit code 1; no traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except CrmError as exc:
+            print_error(exc.message)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def print_error(message: str) -> None:
+    """One error line on stderr, as every command shows its errors."""
+    err.print(f"[bold red]Error:[/] {escape(message)}", markup=True, soft_wrap=True)
+
+
+def db_path(ctx: typer.Context, db: Path | None) -> Path:
+    """The subcommand's --db, else the global one, else $CRMTUI_DB, else the default."""
+    root = ctx.find_root()
+    return resolve_db_path(db or (root.obj or {}).get("db"))
+
+
+def open_db(ctx: typer.Context, db: Path | None) -> Any:  # noqa: ANN401 - a store Database
+    """The command's database, opened (and upgraded, saying where the copy of the old one is)."""
+    from crmtui.store.db import open_database
+
+    database = open_database(db_path(ctx, db))
+    if database.backup_path:
+        err.print(f"Upgraded the database; a copy of the old one is at {database.backup_path}", markup=False)
+    return database
+
+
+@contextmanager
+def open_session(ctx: typer.Context, db: Path | None) -> Iterator[Any]:
+    """A session on the command's database, closed after."""
+    database = open_db(ctx, db)
+    try:
+        with database.session() as session:
+            yield session
+    finally:
+        database.close()
+
+
+def print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))

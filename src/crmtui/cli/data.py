@@ -1,0 +1,396 @@
+"""Data in and out: `crmtui import`, `crmtui imports list|undo`, `crmtui export`, and `crmtui demo`
+(sample data to try the app on)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from crmtui.cli.common import (DATA, DbOption, JsonOption, PlainTable, db_path, err, handles_errors, open_db, out,
+                               print_error, print_json, record_table)
+
+app = typer.Typer()
+imports_app = typer.Typer(help="Past imports: list them, undo one.", no_args_is_help=True)
+app.add_typer(imports_app, name="imports", rich_help_panel=DATA)
+
+_ENCODING_LABELS = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 with BOM", "utf-16": "UTF-16", "utf-32": "UTF-32",
+                    "utf-16-le": "UTF-16 LE", "utf-16-be": "UTF-16 BE", "cp1252": "Windows-1252",
+                    "latin-1": "Latin-1", "iso8859-1": "Latin-1"}
+
+
+@app.command("import", rich_help_panel=DATA)
+@handles_errors
+def import_file(
+    ctx: typer.Context,
+    file: Annotated[str, typer.Argument(metavar="FILE", help="A CSV file, or - for standard input.")],
+    record_type: Annotated[Optional[str], typer.Option(
+        "--type", help="deals, companies or contacts (default: told by the headers).")] = None,
+    maps: Annotated[Optional[list[str]], typer.Option(
+        "--map", help="'CSV column=field' (repeat); 'CSV column=' ignores a column.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would happen; write nothing.")] = False,
+    skip_invalid: Annotated[bool, typer.Option(
+        "--skip-invalid", help="Import the valid rows; write the others to the rejects file.")] = False,
+    rejects: Annotated[Optional[Path], typer.Option(
+        "--rejects", help="Where to write rejected rows (default: FILE.rejects.csv beside the file).")] = None,
+    encoding: Annotated[Optional[str], typer.Option(
+        "--encoding", help="The file's encoding when it cannot be detected (cp1252, latin-1, utf-16, ...).")] = None,
+    delimiter: Annotated[Optional[str], typer.Option(
+        "--delimiter", help="The field delimiter when sniffing gets it wrong (',', ';', 'tab', '|').")] = None,
+    pipeline: Annotated[Optional[str], typer.Option(
+        "--pipeline", help="Pipeline for the deals (default: the default pipeline).")] = None,
+    create_stages: Annotated[bool, typer.Option(
+        "--create-stages", help="Add stages the pipeline lacks as open stages.")] = False,
+    date_order: Annotated[Optional[str], typer.Option(
+        "--date-order", help="dmy, mdy or ymd, for dates like 03/04/2026 when the file does not prove it.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No mapping table and no progress bar.")] = False,
+    follow_up: Annotated[Optional[bool], typer.Option(
+        "--follow-up/--no-follow-up",
+        help="Add a 'Follow up' task to each new open deal (default: the follow-up-on-import rule, off).")] = None,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Import deals, companies or contacts from a CSV file (any real export), in one transaction."""
+    from crmtui.store.dates import DATE_ORDERS
+    from crmtui.store.errors import ValidationError
+    from crmtui.store.importer.apply import (
+        RowsRejected,
+        default_rejects_path,
+        prepare,
+        run_import,
+        write_rejects,
+    )
+    from crmtui.store.importer.plan import ImportOptions
+
+    if date_order is not None and date_order.lower() not in DATE_ORDERS:
+        raise ValidationError(f"--date-order: {date_order!r} is not one of dmy, mdy, ymd", "date_order")
+    csv_text, mapping = prepare(file, record_type=record_type, maps=maps, encoding=encoding, delimiter=delimiter)
+    if not quiet and not json_out:
+        _show_mapping(csv_text, mapping)
+    options = ImportOptions(record_type=mapping.record_type, pipeline=pipeline, create_stages=create_stages,
+                            date_order=date_order.lower() if date_order else None, skip_invalid=skip_invalid,
+                            follow_up=follow_up)
+    database = open_db(ctx, db)
+    rejects_path = rejects or default_rejects_path(file)
+    bar = _progress(csv_text, enabled=not quiet and err.is_terminal)
+
+    def before_write(plan: Any) -> None:
+        # The rows --skip-invalid leaves out go to their file before anything is written: when
+        # it cannot be written, the import stops (and says which rows it would have left out).
+        if plan.rejects:
+            try:
+                write_rejects(rejects_path, plan)
+            except ValidationError as unwritable:
+                _show_errors(plan, None)
+                raise ValidationError(f"{unwritable.message}; nothing was imported", "rejects") from None
+        bar.writing(plan)
+
+    try:
+        with bar as progress:
+            result = run_import(database, csv_text, mapping, options, dry_run=dry_run, progress=progress,
+                                before_write=before_write)
+    except RowsRejected as exc:
+        try:
+            write_rejects(rejects_path, exc.plan)
+        except ValidationError as unwritable:
+            _show_errors(exc.plan, None)
+            print_error(unwritable.message)
+        else:
+            _show_errors(exc.plan, rejects_path)
+        raise
+    finally:
+        database.close()
+    plan = result.plan
+    if json_out:
+        print_json({
+            "import_id": result.import_id, "dry_run": dry_run, "type": mapping.record_type,
+            "encoding": csv_text.encoding, "delimiter": csv_text.delimiter_name, "rows": plan.rows_read,
+            "merged_rows": plan.merged_rows, "counts": plan.counts(), "new_stages": [s[2] for s in plan.new_stages],
+            "mapping": dict(mapping.pairs()), "ignored": [h for h, _why in mapping.ignored],
+            "rejects_file": str(rejects_path) if plan.rejects else None,
+            "errors": plan.error_lines(),
+        })
+        return
+    _show_summary(result, rejects_path)
+
+
+def _show_mapping(csv_text: Any, mapping: Any) -> None:
+    err.print(f"Reading {csv_text.name} as {mapping.record_type}: "
+              f"{_ENCODING_LABELS.get(csv_text.encoding, csv_text.encoding)}, {csv_text.delimiter_name}-delimited"
+              + (f", header on line {csv_text.header_line}" if csv_text.header_line != 1 else ""), markup=False)
+    # Headers are the file's text: never Rich markup.
+    err.print("Columns: " + ", ".join(f"{h!r} → {f}" for h, f in mapping.pairs()), markup=False)
+    if mapping.ignored:
+        err.print("Ignored: " + ", ".join(f"{h!r} ({why})" for h, why in mapping.ignored), markup=False)
+
+
+class _progress:
+    """A Rich progress bar on stderr for long files (not when piped, not with --quiet)."""
+
+    def __init__(self, csv_text: Any, enabled: bool) -> None:
+        self.enabled = enabled and csv_text.chars > 200_000
+        self.total = csv_text.line_count
+        self.bar: Any = None
+
+    def __enter__(self) -> Any:
+        if not self.enabled:
+            return None
+        from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                            TimeRemainingColumn(), console=err, transient=True)
+        self.bar.start()
+        self.task = self.bar.add_task("Checking rows", total=self.total)
+
+        def update(line: int) -> None:
+            self.bar.update(self.task, completed=self.total if line < 0 else line)
+
+        return update
+
+    def writing(self, _plan: Any) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, description="Writing", completed=self.total)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _show_errors(plan: Any, rejects_path: Path | None) -> None:
+    """The first row errors; where all of them are (None: the rejects file could not be written)."""
+    for line in plan.error_lines():
+        err.print(f"  {line}", soft_wrap=True, markup=False)
+    more = len(plan.rejects) - len(plan.error_lines())
+    if more > 0:
+        err.print(f"  … and {more:,} more")
+    if rejects_path is not None:
+        err.print(f"All rejected rows, with an error column, are in {rejects_path}", soft_wrap=True, markup=False)
+
+
+def _count(count: int, one: str, many: str) -> str:
+    return f"{count:,} {one if count == 1 else many}"
+
+
+def _rows(n: int) -> str:
+    return _count(n, "row", "rows")
+
+
+def _show_summary(result: Any, rejects_path: Path) -> None:
+    plan = result.plan
+    csv_text = plan.csv
+    out.print(f"{csv_text.name}: {_rows(plan.rows_read)}, {_ENCODING_LABELS.get(csv_text.encoding, csv_text.encoding)},"
+              f" {csv_text.delimiter_name}-delimited" + (f", dates {plan.date_order}" if plan.date_order else ""),
+              markup=False)
+    table = PlainTable(show_edge=False, header_style="bold")
+    for name in ("", "created", "updated", "unchanged", "rejected"):
+        table.add_column(name, justify="left" if not name else "right")
+    labels = {"deal": "deals", "company": "companies", "contact": "contacts"}
+    for entity, c in plan.counts().items():
+        table.add_row(labels[entity], f"{c['created']:,}", f"{c['updated']:,}", f"{c['unchanged']:,}",
+                      f"{c['rejected']:,}" if "rejected" in c else "")
+    out.print(table)
+    if plan.merged_rows:
+        out.print(f"{_rows(plan.merged_rows)} repeated a record seen earlier in the file and "
+                  f"{'was' if plan.merged_rows == 1 else 'were'} merged into it.")
+    if plan.new_stages:
+        out.print("New stages: " + ", ".join(s[2] for s in plan.new_stages), markup=False)
+    if plan.rejects:
+        for line in plan.error_lines(5):
+            err.print(f"  {line}", soft_wrap=True, markup=False)
+        err.print(f"{_rows(len(plan.rejects))} skipped; see {rejects_path}", soft_wrap=True, markup=False)
+    if result.dry_run:
+        out.print("Dry run: nothing was written.")
+    elif result.import_id is None and plan.rejects and plan.rows_read == len(plan.rejects):
+        out.print("No valid rows: nothing was imported.")
+    elif result.import_id is None:
+        out.print("Nothing changed: every row matches what is already in the database.")
+    else:
+        out.print(f"Import #{result.import_id} done. Undo it with: crmtui imports undo {result.import_id}")
+
+
+@imports_app.command("list")
+@handles_errors
+def imports_list(ctx: typer.Context, json_out: JsonOption = False, db: DbOption = None) -> None:
+    """List past imports, newest first."""
+    from crmtui.store.importer.history import list_imports
+
+    database = open_db(ctx, db)
+    try:
+        rows = list_imports(database)
+    finally:
+        database.close()
+    if json_out:
+        print_json(rows)
+        return
+    if not rows:
+        err.print("No imports yet. Try [bold]crmtui import data/samples/deals.csv[/].")
+        return
+    body = []
+    for r in rows:
+        created = sum(c.get("created", 0) for c in r["counts"].values())
+        updated = sum(c.get("updated", 0) for c in r["counts"].values())
+        body.append([str(r["id"]), r["imported_at"][:16].replace("T", " "), r["source"], r["type"], f"{r['rows']:,}",
+                     f"{created:,}", f"{updated:,}", (r["undone_at"] or "")[:16].replace("T", " ")])
+    out.print(record_table(
+        [("ID", "figure"), ("When", "fixed"), ("File", "text"), ("Type", "text"), ("Rows", "figure"),
+         ("Created", "figure"), ("Updated", "figure"), ("Undone", "text")], body, main="File"))
+
+
+def _working(text: str, wanted: bool = True) -> Any:
+    """A spinner on stderr while something slow runs, in a terminal (and when `wanted`). It lets
+    standard output alone: an export printing there must reach its pipe, not the terminal."""
+    from contextlib import nullcontext
+
+    if not (wanted and err.is_terminal):
+        return nullcontext()
+    from rich.live import Live
+    from rich.spinner import Spinner
+
+    return Live(Spinner("dots", text), console=err, transient=True, redirect_stdout=False, redirect_stderr=False)
+
+
+def _stdout_is_a_file() -> bool:
+    """Standard output goes to a file (`> out.csv`): not to the terminal, nor into a pipe, whose
+    reader may be printing to the terminal too."""
+    import os
+    import stat
+    import sys
+
+    try:
+        return stat.S_ISREG(os.fstat(sys.stdout.fileno()).st_mode)
+    except (OSError, ValueError):  # (io.UnsupportedOperation is a ValueError: a stdout with no file)
+        return False
+
+
+def _interactive() -> bool:
+    """A person at a terminal, who can be asked (not a script, a pipe or a test runner)."""
+    import sys
+
+    return sys.stdin.isatty() and err.is_terminal
+
+
+def _undo_preview_text(import_id: int, p: dict[str, Any]) -> str:
+    """What undoing an import will do, in a few sentences, listing what it keeps (see `undo_preview`)."""
+    when = p["imported_at"][:16].replace("T", " ")
+    made = [_count(p[key], one, key) for key, one in (("deals", "deal"), ("companies", "company"),
+                                                      ("contacts", "contact"), ("stages", "stage")) if p[key]]
+    made_text = ", ".join(made[:-1]) + " and " + made[-1] if len(made) > 1 else made[0] if made else "nothing"
+    text = f"Import #{import_id} ({p['source']}, {when}) created {made_text}."
+    kept, kept_edits = p.get("kept", []), p.get("kept_edits", [])
+    if made:
+        total = sum(p[key] for key in ("deals", "companies", "contacts", "stages"))
+        if not kept:
+            text += " Undoing it deletes " + ("it." if total == 1 else "them.")
+        elif len(kept) >= total:
+            text += " Undoing it keeps " + ("it:" if total == 1 else "them all:") + _kept_lines(kept)
+        else:
+            text += f" Undoing it deletes them, but keeps {'one' if len(kept) == 1 else f'{len(kept):,}'} of them:"
+            text += _kept_lines(kept)
+    if p["changed"]:
+        text += "\n" if kept else " "
+        text += f"It puts back {_count(p['changed'], 'record', 'records')} the import changed"
+        text += (", but not the fields edited since:" + _kept_lines(kept_edits)) if kept_edits else "."
+    return text
+
+
+def _kept_lines(records: list[dict[str, Any]]) -> str:
+    """One line for each record an undo keeps (or keeps fields of): kind, id, name and why."""
+    return "".join(f"\n  {r['kind']} #{r['id']} {r['name']!r}: {', '.join(r.get('why') or r['fields'])}"
+                   for r in records)
+
+
+@imports_app.command("undo")
+@handles_errors
+def imports_undo(
+    ctx: typer.Context,
+    import_id: Annotated[int, typer.Argument(metavar="ID", help="The import's id (see crmtui imports list).")],
+    yes: Annotated[bool, typer.Option(
+        "--yes", "-y", help="Do not ask first (it only asks in a terminal, never in a script or a pipe).")] = False,
+    db: DbOption = None,
+) -> None:
+    """Undo an import: remove what it created and restore what it changed, but keep what was
+    worked on since (listed)."""
+    from crmtui.store.importer.history import undo_import, undo_preview
+
+    database = open_db(ctx, db)
+    try:
+        if not yes and _interactive():
+            with _working(f"Looking at import #{import_id}…"):
+                preview = undo_preview(database, import_id)
+            err.print(_undo_preview_text(import_id, preview), soft_wrap=False, markup=False)
+            if not typer.confirm(f"Undo import #{import_id}?", default=False, err=True):
+                err.print(f"Import #{import_id} was not undone.")
+                raise typer.Exit(1)
+        with _working(f"Undoing import #{import_id}…"):
+            r = undo_import(database, import_id)
+    finally:
+        database.close()
+    restored = f"; restored {_count(r['restored'], 'changed record', 'changed records')}" if r["restored"] else ""
+    out.print(f"Undid import #{import_id}: removed {_count(r['deals'], 'deal', 'deals')}, "
+              f"{_count(r['companies'], 'company', 'companies')} and {_count(r['contacts'], 'contact', 'contacts')}"
+              f"{restored}.")
+    if r["kept"]:
+        out.print(f"Kept {_count(len(r['kept']), 'record', 'records')} it created:" + _kept_lines(r["kept"]),
+                  markup=False)
+    if r["kept_edits"]:
+        out.print(f"Kept the fields edited since in {_count(len(r['kept_edits']), 'record', 'records')} it changed:"
+                  + _kept_lines(r["kept_edits"]), markup=False)
+
+
+@app.command("export", rich_help_panel=DATA)
+@handles_errors
+def export(
+    ctx: typer.Context,
+    record_type: Annotated[str, typer.Option(
+        "--type", help="deals, companies, contacts, activities or all.")] = "deals",
+    fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", help="File to write (default: standard output); a directory for --type all --format csv.")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Export deals, companies, contacts or activities as CSV or JSON (everything with --type all)."""
+    from crmtui.store.exporter import export_to
+
+    database = open_db(ctx, db)
+    try:
+        # 100,000 deals take seconds: a spinner while the export goes to a file
+        to_stdout = output is None or str(output) == "-"
+        with _working(f"Exporting {record_type}…", not to_stdout or _stdout_is_a_file()):
+            written = export_to(database, record_type, fmt, output)
+    finally:
+        database.close()
+    if not to_stdout:  # (`-o -` is standard output, as without -o: the text says it all)
+        err.print(", ".join(f"{n:,} {kind}" for kind, n in written.items()) + f" written to {output}", markup=False)
+
+
+# --- demo --------------------------------------------------------------------------------------
+
+
+@app.command(rich_help_panel=DATA)
+@handles_errors
+def demo(
+    ctx: typer.Context,
+    deals: Annotated[int, typer.Option("--deals", help="How many deals to create.", min=1)] = 200,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same data.")] = 42,
+    force: Annotated[bool, typer.Option("--force", help="Add to a database that already has deals.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Fill a database with realistic sample data (18 months of history)."""
+    import time
+
+    from crmtui.store.db import open_database
+    from crmtui.store.demo import generate_demo
+
+    start = time.perf_counter()
+    database = open_database(db_path(ctx, db))
+    try:
+        s = generate_demo(database, deals=deals, seed=seed, force=force)
+    finally:
+        database.close()
+    err.print(
+        f"Added {s.deals:,} deals ({s.open_deals:,} open), {s.companies:,} companies, {s.contacts:,} contacts, "
+        f"{s.stage_changes:,} stage changes and {s.activities:,} activities to {database.path} "
+        f"in {time.perf_counter() - start:.1f} s"
+    )

@@ -1,0 +1,75 @@
+"""The `crmtui` command: without a command it opens the app; the command groups add the scripting
+commands over the same store functions."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from crmtui import __version__
+from crmtui.cli import data, followups, records, reports, setup
+from crmtui.cli.common import DbOption, err, handles_errors
+from crmtui.locations import resolve_db_path
+
+app = typer.Typer(
+    name="crmtui",
+    help="A sales CRM in the terminal. Without a command, opens the app.",
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+for group in (followups, records, data, setup, reports):
+    app.add_typer(group.app)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"crmtui {__version__}")
+        raise typer.Exit()
+
+
+@app.callback(invoke_without_command=True)
+def root(
+    ctx: typer.Context,
+    db: DbOption = None,
+    version: Annotated[
+        bool, typer.Option("--version", "-V", help="Print the version and exit.", callback=_version, is_eager=True)
+    ] = False,
+) -> None:
+    ctx.obj = {"db": db}
+    if ctx.invoked_subcommand is None:
+        run_tui(db)
+
+
+@handles_errors
+def run_tui(db: Path | None) -> None:
+    from crmtui.app import make_app
+    from crmtui.store.db import open_database
+
+    path = resolve_db_path(db)
+    database = open_database(path)  # errors here are reported before the screen switches
+    make_app(database, own_process=True).run()
+
+
+def main() -> None:
+    """Console entry point: no traceback reaches the user, whatever happens."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("Interrupted; nothing more was written.")
+        sys.exit(130)
+    except Exception as exc:  # a bug: say so in one line, keep the traceback for CRMTUI_DEBUG
+        if os.environ.get("CRMTUI_DEBUG"):
+            raise
+        err.print(f"[bold red]crmtui: internal error:[/] {escape(f'{type(exc).__name__}: {exc}')} (set CRMTUI_DEBUG=1 for details)")
+        sys.exit(70)
+
+
+if __name__ == "__main__":
+    main()

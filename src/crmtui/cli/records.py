@@ -1,0 +1,369 @@
+"""Records from the shell: `crmtui add`, `deals|companies|contacts list`, `deal show`, `move`,
+`won`, `lost`, and the trash. Record ids: `12` or `D12` a deal, `C7` a company, `P31` a contact
+(person), `A88` an activity or task (see store/trash.py)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.markup import escape
+
+from crmtui.cli.common import (DAILY, RECORDS, DbOption, JsonOption, PlainTable, err, handles_errors, open_session, out,
+                               print_json, record_table)
+
+app = typer.Typer()
+add_app = typer.Typer(help="Add a deal, company or contact.", no_args_is_help=True)
+deals_app = typer.Typer(help="List deals.", no_args_is_help=True)
+companies_app = typer.Typer(help="List companies.", no_args_is_help=True)
+contacts_app = typer.Typer(help="List contacts.", no_args_is_help=True)
+deal_app = typer.Typer(help="Show one deal.", no_args_is_help=True)
+trash_app = typer.Typer(help="What was deleted, and bringing it back.", no_args_is_help=True)
+app.add_typer(add_app, name="add", rich_help_panel=RECORDS)
+app.add_typer(deals_app, name="deals", rich_help_panel=RECORDS)
+app.add_typer(deal_app, name="deal", rich_help_panel=RECORDS)
+app.add_typer(companies_app, name="companies", rich_help_panel=RECORDS)
+app.add_typer(contacts_app, name="contacts", rich_help_panel=RECORDS)
+app.add_typer(trash_app, name="trash", rich_help_panel=RECORDS)
+
+
+# --- add ---------------------------------------------------------------------------------------
+
+
+@add_app.command("deal")
+@handles_errors
+def add_deal(
+    ctx: typer.Context,
+    title: Annotated[str, typer.Argument(help="What is being sold, e.g. 'Website relaunch'.")],
+    company: Annotated[Optional[str], typer.Option(help="Company name (created if new) or #id.")] = None,
+    contact: Annotated[Optional[str], typer.Option(help="Contact name or email (created if new) or #id.")] = None,
+    amount: Annotated[Optional[str], typer.Option(help="Amount, e.g. 12500 or 12,500.00.")] = None,
+    stage: Annotated[Optional[str], typer.Option(help="Stage name (default: the first open stage).")] = None,
+    pipeline: Annotated[Optional[str], typer.Option(help="Pipeline name (default: the default pipeline).")] = None,
+    tag: Annotated[Optional[list[str]], typer.Option("--tag", help="A tag (the service sold); repeat for more.")] = None,
+    source: Annotated[Optional[str], typer.Option(help="Where the lead came from.")] = None,
+    close_date: Annotated[Optional[str], typer.Option("--close-date", help="Expected close date.")] = None,
+    confidence: Annotated[Optional[int], typer.Option(help="Your confidence, 1-5 stars.")] = None,
+    follow_up: Annotated[
+        Optional[bool],
+        typer.Option("--follow-up/--no-follow-up", help="Add the 'Follow up' task (default: the follow-up rule)."),
+    ] = None,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Add a deal."""
+    from crmtui.store.deals import create_deal, deal_detail
+
+    with open_session(ctx, db) as s:
+        deal = create_deal(
+            s, title, company=company, contact=contact, amount=amount, stage=stage, pipeline=pipeline,
+            tags=tag, source=source, expected_close=close_date, confidence=confidence, follow_up=follow_up,
+        )
+        row = deal_detail(s, deal.id)
+    if json_out:
+        print_json(row)
+    else:
+        out.print(escape(f"Added deal #{row['id']} {row['title']!r} in {row['stage']}" + _amount_suffix(row)))
+
+
+def _amount_suffix(row: dict[str, Any]) -> str:
+    from crmtui.store.money import format_money
+
+    return f", {format_money(row['amount_cents'])}" if row["amount_cents"] else ""
+
+
+@add_app.command("company")
+@handles_errors
+def add_company(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Company name.")],
+    domain: Annotated[Optional[str], typer.Option(help="Web domain, e.g. acme.com.")] = None,
+    website: Annotated[Optional[str], typer.Option(help="Website URL.")] = None,
+    email: Annotated[Optional[str], typer.Option(help="General email address.")] = None,
+    phone: Annotated[Optional[str], typer.Option(help="Phone number.")] = None,
+    source: Annotated[Optional[str], typer.Option(help="Where the customer came from.")] = None,
+    tag: Annotated[Optional[list[str]], typer.Option("--tag", help="A tag; repeat for more.")] = None,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Add a company."""
+    from crmtui.store.companies import create_company
+    from crmtui.store.listing import company_rows
+
+    with open_session(ctx, db) as s:
+        company = create_company(
+            s, name, domain=domain, website=website, email=email, phone=phone, source=source, tags=tag
+        )
+        (row,) = company_rows(s, company_id=company.id)
+    if json_out:
+        print_json(row)
+    else:
+        out.print(escape(f"Added company #{row['id']} {row['name']!r}" + (f" ({row['domain']})" if row["domain"] else "")))
+
+
+@add_app.command("contact")
+@handles_errors
+def add_contact(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The person's name.")],
+    email: Annotated[Optional[str], typer.Option(help="Email address.")] = None,
+    phone: Annotated[Optional[str], typer.Option(help="Phone number.")] = None,
+    title: Annotated[Optional[str], typer.Option(help="Job title.")] = None,
+    company: Annotated[Optional[str], typer.Option(help="Company name (created if new) or #id.")] = None,
+    tag: Annotated[Optional[list[str]], typer.Option("--tag", help="A tag; repeat for more.")] = None,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Add a contact."""
+    from crmtui.store.contacts import create_contact
+    from crmtui.store.listing import contact_rows
+
+    with open_session(ctx, db) as s:
+        contact = create_contact(s, name, email=email, phone=phone, title=title, company=company, tags=tag)
+        (row,) = contact_rows(s, contact_id=contact.id)
+    if json_out:
+        print_json(row)
+    else:
+        out.print(escape(f"Added contact #{row['id']} {row['name']!r}" + (f" at {row['company']}" if row["company"] else "")))
+
+
+# --- lists -------------------------------------------------------------------------------------
+
+
+@deals_app.command("list")
+@handles_errors
+def deals_list(
+    ctx: typer.Context,
+    stage: Annotated[Optional[str], typer.Option(help="Only deals in this stage.")] = None,
+    tag: Annotated[Optional[str], typer.Option(help="Only deals with this tag.")] = None,
+    pipeline: Annotated[Optional[str], typer.Option(help="Only deals in this pipeline.")] = None,
+    open_: Annotated[bool, typer.Option("--open", help="Only open deals.")] = False,
+    won: Annotated[bool, typer.Option("--won", help="Only won deals.")] = False,
+    lost: Annotated[bool, typer.Option("--lost", help="Only lost deals.")] = False,
+    limit: Annotated[Optional[int], typer.Option(help="At most this many (newest first).", min=1)] = None,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """List deals, newest first."""
+    from crmtui.store.deals import deal_rows
+    from crmtui.store.errors import ValidationError
+    from crmtui.store.money import format_money
+
+    chosen = [name for name, on in (("open", open_), ("won", won), ("lost", lost)) if on]
+    if len(chosen) > 1:
+        raise ValidationError("choose one of --open, --won and --lost")
+    with open_session(ctx, db) as s:
+        rows = deal_rows(s, stage=stage, tag=tag, pipeline=pipeline, status=chosen[0] if chosen else None, limit=limit)
+    if json_out:
+        print_json(rows)
+        return
+    if not rows:
+        err.print("No deals match. Add one with [bold]crmtui add deal TITLE[/], or try [bold]crmtui demo[/].")
+        return
+    out.print(record_table(
+        [("ID", "figure"), ("Title", "text"), ("Customer", "text"), ("Stage", "text"), ("Amount", "figure"),
+         ("Close", "fixed"), ("Tags", "text")],
+        [[str(r["id"]), r["title"], r["company"] or r["contact"] or "", r["stage"], format_money(r["amount_cents"]),
+          str(r["closed_on"] or r["expected_close"] or ""), ", ".join(r["tags"])] for r in rows],
+        main="Title"))
+
+
+@companies_app.command("list")
+@handles_errors
+def companies_list(
+    ctx: typer.Context,
+    tag: Annotated[Optional[str], typer.Option(help="Only companies with this tag.")] = None,
+    search: Annotated[Optional[str], typer.Option(help="Name or domain contains this.")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="At most this many.", min=1)] = None,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """List companies by name."""
+    from crmtui.store.listing import company_rows
+    from crmtui.store.money import format_money
+
+    with open_session(ctx, db) as s:
+        rows = company_rows(s, tag=tag, search=search, limit=limit)
+    if json_out:
+        print_json(rows)
+        return
+    if not rows:
+        err.print("No companies match. Add one with [bold]crmtui add company NAME[/].")
+        return
+    out.print(record_table(
+        [("ID", "figure"), ("Name", "text"), ("Domain", "text"), ("Open deals", "figure"), ("Won", "figure"),
+         ("Tags", "text")],
+        [[str(r["id"]), r["name"], r["domain"] or "", str(r["open_deals"]), format_money(r["won_cents"]),
+          ", ".join(r["tags"])] for r in rows],
+        main="Name"))
+
+
+@contacts_app.command("list")
+@handles_errors
+def contacts_list(
+    ctx: typer.Context,
+    tag: Annotated[Optional[str], typer.Option(help="Only contacts with this tag.")] = None,
+    company: Annotated[Optional[str], typer.Option(help="Only contacts of this company (name or #id).")] = None,
+    search: Annotated[Optional[str], typer.Option(help="Name or email contains this.")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="At most this many.", min=1)] = None,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """List contacts by name."""
+    from crmtui.store.listing import contact_rows
+
+    with open_session(ctx, db) as s:
+        rows = contact_rows(s, tag=tag, company=company, search=search, limit=limit)
+    if json_out:
+        print_json(rows)
+        return
+    if not rows:
+        err.print("No contacts match. Add one with [bold]crmtui add contact NAME[/].")
+        return
+    out.print(record_table(
+        [("ID", "figure"), ("Name", "text"), ("Email", "text"), ("Company", "text"), ("Title", "text"),
+         ("Tags", "text")],
+        [[str(r["id"]), r["name"], r["email"] or "", r["company"] or "", r["title"] or "", ", ".join(r["tags"])]
+         for r in rows],
+        main="Name"))
+
+
+# --- one deal ----------------------------------------------------------------------------------
+
+
+@deal_app.command("show")
+@handles_errors
+def deal_show(
+    ctx: typer.Context,
+    deal_id: Annotated[str, typer.Argument(metavar="ID", help="The deal's id.")],
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Show a deal, its customer and its stage history."""
+    from crmtui.store.deals import deal_detail
+    from crmtui.store.money import format_money
+
+    with open_session(ctx, db) as s:
+        row = deal_detail(s, deal_id)
+    if json_out:
+        print_json(row)
+        return
+    table = PlainTable.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    fields = [
+        ("Deal", f"#{row['id']} {row['title']}"),
+        ("Customer", row["company"] or row["contact"] or "—"),
+        ("Contact", " ".join(x for x in (row["contact"], f"<{row['contact_email']}>" if row["contact_email"] else "") if x) or "—"),
+        ("Stage", f"{row['stage']} ({row['pipeline']}, {row['probability']}%)"),
+        ("Amount", format_money(row["amount_cents"], row["currency"] or "")),
+        ("Cost", format_money(row["cost_cents"]) if row["cost_cents"] is not None else "—"),
+        ("Profit", format_money(row["amount_cents"] - row["cost_cents"]) if row["cost_cents"] is not None else "—"),
+        ("Confidence", "★" * row["confidence"] if row["confidence"] else "—"),
+        ("Expected close", str(row["expected_close"] or "—")),
+        ("Closed", str(row["closed_on"] or "—")),
+        ("Lost reason", row["lost_reason"] or "—"),
+        ("Source", row["source"] or "—"),
+        ("Tags", ", ".join(row["tags"]) or "—"),
+        ("Proposal", row["proposal_url"] or "—"),
+    ]
+    for k, v in fields:
+        table.add_row(k, v)
+    out.print(table)
+    out.print()
+    out.print("[bold]Stage history[/]")
+    for h in row["stage_history"]:
+        out.print(f"  {h['at'][:10]}  {(h['from'] or 'created') + ' → ' if h['from'] else 'created in '}{h['to']}", markup=False)
+
+
+@app.command(rich_help_panel=DAILY)
+@handles_errors
+def move(
+    ctx: typer.Context,
+    deal_id: Annotated[str, typer.Argument(metavar="ID", help="The deal's id.")],
+    stage: Annotated[str, typer.Argument(help="The stage to move to (name, or 1-based position).")],
+    db: DbOption = None,
+) -> None:
+    """Move a deal to another stage of its pipeline."""
+    from crmtui.store.deals import move_deal
+
+    with open_session(ctx, db) as s:
+        result = move_deal(s, deal_id, stage)
+    if result.changed:
+        out.print(f"Moved deal #{result.deal.id} from {result.from_stage.name} to {result.to_stage.name}")
+    else:
+        out.print(f"Deal #{result.deal.id} is already in {result.to_stage.name}")
+
+
+@app.command(rich_help_panel=DAILY)
+@handles_errors
+def won(
+    ctx: typer.Context,
+    deal_id: Annotated[str, typer.Argument(metavar="ID", help="The deal's id.")],
+    db: DbOption = None,
+) -> None:
+    """Mark a deal as won (closed today)."""
+    from crmtui.store.deals import mark_won
+
+    with open_session(ctx, db) as s:
+        result = mark_won(s, deal_id)
+    verb = "Marked" if result.changed else "Already"
+    out.print(f"{verb} deal #{result.deal.id} won ({result.to_stage.name})")
+
+
+@app.command(rich_help_panel=DAILY)
+@handles_errors
+def lost(
+    ctx: typer.Context,
+    deal_id: Annotated[str, typer.Argument(metavar="ID", help="The deal's id.")],
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Why it was lost, e.g. 'Price too high'.")],
+    db: DbOption = None,
+) -> None:
+    """Mark a deal as lost, with a reason (closed today)."""
+    from crmtui.store.deals import mark_lost
+
+    with open_session(ctx, db) as s:
+        result = mark_lost(s, deal_id, reason)
+    out.print(f"Marked deal #{result.deal.id} lost ({result.deal.lost_reason})")
+
+
+@trash_app.command("list")
+@handles_errors
+def trash_list_cmd(
+    ctx: typer.Context,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """What is in the trash, newest first. IDs: D deal, C company, P contact, A activity/task."""
+    from crmtui.store.trash import trash_list
+
+    with open_session(ctx, db) as s:
+        rows = trash_list(s)
+    if json_out:
+        print_json(rows)
+        return
+    if not rows:
+        err.print("The trash is empty.")
+        return
+    table = PlainTable(show_edge=False, header_style="bold")
+    for name in ("ID", "Kind", "What", "Deleted"):
+        table.add_column(name, overflow="fold" if name == "What" else "ellipsis")
+    for r in rows:
+        table.add_row(r["ref"], r["kind"], r["label"], r["deleted_at"][:16].replace("T", " "))
+    out.print(table)
+
+
+@trash_app.command("restore")
+@handles_errors
+def trash_restore_cmd(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(metavar="ID", help="As `crmtui trash list` shows: D12, C7, P31, A88.")],
+    db: DbOption = None,
+) -> None:
+    """Bring a deal, company, contact or activity back from the trash."""
+    from crmtui.store.trash import parse_ref, restore
+
+    parsed = parse_ref(ref)
+    with open_session(ctx, db) as s:
+        done, label = restore(s, parsed)
+    out.print(f"Restored {done.kind} {done} {label!r}", markup=False)

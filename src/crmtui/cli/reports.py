@@ -1,0 +1,253 @@
+"""`crmtui report`: the dashboard's figures from the shell, as tables, JSON or Markdown."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Optional
+
+import typer
+
+from crmtui.cli.common import REPORTS, DbOption, PlainTable, handles_errors, open_session, out, print_json
+
+app = typer.Typer()
+
+_EIGHTHS = " ▏▎▍▌▋▊▉█"
+
+
+def bar_text(value: int | float, maximum: int | float, width: int) -> str:
+    """A horizontal bar of `width` cells at most, in eighths of a cell."""
+    if maximum <= 0 or value <= 0 or width <= 0:
+        return ""
+    eighths = max(1, round(value / maximum * width * 8))
+    full, rest = divmod(eighths, 8)
+    return "█" * full + (_EIGHTHS[rest] if rest else "")
+
+
+def percent(ratio: float | None) -> str:
+    return "—" if ratio is None else f"{ratio * 100:.0f}%"
+
+
+def _money(cents: int | None) -> str:
+    from crmtui.store.money import format_money
+
+    return "—" if cents is None else format_money(cents)
+
+
+@app.command(rich_help_panel=REPORTS)
+@handles_errors
+def report(
+    ctx: typer.Context,
+    period: Annotated[
+        Optional[str],
+        typer.Option("--period", "-p", help="month, quarter, 12m, ytd or all (default: 12m).", show_default=False),
+    ] = None,
+    date_from: Annotated[Optional[str], typer.Option("--from", help="First day of a custom period.")] = None,
+    date_to: Annotated[Optional[str], typer.Option("--to", help="Last day of a custom period.")] = None,
+    pipeline: Annotated[Optional[str], typer.Option(help="Only this pipeline (default: all).")] = None,
+    tag: Annotated[Optional[str], typer.Option(help="Only deals with this tag.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON for scripts (amounts in currency units).")] = False,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print Markdown to paste into a note.")] = False,
+    db: DbOption = None,
+) -> None:
+    """The dashboard's figures: stat cards, per month, breakdowns, funnel and forecast."""
+    from crmtui.store.errors import ValidationError
+    from crmtui.store.reports import full_report, make_filter, report_json
+
+    if json_out and markdown:
+        raise ValidationError("choose one of --json and --markdown")
+    filt = make_filter(period, date_from=date_from, date_to=date_to, pipeline=pipeline, tag=tag)
+    with open_session(ctx, db) as s:
+        rep = full_report(s, filt)
+    if json_out:
+        print_json(report_json(rep))
+    elif markdown:
+        typer.echo(render_markdown(rep))
+    else:
+        print_tables(rep)
+
+
+# --- plain figures, shared by the table and Markdown renderings ---------------------------------------
+
+
+def _scope_line(rep: dict[str, Any]) -> str:
+    f = rep["filter"]
+    span = ""
+    if f["from"] or f["to"]:
+        span = f" ({f['from'] or '…'} to {f['to'] or '…'})"
+    parts = [f"{f['label']}{span}", f"pipeline {f['pipeline']}" if f["pipeline"] else "all pipelines"]
+    if f["tag"]:
+        parts.append(f"tag {f['tag']}")
+    if rep["currency"]:
+        parts.append(f"amounts in {rep['currency']}")
+    return " · ".join(parts)
+
+
+def card_rows(rep: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, value) for each stat card."""
+    c = rep["cards"]
+    cycle = "—" if c["average_cycle_days"] is None else f"{c['average_cycle_days']:g} days"
+    return [
+        ("Open pipeline", _money(c["open_pipeline_cents"])),
+        ("Weighted forecast", _money(c["weighted_forecast_cents"])),
+        ("Won this month", f"{_money(c['won_this_month_cents'])} ({c['won_this_month_deals']:,})"),
+        ("Won this quarter", f"{_money(c['won_this_quarter_cents'])} ({c['won_this_quarter_deals']:,})"),
+        ("Win rate", f"{percent(c['win_rate'])} ({c['won_deals']:,} won, {c['lost_deals']:,} lost)"),
+        ("Average won deal", _money(c["average_won_cents"])),
+        ("Average sales cycle", cycle),
+        ("Open deals", f"{c['open_deals']:,}"),
+        ("No next step", f"{c['no_next_step']:,}"),
+        ("Aging in stage", f"{c['aging']:,}"),
+    ]
+
+
+def _month_name(key: str | None) -> str:
+    from crmtui.store.reports import month_label
+
+    return "No close date" if key is None else month_label(key)
+
+
+def _sections(rep: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]], str]]:
+    """(title, headers, rows, justify per column as 'l'/'r') for every table after the cards."""
+    sections = []
+    months = rep["months"]
+    sections.append((
+        "Per month",
+        ["Month", "Pipeline generated", "New deals", "Sales", "Won", "Lost deals"],
+        [[_month_name(m["month"]), _money(m["created_cents"]), f"{m['created_deals']:,}", _money(m["won_cents"]),
+          f"{m['won_deals']:,}", f"{m['lost_deals']:,}"] for m in months],
+        "lrrrrr",
+    ))
+    sections.append((
+        "Sales and pipeline by tag",
+        ["Tag", "Sales", "Won", "Pipeline generated", "Created", "Open pipeline", "Open"],
+        [[t["tag"], _money(t["won_cents"]), f"{t['won_deals']:,}", _money(t["created_cents"]),
+          f"{t['created_deals']:,}", _money(t["open_cents"]), f"{t['open_deals']:,}"] for t in rep["by_tag"]],
+        "lrrrrrr",
+    ))
+    multi = len({r["pipeline"] for r in rep["by_stage"]}) > 1
+    sections.append((
+        "Deals and value by stage (open now; closed in the period)",
+        ["Stage", "Kind", "Deals", "Value", "Weighted"],
+        [[(f"{r['pipeline']}: " if multi else "") + r["stage"], r["kind"], f"{r['deals']:,}", _money(r["amount_cents"]),
+          _money(r["weighted_cents"]) if r["kind"] == "open" else ""] for r in rep["by_stage"]],
+        "llrrr",
+    ))
+    sections.append((
+        "Lead sources",
+        ["Source", "Deals", "Won", "Won value", "Lost", "Win rate"],
+        [[r["source"] or "(none)", f"{r['deals']:,}", f"{r['won_deals']:,}", _money(r["won_cents"]),
+          f"{r['lost_deals']:,}", percent(r["win_rate"])] for r in rep["sources"]],
+        "lrrrrr",
+    ))
+    sections.append((
+        "Lost reasons",
+        ["Reason", "Deals", "Value", "Share"],
+        [[r["reason"] or "(none)", f"{r['deals']:,}", _money(r["amount_cents"]), percent(r["share"])]
+         for r in rep["lost_reasons"]],
+        "lrrr",
+    ))
+    f = rep["funnel"]
+    sections.append((
+        f"Funnel: {f['pipeline']}, {f['deals']:,} deals created in the period",
+        ["Stage", "Reached", "To next stage"],
+        [[s["stage"], f"{s['reached']:,}", percent(s["conversion"]) if s["conversion"] is not None else ""]
+         for s in f["stages"]],
+        "lrr",
+    ))
+    fc = rep["forecast"]
+    sections.append((
+        f"Forecast by expected close month (open deals; {fc['overdue_deals']:,} overdue, {_money(fc['overdue_cents'])})",
+        ["Close month", "Deals", "Amount", "Weighted", "Overdue"],
+        [[_month_name(m["month"]), f"{m['deals']:,}", _money(m["amount_cents"]), _money(m["weighted_cents"]),
+          f"{m['overdue_deals']:,}" if m["overdue_deals"] else ""] for m in fc["months"]],
+        "lrrrr",
+    ))
+    return sections
+
+
+# --- renderings ---------------------------------------------------------------------------------------
+
+
+BAR_WIDTH = 16
+BAR_MIN_WIDTH = 4
+
+
+def print_tables(rep: dict[str, Any]) -> None:
+    """Rich tables; the month, tag, stage, funnel and forecast tables carry a bar per row.
+
+    A figure is never cut: its column is at least as wide as its longest value, and a header too
+    long for that wraps. The bars take the room the figures leave, up to BAR_WIDTH cells, and are
+    left out when that is less than BAR_MIN_WIDTH (an 80-column terminal)."""
+    from rich.markup import escape
+    from rich.measure import Measurement
+
+    out.print(f"[bold]crmtui report[/] · {escape(_scope_line(rep))}")
+    out.print()
+    cards = PlainTable.grid(padding=(0, 2))
+    cards.add_column(style="bold")
+    cards.add_column(justify="right")
+    cards.add_column(style="bold")
+    cards.add_column(justify="right")
+    rows = card_rows(rep)
+    half = (len(rows) + 1) // 2
+    for left, right in zip(rows[:half], rows[half:] + [("", "")]):
+        cards.add_row(*left, *right)
+    out.print(cards)
+    bar_values = _bar_values(rep)
+    for index, (title, headers, body, justify) in enumerate(_sections(rep)):
+        out.print()
+        if not body:
+            out.print(f"[bold]{title}[/]\n  [dim]nothing in this period[/]")
+            continue
+        values = bar_values.get(index)
+        bars: list[str] | None = None
+        if values:
+            natural = Measurement.get(out, out.options, _section_table(title, headers, body, justify)).maximum
+            width = min(BAR_WIDTH, out.width - natural - 3)  # 3: the column rule and its padding
+            if width >= BAR_MIN_WIDTH:
+                top = max(values, default=0)
+                bars = [bar_text(v, top, width) for v in values]
+        out.print(_section_table(title, headers, body, justify, bars))
+
+
+def _section_table(title: str, headers: list[str], body: list[list[str]], justify: str,
+                   bars: list[str] | None = None) -> PlainTable:
+    table = PlainTable(title=title, title_justify="left", title_style="bold", show_edge=False, header_style="bold")
+    for k, (name, j) in enumerate(zip(headers, justify)):
+        if j == "r":  # a figure: never cut; its header wraps instead
+            table.add_column(name, justify="right", min_width=max((len(row[k]) for row in body), default=1))
+        else:  # a name: cut with an ellipsis when the terminal is too narrow for it
+            table.add_column(name, no_wrap=True, overflow="ellipsis")
+    if bars is not None:
+        table.add_column("", no_wrap=True, style="cyan")
+    for i, row in enumerate(body):
+        table.add_row(*row, *([bars[i]] if bars is not None else []))
+    return table
+
+
+def _bar_values(rep: dict[str, Any]) -> dict[int, list[int]]:
+    """What the bars of the section at each index show (see `_sections` order)."""
+    return {
+        0: [m["won_cents"] for m in rep["months"]],
+        1: [t["won_cents"] for t in rep["by_tag"]],
+        2: [r["amount_cents"] for r in rep["by_stage"]],
+        5: [s["reached"] for s in rep["funnel"]["stages"]],
+        6: [m["weighted_cents"] for m in rep["forecast"]["months"]],
+    }
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|") or " "
+
+
+def render_markdown(rep: dict[str, Any]) -> str:
+    lines = [f"## Sales report: {_scope_line(rep)}", "", "| Figure | Value |", "| --- | ---: |"]
+    lines += [f"| {_md_cell(k)} | {_md_cell(v)} |" for k, v in card_rows(rep)]
+    for title, headers, body, justify in _sections(rep):
+        lines += ["", f"### {title}", ""]
+        if not body:
+            lines.append("Nothing in this period.")
+            continue
+        lines.append("| " + " | ".join(headers) + " |")
+        lines.append("| " + " | ".join("---:" if j == "r" else "---" for j in justify) + " |")
+        lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in body]
+    return "\n".join(lines)
