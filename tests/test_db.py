@@ -253,3 +253,23 @@ def test_store_never_imports_textual() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_schema_11_keeps_stages_and_fields_and_gives_them_colours_required_and_lookups(db_path: Path) -> None:
+    conn = migrations.connect_raw(db_path)
+    migrations.migrate(conn, upto=10)
+    conn.execute("INSERT INTO custom_field (entity, name, kind, options, position) VALUES ('deal', 'Budget', 'money',"
+                 " NULL, 1)")
+    conn.execute("INSERT INTO custom_value (field_id, entity_id, value) VALUES (1, 7, '250000')")
+    conn.close()
+    db = open_database(db_path)
+    assert db.backup_path is not None
+    db.close()
+    assert fetch(db_path, "SELECT name, kind, required, lookup FROM custom_field") == [("Budget", "money", 0, None)]
+    assert fetch(db_path, "SELECT value FROM custom_value") == [("250000",)]
+    assert {color for (color,) in fetch(db_path, "SELECT color FROM stage")} == {None}
+    conn = sqlite3.connect(db_path)
+    with pytest.raises(sqlite3.IntegrityError):  # one field of a name per record type
+        conn.execute("INSERT INTO custom_field (entity, name, kind) VALUES ('deal', 'budget', 'text')")
+    conn.execute("INSERT INTO custom_field (entity, name, kind) VALUES ('company', 'Budget', 'text')")
+    conn.close()

@@ -578,6 +578,22 @@ def _v10(conn: sqlite3.Connection) -> None:
     conn.executescript_in_tx(V10_CONTENTLESS_FINDER)  # type: ignore[attr-defined]
 
 
+V11_SETUP = """
+-- A stage's colour on its board column and badge (a Textual/Rich colour name or #rrggbb; NULL: by kind).
+ALTER TABLE stage ADD COLUMN color VARCHAR;
+-- A custom field asked for in quick add, and a lookup field's source ("company.size"): read live.
+ALTER TABLE custom_field ADD COLUMN required BOOLEAN NOT NULL DEFAULT 0;
+ALTER TABLE custom_field ADD COLUMN lookup VARCHAR;
+CREATE UNIQUE INDEX ux_custom_field_name ON custom_field (entity, name COLLATE NOCASE) WHERE deleted_at IS NULL;
+-- Board filters and breakdowns by a field's value.
+CREATE INDEX ix_custom_value_value ON custom_value (field_id, value);
+"""
+
+
+def _v11(conn: sqlite3.Connection) -> None:
+    conn.executescript_in_tx(V11_SETUP)  # type: ignore[attr-defined]
+
+
 # (version, description, function). Append only; never edit a released migration.
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (1, "core records: pipelines, stages, companies, contacts, deals, tags, activities", _v1),
@@ -590,6 +606,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (8, "deals: drop two indexes no query uses; the closed-date index holds closed deals only", _v8),
     (9, "deals, companies, contacts: drop the external-id indexes no query uses", _v9),
     (10, "finder: a contentless full-text index (the records hold the text), triggers pass old values", _v10),
+    (11, "setup: stage colours, required and lookup custom fields, one field name per record type", _v11),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 

@@ -37,6 +37,7 @@ class Stage(SQLModel, table=True):
     expected_days: Optional[int] = None
     kind: str = "open"  # one of STAGE_KINDS
     deleted_at: Optional[NaiveDatetime] = None
+    color: Optional[str] = None  # a colour name or #rrggbb; None: the colour of its kind
 
 
 class Company(SQLModel, table=True):
@@ -163,6 +164,8 @@ class CustomField(SQLModel, table=True):
     options: Optional[str] = None  # JSON: choices for `choice`
     position: int = 0
     deleted_at: Optional[NaiveDatetime] = None
+    required: bool = False  # asked for in quick add
+    lookup: Optional[str] = None  # a lookup field's source, "company.size": shown live, never stored
 
 
 class CustomValue(SQLModel, table=True):
