@@ -61,3 +61,30 @@ def test_depth_is_bounded(db: Database, monkeypatch: pytest.MonkeyPatch) -> None
     with db.session() as s:
         labels = [e.label for e in undo.pending(s, limit=100)]
     assert len(labels) == 20 and labels[0] == "change 29"
+
+
+def test_undo_puts_back_a_deleted_row_and_a_setting(db_path) -> None:  # noqa: ANN001
+    from sqlalchemy import text
+
+    from crmtui.store import undo
+    from crmtui.store.db import open_database
+
+    db = open_database(db_path)
+    with db.session() as s:
+        conn = s.connection()
+        row = dict(conn.execute(text("SELECT id, list_name, value, position FROM choice WHERE value = 'Referral'"))
+                   .mappings().one())
+        ops = [{"op": "insert", "table": "choice", "values": row}, undo.setting_op(s, "stale-days"),
+               undo.setting_op(s, "currency")]
+        conn.execute(text("DELETE FROM choice WHERE id = :id"), {"id": row["id"]})
+        conn.execute(text("INSERT INTO setting (key, value) VALUES ('stale-days', '30')"))
+        conn.execute(text("UPDATE setting SET value = 'EUR' WHERE key = 'currency'"))
+        undo.record(s, "setup", ops, scope="settings")
+    with db.session() as s:
+        assert undo.undo_last(s, scope="settings") is not None
+    with db.session() as s:
+        conn = s.connection()
+        assert conn.execute(text("SELECT id, value FROM choice WHERE value = 'Referral'")).one() == (row["id"], "Referral")
+        assert conn.execute(text("SELECT value FROM setting WHERE key = 'stale-days'")).all() == []
+        assert conn.execute(text("SELECT value FROM setting WHERE key = 'currency'")).scalar() == "USD"
+    db.close()

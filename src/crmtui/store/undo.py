@@ -11,6 +11,9 @@ Operations (JSON):
 - {"op": "restore", "table": T, "id": N}      bring back a record the change trashed
 - {"op": "set_tags", "entity": E, "id": N, "tags": [...]}  restore a record's tags
 - {"op": "set_custom", "entity": E, "id": N, "values": {field_id: value or null}}  custom fields
+- {"op": "insert", "table": T, "values": {column: value, ...}}  put back a row the change deleted
+  (with its id), e.g. a choice-list value
+- {"op": "setting", "key": K, "value": V or null}  put a setting back as it was stored (null: unset)
 """
 
 from __future__ import annotations
@@ -36,6 +39,12 @@ _TABLES = {
                  "deleted_at"},
     "stage_change": set(),
     "deal_link": set(),
+    # Setting crmtui up: pipelines, stages, custom fields, choice lists.
+    "pipeline": {"id", "name", "position", "is_default", "created_at", "deleted_at"},
+    "stage": {"id", "pipeline_id", "name", "position", "probability", "expected_days", "kind", "color", "deleted_at"},
+    "custom_field": {"id", "entity", "name", "kind", "options", "position", "required", "lookup", "deleted_at"},
+    "custom_value": {"field_id", "entity_id", "value"},
+    "choice": {"id", "list_name", "value", "position"},
 }
 MAX_DEPTH = 200  # entries kept per scope; older ones are pruned
 
@@ -107,8 +116,16 @@ def undo_last(session: Session, *, scope: str | None = "board") -> UndoEntry | N
 
             restore_custom_values(session, op["entity"], op["id"], op["values"])
             continue
+        if kind == "setting":
+            _put_setting(conn, op["key"], op["value"])
+            continue
         table = op["table"]
-        if kind == "update":
+        if kind == "insert":
+            _check(table, op["values"])
+            columns = ", ".join(op["values"])
+            params = {f"v_{c}": v for c, v in op["values"].items()}
+            conn.execute(text(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(':' + k for k in params)})"), params)
+        elif kind == "update":
             _check(table, op["values"])
             assignments = ", ".join(f"{c} = :v_{c}" for c in op["values"])
             params = {f"v_{c}": v for c, v in op["values"].items()}
@@ -133,6 +150,20 @@ def undo_last(session: Session, *, scope: str | None = "board") -> UndoEntry | N
     session.expire_all()  # ORM objects loaded before the undo are stale now
     session.refresh(entry)  # ...but the entry itself is returned: keep it readable after the session
     return entry
+
+
+def setting_op(session: Session, key: str) -> dict[str, Any]:
+    """An op that puts setting `key` back to what is stored now: call it before changing it."""
+    value = session.connection().execute(text("SELECT value FROM setting WHERE key = :k"), {"k": key}).scalar()
+    return {"op": "setting", "key": key, "value": value}
+
+
+def _put_setting(conn: Any, key: str, value: str | None) -> None:
+    if value is None:
+        conn.execute(text("DELETE FROM setting WHERE key = :k"), {"k": key})
+    else:
+        conn.execute(text("INSERT INTO setting (key, value) VALUES (:k, :v)"
+                          " ON CONFLICT (key) DO UPDATE SET value = excluded.value"), {"k": key, "v": value})
 
 
 def latest_id(session: Session) -> int | None:
