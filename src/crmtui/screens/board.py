@@ -218,7 +218,8 @@ class BoardScreen(Screen[None]):
         view = self.query_one(BoardView)
         for column in self.columns:
             column.remove()
-        self.columns = [StageColumn(self.board, stage, id=f"stage-{stage.id}") for stage in snapshot.stages]
+        # No ids: the old columns are still being removed while the new ones mount.
+        self.columns = [StageColumn(self.board, stage) for stage in snapshot.stages]
         for column in self.columns:
             column.masked = self.app.privacy
             column.closed_label = f"last {CLOSED_DAYS} days"

@@ -19,6 +19,7 @@ from crmtui.store.activities import get_record, next_open_task, stage_history, t
 from crmtui.store.deals import deal_detail
 from crmtui.store.custom_fields import custom_rows, custom_text
 from crmtui.store.errors import CrmError, NotFound
+from crmtui.store.models import Stage
 from crmtui.store.money import format_money
 from crmtui.widgets import opener
 from crmtui.widgets.footer import AppFooter
@@ -78,6 +79,7 @@ class DealDetailScreen(RecordScreen):
                 row = deal_detail(s, self.record_id)
                 row["notes"] = get_record(s, "deal", self.record_id).notes  # deal_rows leaves notes out
                 row["custom"] = custom_rows(s, "deal", self.record_id)
+                row["stage_color"] = s.get(Stage, row["stage_id"]).color
                 customer = _customer(s, row)
                 stays = stage_history(s, self.record_id)
                 task = next_open_task(s, "deal", self.record_id)
@@ -215,7 +217,8 @@ def render_facts(row: dict[str, Any], customer: dict[str, str], n_links: int, *,
     grid.add_row("Email", customer["email"] or customer["company_email"] or "—")
     grid.add_row("Phone", customer["phone"] or customer["company_phone"] or "—")
     entered = row["stage_entered_at"][:10]
-    grid.add_row("Stage", f"{row['stage']} ({row['probability']}%) since {entered}")
+    stage = Text(row["stage"], style=f"bold {row['stage_color']}" if row.get("stage_color") else "")
+    grid.add_row("Stage", stage.append(f" ({row['probability']}%) since {entered}"))
     amount = money(row["amount_cents"])
     if row["currency"]:
         amount.append(f"  ({row['currency']})", style="dim")

@@ -47,6 +47,7 @@ class BoardStage:
     probability: int
     expected_days: int | None
     position: int
+    color: str | None = None  # a Rich colour; None: the column's usual colours
 
     @property
     def is_open(self) -> bool:
@@ -194,7 +195,7 @@ def _pipelines(conn: sqlite3.Connection) -> list[tuple[int, str, bool]]:
 def board_stages(conn: sqlite3.Connection, pipeline_id: int) -> list[BoardStage]:
     """The stages of a pipeline in order."""
     rows = conn.execute(
-        "SELECT id, name, kind, probability, expected_days, position FROM stage"
+        "SELECT id, name, kind, probability, expected_days, position, color FROM stage"
         " WHERE pipeline_id = ? AND deleted_at IS NULL ORDER BY position, id",
         (pipeline_id,),
     ).fetchall()

@@ -611,6 +611,25 @@ def _funnel_stages(session: Session, sc: _Scope) -> tuple[Any, list[tuple[Any, i
     return pipe, [(s, i) for i, s in enumerate(ordered)]
 
 
+def _funnel_ranks(session: Session, pipe: Any, ranked: list[tuple[Any, int]]) -> dict[int, int]:
+    """The rank of every stage a deal may have passed, by id: a live stage's own; a deleted open
+    stage that of the live open stage before it (a deal that reached it got at least that far), a
+    deleted won stage that of the first won stage."""
+    ranks = {s.id: rank for s, rank in ranked}
+    won = min((rank for s, rank in ranked if s.kind == "won"), default=None)
+    last_open = None
+    rows = session.connection().execute(
+        text("SELECT id, kind, deleted_at FROM stage WHERE pipeline_id = :p ORDER BY position, id"), {"p": pipe.id})
+    for stage_id, kind, deleted_at in rows:
+        if stage_id in ranks:
+            last_open = ranks[stage_id] if kind == "open" else last_open
+        elif deleted_at is not None:
+            rank = last_open if kind == "open" else won if kind == "won" else None
+            if rank is not None:
+                ranks[stage_id] = rank
+    return ranks
+
+
 def _funnel_counts(session: Session, sc: _Scope) -> tuple[Any, list[tuple[Any, int]], dict[int, int]]:
     """The funnel's pipeline, its ranked stages, and how many cohort deals got furthest to each rank."""
     if "funnel" not in sc.cache:
@@ -618,7 +637,8 @@ def _funnel_counts(session: Session, sc: _Scope) -> tuple[Any, list[tuple[Any, i
         params = dict(sc.params, funnel_pipeline=pipe.id)
         counts: dict[int, int] = {}
         if ranked:
-            current = " ".join(f"WHEN {s.id} THEN {rank}" for s, rank in ranked)  # ints we made
+            ranks = _funnel_ranks(session, pipe, ranked)
+            current = " ".join(f"WHEN {sid} THEN {rank}" for sid, rank in ranks.items())  # ints we made
             # Each deal's furthest rank over its stage history (the covering index on stage_change
             # (deal_id, to_stage_id), schema 6) and its current stage. Every deal has history: the
             # services, the demo and the importer all record the stage a deal is created in.
@@ -866,7 +886,7 @@ def _drill_where(session: Session, sc: _Scope, drill: Drill) -> tuple[str, dict[
         rank = next((r for s, r in ranked if s.id == int(key)), None)  # type: ignore[arg-type]
         if rank is None:
             raise ValidationError(f"stage #{key} is not in the funnel of {pipe.name!r}", "stage")
-        ids = [s.id for s, r in ranked if r >= rank]
+        ids = [sid for sid, r in _funnel_ranks(session, pipe, ranked).items() if r >= rank]
         names = {s.id: s.name for s, _ in ranked}
         id_list = ", ".join(str(i) for i in ids)  # stage ids from the database: ints
         p["funnel_pipeline"] = pipe.id

@@ -270,12 +270,13 @@ class StageColumn(Widget):
     def _draw_header_line(self, y: int, width: int, styles: CardStyles, column) -> Strip:  # noqa: ANN001
         style = self._header_styles[1 if self.active else 0]
         muted = styles.muted
+        accent = Style(color=self.stage.color)  # the stage's own colour, if it has one
         inner = width - 2
         if y == 0:
             count = f"{column.count:,}"
             name = truncate(self.stage.name, inner - len(count) - 1)
             gap = max(1, inner - len(name) - len(count))
-            segments = [Segment(" " + name, style + Style(bold=True)), Segment(" " * gap, style), Segment(count + " ", style)]
+            segments = [Segment(" " + name, style + Style(bold=True) + accent), Segment(" " * gap, style), Segment(count + " ", style)]
         elif y == 1:
             total = format_money_short(column.amount_cents, masked=self.masked)
             if self.stage.is_open:
@@ -292,5 +293,5 @@ class StageColumn(Widget):
                 label = ""
             rule = "─" * max(0, (width - len(label)) // 2)
             text = (rule + label + rule).ljust(width, "─")[:width]
-            segments = [Segment(text, styles.base + muted)]
+            segments = [Segment(text, styles.base + (accent if self.stage.color else muted))]
         return Strip(segments).adjust_cell_length(width, style)
