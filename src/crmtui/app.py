@@ -55,11 +55,18 @@ class CrmApp(App[None]):
         self.settings = dict(settings or {})
         self.sub_title = str(database.path)
         self.privacy = bool(self.settings.get("privacy", False))
+        if self.settings.get("theme", "textual-dark") != "textual-dark":  # else Textual's ($TEXTUAL_THEME)
+            self.theme = self.settings["theme"]
 
     async def on_mount(self) -> None:
         from crmtui.screens.board import BoardScreen
 
         await self.push_screen(BoardScreen())  # mounted: its cards are loaded
+        start = self.settings.get("start-screen")  # opens over the board, the home screen
+        if start == "agenda":
+            self.action_agenda()
+        elif start == "dashboard":
+            self.action_dashboard()
         self.call_after_refresh(self._after_first_paint)  # after the frame that shows them
 
     def _after_first_paint(self) -> None:
@@ -230,5 +237,12 @@ def _record_commands():  # noqa: ANN202 - the palette provider, imported when th
 
 def make_app(database: Database, settings: dict[str, Any] | None = None, *, own_process: bool = False) -> CrmApp:
     """Build the app over an open database. `own_process`: the app is the process's program
-    (`crmtui`, the benches), so it may tune the garbage collector for itself."""
-    return CrmApp(database, settings, own_process=own_process)
+    (`crmtui`, the benches), so it may tune the garbage collector for itself. The database's
+    settings choose the theme, the start screen and how money and dates are written."""
+    from crmtui.store.money import use_locale
+    from crmtui.store.settings import read_settings
+
+    stored = read_settings(database)
+    use_locale(stored["locale"], stored["currency"])
+    chosen = {"theme": stored["theme"], "start-screen": stored["start-screen"], **(settings or {})}
+    return CrmApp(database, chosen, own_process=own_process)

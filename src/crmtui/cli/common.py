@@ -144,12 +144,17 @@ def db_path(ctx: typer.Context, db: Path | None) -> Path:
 
 
 def open_db(ctx: typer.Context, db: Path | None) -> Any:  # noqa: ANN401 - a store Database
-    """The command's database, opened (and upgraded, saying where the copy of the old one is)."""
+    """The command's database, opened (and upgraded, saying where the copy of the old one is);
+    money and dates are written as its `locale` setting says from here on."""
     from crmtui.store.db import open_database
+    from crmtui.store.money import use_locale
+    from crmtui.store.settings import read_settings
 
     database = open_database(db_path(ctx, db))
     if database.backup_path:
         err.print(f"Upgraded the database; a copy of the old one is at {database.backup_path}", markup=False)
+    settings = read_settings(database)
+    use_locale(settings["locale"], settings["currency"])
     return database
 
 

@@ -319,20 +319,19 @@ def stages_delete(
 @rules_app.command("show")
 @handles_errors
 def rules_show(ctx: typer.Context, json_out: JsonOption = False, db: DbOption = None) -> None:
-    """Show the follow-up rules and their values."""
-    from crmtui.store.settings import SPECS, all_settings
+    """Show the follow-up rules and their values (`crmtui settings show` shows the other settings)."""
+    from crmtui.store.settings import RULES, SPECS, all_settings, show_value
 
     with open_session(ctx, db) as s:
         values = all_settings(s)
     if json_out:
-        print_json(values)
+        print_json({key: values[key] for key in RULES})
         return
     table = PlainTable(show_edge=False, header_style="bold")
     for name in ("Rule", "Value", "Default", "Meaning"):
         table.add_column(name)
-    for key, spec in SPECS.items():
-        show = lambda v: ("on" if v else "off") if spec.kind == "bool" else str(v)  # noqa: E731
-        table.add_row(key, show(values[key]), show(spec.default), spec.help)
+    for key in RULES:
+        table.add_row(key, show_value(key, values[key]), show_value(key, SPECS[key].default), SPECS[key].help)
     out.print(table)
 
 
@@ -345,9 +344,8 @@ def rules_set(
     db: DbOption = None,
 ) -> None:
     """Change a follow-up rule."""
-    from crmtui.store.settings import SPECS, set_setting
+    from crmtui.store.settings import set_setting, show_value
 
     with open_session(ctx, db) as s:
         typed = set_setting(s, key, value)
-    shown = ("on" if typed else "off") if SPECS[key].kind == "bool" else typed
-    out.print(f"{key} = {shown}")
+    out.print(f"{key} = {show_value(key, typed)}")

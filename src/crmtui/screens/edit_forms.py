@@ -165,12 +165,10 @@ class FormScreen(ModalScreen[bool]):
 
 
 def _choices(database, list_name: str) -> list[str]:  # noqa: ANN001
-    from sqlalchemy import text
+    from crmtui.store.choices import values
 
     with database.session() as s:
-        return [r[0] for r in s.connection().execute(
-            text("SELECT value FROM choice WHERE list_name = :n ORDER BY position, value"), {"n": list_name}
-        )]
+        return values(s, list_name)
 
 
 def record_form(database, kind: str, record_id: int) -> FormScreen:  # noqa: ANN001
@@ -197,7 +195,7 @@ def record_form(database, kind: str, record_id: int) -> FormScreen:  # noqa: ANN
         "source": _choices(database, "source"),
         "lost_reason": _choices(database, "lost_reason"),
         "category": _choices(database, "category"),
-        "size": ["small", "medium", "enterprise"],
+        "size": _choices(database, "customer_size"),
     }
     placeholders = {
         "amount": "12500 or 12,500.00", "cost": "what delivering it costs you", "currency": "default currency",

@@ -262,13 +262,10 @@ class TriageScreen(Screen[None]):
         from crmtui.screens.prompt import PromptScreen
         from crmtui.store import board_actions
 
+        from crmtui.store.choices import values
+
         with self.app.database.session() as session:
-            reasons = [
-                r[0]
-                for r in session.connection().execute(
-                    text("SELECT value FROM choice WHERE list_name = 'lost_reason' ORDER BY position")
-                )
-            ]
+            reasons = values(session, "lost_reason")
 
         def done(reason: str | None) -> None:
             if reason:

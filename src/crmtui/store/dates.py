@@ -194,4 +194,15 @@ def _add_months(day: dt.date, months: int) -> dt.date:
 
 
 def format_date(day: dt.date | None) -> str:
-    return day.isoformat() if day else ""
+    """A date as the locale in use writes it (`5 mars 2026` in sv_SE, `Mar 5, 2026` in en_US),
+    else ISO (`2026-03-05`)."""
+    if not day:
+        return ""
+    from crmtui.store.money import current_locale
+
+    locale = current_locale()
+    if locale is None:
+        return day.isoformat()
+    from babel.dates import format_date as babel_date
+
+    return babel_date(day, "medium", locale=locale).replace("\u202f", "\u00a0")

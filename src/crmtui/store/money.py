@@ -1,17 +1,62 @@
-"""Money as people write it, stored as integer minor units (cents)."""
+"""Money as people write it, stored as integer minor units (cents).
+
+Amounts are written the built-in way (`USD 12,345.50`) unless a locale is in use (the `locale`
+setting, applied with `use_locale` when the app or a command opens the database): then Babel
+writes them as that locale does (`1 234,50 kr` for sv_SE, with no-break spaces so an amount never
+breaks across lines). Babel is imported only when a locale is set.
+"""
 
 from __future__ import annotations
 
+import copy
+import functools
 import re
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from crmtui.store.errors import ValidationError
+
+_locale: Any = None  # the babel Locale in use, or None: the built-in format
+_default_currency = ""  # with a locale, an amount without a currency is in this one
+
+
+def use_locale(code: str | None, currency: str = "") -> None:
+    """Write money, numbers and dates as locale `code` (e.g. "sv_SE") does from now on, amounts
+    without a currency of their own in `currency` (the database default); None or "": the
+    built-in format. A code Babel does not know (a hand-edited setting) means the built-in format."""
+    global _locale, _default_currency
+    _locale, _default_currency = None, currency or ""
+    if code:
+        from babel import Locale, UnknownLocaleError
+
+        try:
+            _locale = Locale.parse(code.replace("-", "_"))
+        except (UnknownLocaleError, ValueError, TypeError):
+            _locale = None
+
+
+def current_locale() -> Any:
+    """The babel Locale in use, or None (the built-in format)."""
+    return _locale
+
+
+def check_locale(code: str) -> str:
+    """A locale code as Babel knows it (`sv-se` -> `sv_SE`), or ValidationError."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        return str(Locale.parse(code.strip().replace("-", "_")))
+    except (UnknownLocaleError, ValueError, TypeError):
+        raise ValidationError(f"locale: {code!r} is not a locale Babel knows (e.g. en_US, sv_SE, fr_FR, de_DE)",
+                              "locale") from None
+
 
 # Currency words and symbols that may stand before or after an amount.
 _CURRENCY_TOKENS = re.compile(
     r"(?i)(?:[A-Z]{3}(?![a-z])|[$€£¥₹₽₩₺₪₫฿₴₦]|kr\.?|fr\.?|chf|zł|r\$|us\$|a\$|c\$)"
 )
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009']")
+_BIDI_MARKS = re.compile("[\u200e\u200f\u061c]")  # around amounts in right-to-left locales
 
 
 def parse_amount(text: str | int | float | Decimal | None, *, field: str = "amount") -> int | None:
@@ -22,6 +67,16 @@ def parse_amount(text: str | int | float | Decimal | None, *, field: str = "amou
     """
     if text is None:
         return None
+    try:
+        return _parse_builtin(text, field)
+    except ValidationError:
+        cents = _parse_in_locale(text, field) if _locale is not None and isinstance(text, str) else None
+        if cents is None:
+            raise
+        return cents
+
+
+def _parse_builtin(text: str | int | float | Decimal, field: str) -> int | None:
     if isinstance(text, bool):
         raise ValidationError(f"{field}: {text!r} is not an amount", field)
     if isinstance(text, int):
@@ -53,6 +108,31 @@ def parse_amount(text: str | int | float | Decimal | None, *, field: str = "amou
     if negative:
         value = -value
     return _to_cents(value, raw, field)
+
+
+def _parse_in_locale(raw: str, field: str) -> int | None:
+    """What format_money writes in the locale in use that the built-in parser does not read
+    (`$US` in fr_FR, `₹12,34,567.50` in en_IN, `CHF 1’234.50` in de_CH); None if not that either."""
+    from babel.numbers import NumberFormatError, parse_decimal
+
+    s = _symbols_of(str(_locale)).sub("", _BIDI_MARKS.sub("", raw))
+    s = _SPACES.sub("", s).replace(_locale.number_symbols["latn"]["group"], "")
+    negative = s.startswith("-") or s.startswith("\u2212")
+    try:
+        value = parse_decimal(s.lstrip("-\u2212"), locale=_locale, strict=True)
+    except NumberFormatError:
+        return None
+    return _to_cents(-value if negative else value, raw, field)
+
+
+@functools.lru_cache(maxsize=4)
+def _symbols_of(code: str) -> re.Pattern[str]:
+    """Every currency symbol and ISO code a locale writes, longest first."""
+    from babel import Locale
+
+    locale = Locale.parse(code)
+    words = {word for word in (*locale.currency_symbols.values(), *locale.currencies) if word and not word[0].isdigit()}
+    return re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
 
 
 def _normalise_separators(s: str, raw: str, field: str) -> str:
@@ -96,15 +176,56 @@ def _to_cents(value: Decimal, raw: str, field: str) -> int:
 
 
 def format_money(cents: int | None, currency: str = "", *, masked: bool = False) -> str:
-    """`1234500` -> `12,345` (whole units when there are no cents), `12,345.50` otherwise."""
+    """`1234500` -> `12,345` (whole units when there are no cents), `12,345.50` otherwise; in a
+    locale, as it writes money (`12 345 kr`, `1 234,50 kr`), in the default currency when none is given."""
     if cents is None:
         return ""
     if masked:
         return "•••••"
+    if _locale is not None:
+        return _in_locale(Decimal(cents).scaleb(-2), currency, whole=cents % 100 == 0)
     sign = "-" if cents < 0 else ""
     units, rest = divmod(abs(cents), 100)
     body = f"{units:,}" if rest == 0 else f"{units:,}.{rest:02d}"
     return f"{sign}{currency + ' ' if currency else ''}{body}"
+
+
+def format_money_input(cents: int | None) -> str:
+    """An amount as a form offers it for editing: no currency, no grouping, whole units without
+    decimals (`1234`, `1234.50`; `1234,50` in a locale that writes a decimal comma). parse_amount
+    reads it back in any locale."""
+    if cents is None:
+        return ""
+    sign = "-" if cents < 0 else ""
+    units, rest = divmod(abs(cents), 100)
+    if rest == 0:
+        return f"{sign}{units}"
+    mark = "," if _locale is not None and _locale.number_symbols["latn"]["decimal"] == "," else "."
+    return f"{sign}{units}{mark}{rest:02d}"
+
+
+def _in_locale(value: Decimal, currency: str, *, whole: bool) -> str:
+    """Babel's writing of an amount in the locale in use: whole units without decimals, as the
+    built-in format does. Narrow no-break spaces (fr_FR) become no-break spaces: every terminal
+    font has those."""
+    from babel.numbers import format_currency, format_decimal
+
+    currency = currency or _default_currency
+    digits = "" if whole else ".00"
+    if currency:
+        pattern = _locale.currency_formats["standard"]
+        if whole:
+            pattern = _whole(pattern)
+        text = format_currency(value, currency, format=pattern, locale=_locale, currency_digits=False)
+    else:
+        text = format_decimal(value, format=f"#,##0{digits}", locale=_locale)
+    return text.replace("\u202f", "\u00a0")
+
+
+def _whole(pattern: Any) -> Any:
+    whole = copy.copy(pattern)
+    whole.frac_prec = (0, 0)
+    return whole
 
 
 def format_money_short(cents: int | None, currency: str = "", *, masked: bool = False) -> str:
@@ -113,6 +234,8 @@ def format_money_short(cents: int | None, currency: str = "", *, masked: bool = 
         return ""
     if masked:
         return "•••"
+    if _locale is not None:
+        return _short_in_locale(Decimal(cents).scaleb(-2), currency)
     units = cents / 100
     body = f"{units:.0f}"
     for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
@@ -123,3 +246,36 @@ def format_money_short(cents: int | None, currency: str = "", *, masked: bool = 
             body = text.removesuffix(".0") + suffix
             break
     return f"{currency + ' ' if currency else ''}{body}"
+
+
+def _short_in_locale(value: Decimal, currency: str) -> str:
+    """Babel's compact writing (`12,5 tn kr`); under a thousand, whole units."""
+    from babel.numbers import format_compact_currency, format_compact_decimal
+
+    if abs(value) < 1000 or not _abbreviates(value):
+        return _in_locale(value.quantize(Decimal(1)), currency, whole=True)
+    rounded = value.quantize(Decimal(1).scaleb(value.adjusted() - 2))
+    if rounded.adjusted() > value.adjusted():
+        value = rounded  # just under a step reads as the next one: 1 mn, not 1000 tn
+    currency = currency or _default_currency
+    if currency:
+        text = format_compact_currency(value, currency, locale=_locale, fraction_digits=1)
+    else:
+        text = format_compact_decimal(value, locale=_locale, fraction_digits=1)
+    return text.replace("\u202f", "\u00a0")
+
+
+def _abbreviates(value: Decimal) -> bool:
+    """Whether the locale has a short word for amounts this large (de_DE has none below a million)."""
+    steps = _locale.compact_decimal_formats["short"]["other"]
+    below = [int(m) for m in steps if int(m) <= abs(value)]
+    return bool(below) and steps[str(max(below))].pattern != "0"
+
+
+def format_number(number: int) -> str:
+    """A count as the locale in use writes it (`12,345` built in, `12 345` in sv_SE)."""
+    if _locale is None:
+        return f"{number:,}"
+    from babel.numbers import format_decimal
+
+    return format_decimal(number, locale=_locale).replace("\u202f", "\u00a0")

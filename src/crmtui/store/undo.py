@@ -6,6 +6,8 @@ SQLite stores them (read with raw SQL), so restoring them is exact.
 
 Operations (JSON):
 - {"op": "update", "table": T, "id": N, "values": {column: old value, ...}}  restore columns
+- {"op": "update_ids", "table": T, "ids": [N, ...], "values": {column: old value, ...}}  the same for many
+  rows that held the same values (a renamed choice: one statement, not one per deal)
 - {"op": "delete_row", "table": T, "id": N}   remove a row the change inserted (a stage change)
 - {"op": "trash", "table": T, "id": N}        soft-delete a record the change created
 - {"op": "restore", "table": T, "id": N}      bring back a record the change trashed
@@ -125,11 +127,15 @@ def undo_last(session: Session, *, scope: str | None = "board") -> UndoEntry | N
             columns = ", ".join(op["values"])
             params = {f"v_{c}": v for c, v in op["values"].items()}
             conn.execute(text(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(':' + k for k in params)})"), params)
-        elif kind == "update":
+        elif kind in ("update", "update_ids"):
             _check(table, op["values"])
             assignments = ", ".join(f"{c} = :v_{c}" for c in op["values"])
             params = {f"v_{c}": v for c, v in op["values"].items()}
-            conn.execute(text(f"UPDATE {table} SET {assignments} WHERE id = :id"), {**params, "id": op["id"]})
+            if kind == "update":
+                conn.execute(text(f"UPDATE {table} SET {assignments} WHERE id = :id"), {**params, "id": op["id"]})
+            else:
+                conn.execute(text(f"UPDATE {table} SET {assignments} WHERE id IN (SELECT value FROM json_each(:ids))"),
+                             {**params, "ids": json.dumps(op["ids"])})
         elif kind == "delete_row":
             _check(table)
             conn.execute(text(f"DELETE FROM {table} WHERE id = :id"), {"id": op["id"]})
