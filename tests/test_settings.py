@@ -453,3 +453,9 @@ async def test_the_app_uses_the_theme_and_the_locale(db_path: Path) -> None:
         await pilot.pause()
         assert app.theme == "nord"
         assert f"1{NBSP}234{NBSP}kr" in str(app.screen.query_one("#board-summary").render())
+
+
+def test_card_fields_know_every_built_in_deal_field() -> None:
+    from crmtui.store import editing, settings
+
+    assert settings.DEAL_FIELDS == tuple(editing.DEAL_FIELDS)

@@ -1,6 +1,6 @@
 """Records from the shell: `crmtui add`, `deals|companies|contacts list`, `deal show`, `move`,
 `won`, `lost`, and the trash. Record ids: `12` or `D12` a deal, `C7` a company, `P31` a contact
-(person), `A88` an activity or task (see store/trash.py)."""
+(person), `A88` an activity or task, `F3` a custom field (see store/trash.py)."""
 
 from __future__ import annotations
 
@@ -334,7 +334,7 @@ def trash_list_cmd(
     json_out: JsonOption = False,
     db: DbOption = None,
 ) -> None:
-    """What is in the trash, newest first. IDs: D deal, C company, P contact, A activity/task."""
+    """What is in the trash, newest first. IDs: D deal, C company, P contact, A activity/task, F custom field."""
     from crmtui.store.trash import trash_list
 
     with open_session(ctx, db) as s:
@@ -357,10 +357,10 @@ def trash_list_cmd(
 @handles_errors
 def trash_restore_cmd(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(metavar="ID", help="As `crmtui trash list` shows: D12, C7, P31, A88.")],
+    ref: Annotated[str, typer.Argument(metavar="ID", help="As `crmtui trash list` shows: D12, C7, P31, A88, F3.")],
     db: DbOption = None,
 ) -> None:
-    """Bring a deal, company, contact or activity back from the trash."""
+    """Bring a deal, company, contact, activity or custom field (with its values) back from the trash."""
     from crmtui.store.trash import parse_ref, restore
 
     parsed = parse_ref(ref)

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from crmtui.store import clock, followups, undo
 from crmtui.store.companies import resolve_company
 from crmtui.store.contacts import resolve_contact
+from crmtui.store.custom_fields import with_fields
 from crmtui.store.dates import parse_date
 from crmtui.store.errors import NotFound, ValidationError
 from crmtui.store.models import Deal, Stage, StageChange
@@ -242,7 +243,8 @@ def deal_rows(
     deal_id: int | None = None,
     limit: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Deals with their company, contact, stage and tags looked up, as plain dicts.
+    """Deals with their company, contact, stage and tags looked up, as plain dicts; with a
+    `fields` object (custom fields by name, lookups included) when deals have custom fields.
 
     `status` is open / won / lost / closed (the stage's kind). Newest first.
     """
@@ -274,7 +276,7 @@ def deal_rows(
         sql += " LIMIT :limit"
         params["limit"] = limit
     rows = session.connection().execute(text(sql), params).mappings().all()
-    return [_row_dict(r) for r in rows]
+    return with_fields(session, "deal", [_row_dict(r) for r in rows])
 
 
 def _row_dict(row: Any) -> dict[str, Any]:

@@ -18,15 +18,18 @@ from crmtui.store import clock, undo
 from crmtui.store.activities import get_record, undo_scope
 from crmtui.store.custom_fields import (
     CUSTOM_PREFIX,
+    check_settable,
     custom_fields,
     custom_values,
+    name_key,
+    plural,
     split_custom_values,
     write_custom_values,
 )
 from crmtui.store.dates import parse_date
 from crmtui.store.errors import ValidationError
 from crmtui.store.models import Company, Contact, DealLink
-from crmtui.store.money import format_money
+from crmtui.store.money import format_money_input
 from crmtui.store.tags import clean_tags, set_tags, tags_of
 from crmtui.store.validate import (
     clean_amount,
@@ -144,7 +147,7 @@ def form_values(session: Session, kind: str, record_id: int) -> dict[str, str]:
             ).scalar_one()
         elif field in ("amount", "cost"):
             cents = getattr(record, f"{field}_cents")
-            values[field] = "" if cents is None else format_money(cents).replace(",", "")
+            values[field] = format_money_input(cents)
         else:
             value = getattr(record, field)
             values[field] = "" if value is None else str(value)
@@ -198,7 +201,7 @@ def update_record(session: Session, kind: str, record_id: int, values: Mapping[s
     Unchanged values are left alone; nothing is written (and no undo entry made) when nothing changed.
     """
     record = get_record(session, kind, record_id)
-    values, custom = split_custom_values(session, kind, values)
+    values, custom = split_custom_values(session, kind, values, record_id)
     cleaned = _clean_all(kind, values)
     before = form_values(session, kind, record_id)
     old_custom = custom_values(session, kind, record_id)
@@ -259,6 +262,63 @@ def update_record(session: Session, kind: str, record_id: int, values: Mapping[s
     return changed + [f"{CUSTOM_PREFIX}{fid}" for fid in custom_changed]
 
 
+def builtin_key(kind: str, name: str) -> str | None:
+    """A built-in field's form name ("expected_close") from its form name or label as a person
+    types it ("Expected close", "expected-close"); None when no built-in field is called that."""
+    for key, (label, _clean) in FIELDS[kind].items():
+        if name_key(name) in (name_key(key), name_key(label.split(" (")[0])):
+            return key
+    return None
+
+
+def field_key(session: Session, kind: str, name: str) -> str:
+    """The form name of a record's field as a person names it: a built-in field by its form name
+    or label, any case, `_`, `-` or space alike ("expected close", "Lost_reason"), else a custom
+    field by its name ("cf_7"); `field:NAME` names only custom fields. ValidationError naming the
+    fields of that record type."""
+    custom_only = name.strip().lower().startswith("field:")
+    wanted = name.strip()[len("field:"):] if custom_only else name
+    builtin = None if custom_only else builtin_key(kind, wanted)
+    if builtin is not None:
+        return builtin
+    for field in custom_fields(session, kind):
+        if name_key(field["name"]) == name_key(wanted):
+            return f"{CUSTOM_PREFIX}{field['id']}"
+    names = list(FIELDS[kind]) + [f["name"] for f in custom_fields(session, kind)]
+    raise ValidationError(f"{plural(kind)} have no field {wanted.strip()!r} (fields: {', '.join(names)})", "field")
+
+
+def parse_assignments(items: list[str]) -> dict[str, str]:
+    """`FIELD=VALUE` words as typed in the shell, by field; `FIELD=` clears the field."""
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ValidationError(f"{item!r} is not FIELD=VALUE (FIELD= clears a field)", "field")
+        if name.strip().casefold() in (n.casefold() for n in out):
+            raise ValidationError(f"{name.strip()}: given twice", name.strip())
+        out[name.strip()] = value
+    return out
+
+
+def set_fields(session: Session, kind: str, record_id: int, assignments: Mapping[str, str]) -> list[str]:
+    """Change fields of a deal, company or contact by name (`crmtui set D12 amount=5000
+    Budget=2500 stage=Won`), with the checks, undo entry and stage-change record of the app's
+    edit form. A lookup field is refused: it is read from the customer. Returns the names of the
+    fields that changed (built-in form names, custom field names)."""
+    get_record(session, kind, record_id)
+    form: dict[str, str] = {}
+    for name, value in assignments.items():
+        key = field_key(session, kind, name)
+        if key.startswith(CUSTOM_PREFIX):
+            field = next(f for f in custom_fields(session, kind) if f"{CUSTOM_PREFIX}{f['id']}" == key)
+            check_settable(field)
+        form[key] = value
+    changed = update_record(session, kind, record_id, form)
+    names = {f"{CUSTOM_PREFIX}{f['id']}": f["name"] for f in custom_fields(session, kind)}
+    return [names.get(key, key) for key in changed]
+
+
 def _stages(session: Session, pipeline_id: int) -> list:
     from crmtui.store.pipelines import list_stages
 
@@ -312,5 +372,6 @@ def deal_links(session: Session, deal_id: int) -> list[DealLink]:
 
 __all__ = [
     "DEAL_FIELDS", "COMPANY_FIELDS", "CONTACT_FIELDS", "FIELDS", "check_field", "form_values", "update_record",
+    "builtin_key", "field_key", "parse_assignments", "set_fields",
     "trash_record", "undo_last_edit", "add_link", "deal_links",
 ]

@@ -5,6 +5,12 @@ Money is a decimal string (`"1234.50"`), dates `YYYY-MM-DD`, times ISO 8601 UTC
 (`2026-11-23T09:30:00Z`), tags a list (in CSV: joined with `; `). A CSV cell a spreadsheet would
 run as a formula (starting with `=`, `+`, `-`, `@`, tab or CR) gets a leading `'`; the importer
 takes it off again, so export -> import -> export gives the same data.
+
+Custom fields (lookups included, read live) follow the documented columns when a record type has
+any: in JSON a `fields` object keyed by field name, in CSV one column per field named as the
+field (`field:NAME` when a documented column has that name). Values as `custom_fields.json_value`
+gives them (money "2500.00", yes/no true/false, multichoice a list; in CSV "yes"/"no" and
+options joined with `; `).
 """
 
 from __future__ import annotations
@@ -16,10 +22,11 @@ import operator
 import re
 import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from crmtui.store.custom_fields import custom_fields, fields_object, json_converter, value_sql
 from crmtui.store.db import Database, translate_errors
 from crmtui.store.errors import ValidationError
 
@@ -54,43 +61,81 @@ def _time(stored: str) -> str:
 
 # The values come formatted by SQLite, for both formats. Deals are read in id order from the
 # deal table itself (CROSS JOIN keeps it the outer loop), not through an index and then sorted.
+# Each is the select list, then the rest of the query; custom fields go between (see `_query`).
 _SQL = {
-    "deals": f"""
+    "deals": (f"""
         SELECT d.id, d.title, c.name, p.name, p.email, pl.name, s.name, s.kind,
                coalesce({_money("d.amount_cents")}, '0.00'), {_money("d.cost_cents")},
                coalesce(d.currency, (SELECT value FROM setting WHERE key = 'currency')), d.confidence,
                d.expected_close, d.closed_on, d.source,
                {_TAGS.format(link="deal_tag", column="deal_id", alias="d")},
-               d.lost_reason, {_time("d.created_at")}, {_time("d.stage_entered_at")}, d.external_id
+               d.lost_reason, {_time("d.created_at")}, {_time("d.stage_entered_at")}, d.external_id""", """
         FROM deal d CROSS JOIN stage s ON s.id = d.stage_id CROSS JOIN pipeline pl ON pl.id = d.pipeline_id
         LEFT JOIN company c ON c.id = d.company_id LEFT JOIN contact p ON p.id = d.contact_id
-        WHERE d.deleted_at IS NULL ORDER BY d.id""",
-    "companies": f"""
+        WHERE d.deleted_at IS NULL ORDER BY d.id"""),
+    "companies": (f"""
         SELECT c.id, c.name, c.domain, c.website, c.email, c.phone, c.address, c.source, c.category, c.size,
-               {_TAGS.format(link="company_tag", column="company_id", alias="c")}, c.notes
-        FROM company c WHERE c.deleted_at IS NULL ORDER BY c.id""",
-    "contacts": f"""
+               {_TAGS.format(link="company_tag", column="company_id", alias="c")}, c.notes""", """
+        FROM company c WHERE c.deleted_at IS NULL ORDER BY c.id"""),
+    "contacts": (f"""
         SELECT p.id, p.name, p.email, p.phone, p.title, c.name,
-               {_TAGS.format(link="contact_tag", column="contact_id", alias="p")}, p.notes
+               {_TAGS.format(link="contact_tag", column="contact_id", alias="p")}, p.notes""", """
         FROM contact p LEFT JOIN company c ON c.id = p.company_id
-        WHERE p.deleted_at IS NULL ORDER BY p.id""",
-    "activities": f"""
+        WHERE p.deleted_at IS NULL ORDER BY p.id"""),
+    "activities": (f"""
         SELECT a.id, a.kind, a.body, a.deal_id, d.title, c.name, p.name, {_time("a.occurred_at")}, a.due_on,
-               {_time("a.done_at")}, {_time("a.created_at")}
+               {_time("a.done_at")}, {_time("a.created_at")}""", """
         FROM activity a LEFT JOIN deal d ON d.id = a.deal_id LEFT JOIN company c ON c.id = a.company_id
         LEFT JOIN contact p ON p.id = a.contact_id
-        WHERE a.deleted_at IS NULL ORDER BY a.id""",
+        WHERE a.deleted_at IS NULL ORDER BY a.id"""),
 }
+# The record type of an export type that has custom fields, and its alias in the query above.
+_ENTITY = {"deals": ("deal", "d"), "companies": ("company", "c"), "contacts": ("contact", "p")}
+
+
+def _custom(conn: sqlite3.Connection, kind: str) -> list[dict[str, Any]]:
+    """The custom fields of an export type (none for activities)."""
+    return custom_fields(conn, _ENTITY[kind][0]) if kind in _ENTITY else []
+
+
+def _query(kind: str, fields: list[dict[str, Any]]) -> str:
+    """An export type's query: its own columns, then one per custom field (lookups read live)."""
+    select, rest = _SQL[kind]
+    extra = "".join(f", {column}" for column in value_sql(fields, _ENTITY[kind][1])) if fields else ""
+    return select + extra + rest
+
+
+def csv_columns(kind: str, fields: list[dict[str, Any]]) -> list[str]:
+    """The CSV header: the documented columns, then one per custom field named as the field; a
+    field whose name is also a column's (any case) is `field:NAME`, as `--map` names fields."""
+    taken = {c.casefold() for c in COLUMNS[kind]}
+    return [*COLUMNS[kind], *(f"field:{f['name']}" if f["name"].casefold() in taken else f["name"] for f in fields)]
+
+
+def _csv_converter(field: dict[str, Any]) -> Callable[[str], Any] | None:
+    """What writes a custom value in a CSV cell: money a decimal, multichoice options joined with
+    `; ` (as tags); None when the stored text is the cell (yes/no, numbers, dates, text)."""
+    if field["value_kind"] not in ("money", "multichoice"):
+        return None
+    convert = json_converter(field)
+    assert convert is not None
+    return lambda stored: "; ".join(v) if isinstance(v := convert(stored), list) else v
 
 
 def records(conn: sqlite3.Connection, kind: str) -> Iterator[dict[str, Any]]:
-    """The export rows of one type, as dicts with the documented keys (tags a list)."""
+    """The export rows of one type, as dicts with the documented keys (tags a list), and a
+    `fields` object (custom fields by name, as `json_value` writes them) when the type has any."""
     columns = COLUMNS[kind]
+    fields = _custom(conn, kind)
+    n = len(columns)
+    make_fields = fields_object(fields)
     tags = columns.index("tags") if "tags" in columns else None
-    for row in conn.execute(_SQL[kind]):
-        item = dict(zip(columns, row, strict=True))
+    for row in conn.execute(_query(kind, fields)):
+        item = dict(zip(columns, row[:n], strict=True))
         if tags is not None:
             item["tags"] = row[tags].split("; ") if row[tags] else []
+        if fields:
+            item["fields"] = make_fields(row[n:])
         yield item
 
 
@@ -110,25 +155,34 @@ _RISKY = re.compile(r"(?:^|\n)[=+\-@\t\r]")
 
 def write_csv(stream: TextIO, conn: sqlite3.Connection, kind: str) -> int:
     """The CSV rows of one type, the csv module writing the rows as SQLite gives them; only a row
-    with a text cell that may start like a formula has its cells neutralised."""
-    columns = COLUMNS[kind]
-    checked = [i for i, c in enumerate(columns) if c not in _NOT_TEXT]
+    with a text cell that may start like a formula has its cells neutralised. Custom fields are
+    text cells, after the documented columns."""
+    fields = _custom(conn, kind)
+    columns = csv_columns(kind, fields)
+    n = len(COLUMNS[kind])
+    checked = [i for i, c in enumerate(columns) if i >= n or c not in _NOT_TEXT]
     text_cells = operator.itemgetter(*checked) if len(checked) > 1 else (lambda row: (row[checked[0]],))
+    converted = [(n + i, convert) for i, f in enumerate(fields) if (convert := _csv_converter(f))]
     writer = csv.writer(stream, lineterminator="\r\n")
     writer.writerow(columns)
-    n = 0
+    count = 0
 
     def safe(rows: list[tuple[Any, ...]]) -> Iterator[Any]:
         for row in rows:
+            if converted:
+                row = list(row)
+                for i, convert in converted:
+                    if row[i] is not None:
+                        row[i] = convert(row[i])
             if _RISKY.search("\n".join(map(str, filter(None, text_cells(row))))):
                 row = [neutralise(v) if isinstance(v, str) else v for v in row]
             yield row
 
-    cursor = conn.execute(_SQL[kind])
+    cursor = conn.execute(_query(kind, fields))
     while batch := cursor.fetchmany(2000):
         writer.writerows(safe(batch))
-        n += len(batch)
-    return n
+        count += len(batch)
+    return count
 
 
 def export_to(db: Database, kind: str, fmt: str, output: Path | None, stdout: TextIO | None = None) -> dict[str, int]:

@@ -8,6 +8,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from crmtui.store.companies import resolve_company
+from crmtui.store.custom_fields import with_fields
 
 
 # A company's open deal count and won total (lifetime value), for `FROM company c` queries: the
@@ -31,7 +32,8 @@ def company_rows(
     limit: int | None = None,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """Companies by name, with open deal count, won total (lifetime value) and tags."""
+    """Companies by name, with open deal count, won total (lifetime value) and tags; with a
+    `fields` object (custom fields by name) when companies have custom fields."""
     where = ["c.deleted_at IS NULL"]
     params: dict[str, Any] = {}
     if company_id is not None:
@@ -56,7 +58,7 @@ def company_rows(
     params["limit"] = -1 if limit is None else limit
     params["offset"] = offset
     rows = session.connection().execute(text(sql), params).mappings().all()
-    return [_with_tags(r) for r in rows]
+    return with_fields(session, "company", [_with_tags(r) for r in rows])
 
 
 def contact_rows(
@@ -69,7 +71,8 @@ def contact_rows(
     limit: int | None = None,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """Contacts by name, with their company's name and their tags."""
+    """Contacts by name, with their company's name and their tags; with a `fields` object
+    (custom fields by name, lookups included) when contacts have custom fields."""
     where = ["p.deleted_at IS NULL"]
     params: dict[str, Any] = {}
     if contact_id is not None:
@@ -104,7 +107,7 @@ def contact_rows(
     params["limit"] = -1 if limit is None else limit
     params["offset"] = offset
     rows = session.connection().execute(text(sql), params).mappings().all()
-    return [_with_tags(r) for r in rows]
+    return with_fields(session, "contact", [_with_tags(r) for r in rows])
 
 
 def _with_tags(row: Any) -> dict[str, Any]:

@@ -194,12 +194,16 @@ def set_setting(session: Session, key: str, value: Any) -> Any:
     return typed
 
 
+# The built-in fields of a deal, as forms name them (store.editing.DEAL_FIELDS, which imports far
+# more than settings may: settings are read by the modules editing uses).
+DEAL_FIELDS = ("title", "company", "contact", "pipeline", "stage", "amount", "cost", "currency", "confidence",
+               "expected_close", "closed_on", "source", "lost_reason", "proposal_url", "tags", "notes")
+
+
 def _known_deal_fields(session: Session, names: tuple[str, ...]) -> tuple[str, ...]:
     """Each name as a built-in deal field (`expected close` -> expected_close) or a custom deal
     field (as it is spelled in its definition); an unknown name is refused, naming the fields."""
     from sqlalchemy import text
-
-    from crmtui.store.editing import DEAL_FIELDS
 
     custom = [r[0] for r in session.connection().execute(
         text("SELECT name FROM custom_field WHERE entity = 'deal' AND deleted_at IS NULL ORDER BY position, id"))]

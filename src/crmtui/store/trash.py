@@ -1,8 +1,9 @@
-"""The trash: deleted deals, companies, contacts and activities, until restored.
+"""The trash: deleted deals, companies, contacts, activities and custom fields, until restored.
 
 Trash ids say what they are: a letter for the kind and the record's id —
-`D12` deal 12, `C7` company 7, `P31` contact (person) 31, `A88` activity or task 88.
-Lower case and the long forms `deal:12`, `company:7`, `contact:31`, `activity:88` work too.
+`D12` deal 12, `C7` company 7, `P31` contact (person) 31, `A88` activity or task 88, `F3`
+custom field 3 (its values wait with it). Lower case and the long forms `deal:12`, `company:7`,
+`contact:31`, `activity:88`, `field:3` work too.
 """
 
 from __future__ import annotations
@@ -17,14 +18,14 @@ from sqlmodel import Session
 from crmtui.store import clock, undo
 from crmtui.store.errors import NotFound, ValidationError
 
-PREFIXES = {"D": "deal", "C": "company", "P": "contact", "A": "activity"}
+PREFIXES = {"D": "deal", "C": "company", "P": "contact", "A": "activity", "F": "field"}
 LETTERS = {v: k for k, v in PREFIXES.items()}
-_REF = re.compile(r"(?i)^\s*(?:(deal|company|contact|activity)\s*[:#]?\s*|([dcpa])\s*)?#?(\d+)\s*$")
+_REF = re.compile(r"(?i)^\s*(?:(deal|company|contact|activity|field)\s*[:#]?\s*|([dcpaf])\s*)?#?(\d+)\s*$")
 
 
 @dataclass(frozen=True)
 class RecordRef:
-    kind: str  # deal / company / contact / activity
+    kind: str  # deal / company / contact / activity / field
     id: int
 
     def __str__(self) -> str:
@@ -52,6 +53,8 @@ def trash_list(session: Session, *, limit: int = 500) -> list[dict[str, Any]]:
           UNION ALL SELECT 'contact', id, name, deleted_at FROM contact WHERE deleted_at IS NOT NULL
           UNION ALL SELECT 'activity', id, kind || ': ' || substr(body, 1, 80), deleted_at FROM activity
             WHERE deleted_at IS NOT NULL
+          UNION ALL SELECT 'field', id, name || ' (' || entity || ' field)', deleted_at FROM custom_field
+            WHERE deleted_at IS NOT NULL
         ) ORDER BY deleted_at DESC, kind, id DESC LIMIT :limit"""
     rows = session.connection().execute(text(sql), {"limit": limit}).mappings().all()
     out = []
@@ -70,6 +73,7 @@ def trash_count(session: Session) -> int:
             " + (SELECT count(*) FROM company WHERE deleted_at IS NOT NULL)"
             " + (SELECT count(*) FROM contact WHERE deleted_at IS NOT NULL)"
             " + (SELECT count(*) FROM activity WHERE deleted_at IS NOT NULL)"
+            " + (SELECT count(*) FROM custom_field WHERE deleted_at IS NOT NULL)"
         )
     ).scalar_one()
 
@@ -87,6 +91,10 @@ def _label(session: Session, ref: RecordRef) -> tuple[str, Any]:
 def restore(session: Session, value: str | RecordRef) -> tuple[RecordRef, str]:
     """Bring a record back from the trash. Returns its ref and label."""
     ref = value if isinstance(value, RecordRef) else parse_ref(value)
+    if ref.kind == "field":
+        from crmtui.store.field_setup import restore_field
+
+        return ref, restore_field(session, ref.id)["name"]
     label, deleted_at = _label(session, ref)
     if deleted_at is None:
         raise ValidationError(f"{ref} ({ref.kind} {label!r}) is not in the trash", "id")
@@ -108,6 +116,10 @@ def move_to_trash(session: Session, value: str | RecordRef) -> tuple[RecordRef, 
     from crmtui.store.editing import trash_record
 
     ref = value if isinstance(value, RecordRef) else parse_ref(value)
+    if ref.kind == "field":
+        from crmtui.store.field_setup import delete_field_by_id
+
+        return ref, delete_field_by_id(session, ref.id)["name"]
     label, deleted_at = _label(session, ref)
     if deleted_at is not None:
         raise ValidationError(f"{ref} is already in the trash", "id")
