@@ -459,3 +459,15 @@ def test_card_fields_know_every_built_in_deal_field() -> None:
     from crmtui.store import editing, settings
 
     assert settings.DEAL_FIELDS == tuple(editing.DEAL_FIELDS)
+
+
+def test_a_company_size_is_one_of_the_customer_size_list_as_the_user_keeps_it(db_path: Path) -> None:
+    ok(db_path, "add", "company", "Acme")
+    ok(db_path, "choices", "add", "customer-size", "Solo")
+    ok(db_path, "set", "C1", "size=solo")
+    assert fetch(db_path, "SELECT size FROM company") == [("Solo",)]  # as the list spells it
+    before = snapshot_of(db_path)
+    refused = run(db_path, "set", "C1", "size=huge")
+    assert refused.exit_code == 1
+    assert "size: 'huge' is not one of small, medium, enterprise, Solo" in " ".join(refused.stderr.split())
+    assert snapshot_of(db_path) == before

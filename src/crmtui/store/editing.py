@@ -52,11 +52,18 @@ def _domain(value: str) -> str | None:
     return dom
 
 
-def _size(value: str) -> str | None:
-    text_value = clean_text(value)
-    if text_value and text_value.lower() not in ("small", "medium", "enterprise"):
-        raise ValidationError(f"size: {value!r} is not small, medium or enterprise", "size")
-    return text_value.lower() if text_value else None
+def _customer_size(session: Session, value: str | None) -> str | None:
+    """A size from the customer-size list (any case), as the list spells it; the user keeps the
+    list (`crmtui choices`), so it is checked where the database is at hand, on save."""
+    if value is None:
+        return None
+    from crmtui.store.choices import values as choice_values
+
+    sizes = choice_values(session, "customer_size")
+    found = next((size for size in sizes if size.casefold() == value.casefold()), None)
+    if found is None:
+        raise ValidationError(f"size: {value!r} is not one of {', '.join(sizes)}", "size")
+    return found
 
 
 def _date(field: str) -> Callable[[str], dt.date | None]:
@@ -92,7 +99,7 @@ COMPANY_FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "address": ("Address", clean_text),
     "source": ("Source", clean_text),
     "category": ("Category", clean_text),
-    "size": ("Size", _size),
+    "size": ("Size", clean_text),
     "tags": ("Tags", lambda v: clean_tags([v or ""])),
     "notes": ("Notes", clean_text),
 }
@@ -228,6 +235,8 @@ def update_record(session: Session, kind: str, record_id: int, values: Mapping[s
             setattr(record, f"{field}_cents", value)
         elif field in ("stage", "pipeline"):
             continue  # below, after the other fields, through move_deal (records a stage change)
+        elif field == "size":
+            record.size = _customer_size(session, value)
         else:
             setattr(record, field, value)
     record.updated_at = clock.utcnow()
