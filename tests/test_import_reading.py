@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crmtui.store.db import open_database
-from crmtui.store.importer import apply, plan, reading
+from crmtui.store.importer import apply, handover, reading
 from crmtui.store.importer.reading import UnclosedQuote, data_rows, open_csv
 from tests.conftest import fetch, snapshot_of
 
@@ -102,13 +102,13 @@ def handed_over(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
         return None
     monkeypatch.delenv("CRMTUI_IMPORT_PROCESSES", raising=False)
     monkeypatch.setattr(reading, "STREAM_MIN_CHARS", 0)
-    monkeypatch.setattr(plan, "CHUNK_ROWS", 3)
-    monkeypatch.setattr(plan, "HAND_OVER_MASK", 0)
+    monkeypatch.setattr(handover, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(handover, "HAND_OVER_MASK", 0)
     monkeypatch.setattr(apply, "BULK_MIN_ROWS", 5)
     handed: list[int] = []
     write = apply._DealWriter.__call__
 
-    def spy(self: apply._DealWriter, chunk: plan.DealChunk) -> None:
+    def spy(self: apply._DealWriter, chunk: handover.DealChunk) -> None:
         handed.extend(row[0] for row in chunk.rows)
         write(self, chunk)
 

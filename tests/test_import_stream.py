@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from crmtui.cli import app
 from crmtui.store.db import open_database
-from crmtui.store.importer import apply, plan, stream
+from crmtui.store.importer import apply, handover, plan, planner, stream
 from tests.conftest import assert_finder_in_step, fetch, finder_terms, snapshot_of
 
 runner = CliRunner()
@@ -27,19 +27,19 @@ HEADER = ["Record ID", "Deal Name", "Deal Stage", "Deal - Status", "Amount", "Cl
 
 @pytest.fixture(autouse=True)
 def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(plan, "CHUNK_ROWS", 7)
-    monkeypatch.setattr(plan, "HAND_OVER_MASK", 0)
+    monkeypatch.setattr(handover, "CHUNK_ROWS", 7)
+    monkeypatch.setattr(handover, "HAND_OVER_MASK", 0)
     monkeypatch.setattr(apply, "BULK_MIN_ROWS", 10)
     monkeypatch.delenv("CRMTUI_IMPORT_PROCESSES", raising=False)
 
 
 @pytest.fixture
-def chunks(monkeypatch: pytest.MonkeyPatch) -> list[plan.DealChunk]:
+def chunks(monkeypatch: pytest.MonkeyPatch) -> list[handover.DealChunk]:
     """Every hand-over the writer got (in this process: the parent)."""
-    got: list[plan.DealChunk] = []
+    got: list[handover.DealChunk] = []
     original = apply._DealWriter.__call__
 
-    def spy(self: apply._DealWriter, chunk: plan.DealChunk) -> None:
+    def spy(self: apply._DealWriter, chunk: handover.DealChunk) -> None:
         got.append(chunk)
         original(self, chunk)
 
@@ -113,7 +113,7 @@ def fresh(path: Path) -> Path:
 
 
 def test_the_two_process_import_writes_what_the_one_process_import_writes(
-        tmp_path: Path, fixed_clock, chunks: list[plan.DealChunk], monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, fixed_clock, chunks: list[handover.DealChunk], monkeypatch: pytest.MonkeyPatch) -> None:
     f = busy_file(tmp_path / "deals.csv")
     one = fresh(tmp_path / "one.db")
     monkeypatch.setenv("CRMTUI_IMPORT_PROCESSES", "1")
@@ -143,7 +143,7 @@ def test_the_two_process_import_writes_what_the_one_process_import_writes(
 
 
 def test_a_big_file_over_existing_deals_updates_and_moves_them_as_one_process_does(
-        tmp_path: Path, fixed_clock, chunks: list[plan.DealChunk], monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, fixed_clock, chunks: list[handover.DealChunk], monkeypatch: pytest.MonkeyPatch) -> None:
     first = write_file(tmp_path / "first.csv", [
         [f"R{i}", f"Deal {i}", "Qualification", "", "$100.00", "", f"Firm {i % 3}", "", "old"] for i in range(1, 16)])
     second = busy_file(tmp_path / "second.csv", 60)  # R1-R15 again, changed, and 45 new deals
@@ -173,7 +173,7 @@ def test_a_big_file_over_existing_deals_updates_and_moves_them_as_one_process_do
 
 
 def test_undoing_a_two_process_import_leaves_the_database_as_it_was(
-        tmp_path: Path, fixed_clock, chunks: list[plan.DealChunk]) -> None:
+        tmp_path: Path, fixed_clock, chunks: list[handover.DealChunk]) -> None:
     db = fresh(tmp_path / "crm.db")
     before = state(db)
     assert imp(db, str(busy_file(tmp_path / "deals.csv"))).exit_code == 0
@@ -190,7 +190,7 @@ def test_undoing_a_two_process_import_leaves_the_database_as_it_was(
      "unknown stage: 'Discovery call'", "--create-stages", 81),
 ], ids=["bad amount", "unknown stage"])
 def test_a_late_problem_after_deals_were_handed_over_writes_nothing(
-        tmp_path: Path, chunks: list[plan.DealChunk], late_row: list[str], message: str, fix: str,
+        tmp_path: Path, chunks: list[handover.DealChunk], late_row: list[str], message: str, fix: str,
         deals_after: int) -> None:
     db = fresh(tmp_path / "crm.db")
     before = snapshot_of(db)
@@ -217,7 +217,7 @@ def test_a_late_problem_after_deals_were_handed_over_writes_nothing(
 
 
 def test_a_system_that_will_not_fork_imports_in_one_process(
-        tmp_path: Path, fixed_clock, monkeypatch: pytest.MonkeyPatch, chunks: list[plan.DealChunk]) -> None:
+        tmp_path: Path, fixed_clock, monkeypatch: pytest.MonkeyPatch, chunks: list[handover.DealChunk]) -> None:
     f = busy_file(tmp_path / "deals.csv")
     one = fresh(tmp_path / "one.db")
     monkeypatch.setenv("CRMTUI_IMPORT_PROCESSES", "1")
@@ -236,18 +236,18 @@ def test_a_system_that_will_not_fork_imports_in_one_process(
 
 
 def test_a_planning_process_that_dies_leaves_the_database_as_it_was(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunks: list[plan.DealChunk]) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunks: list[handover.DealChunk]) -> None:
     db = fresh(tmp_path / "crm.db")
     before = snapshot_of(db)
     parent = os.getpid()
-    real_finish = plan.Planner.finish
+    real_finish = planner.Planner.finish
 
-    def die(self: plan.Planner) -> plan.Plan:
+    def die(self: planner.Planner) -> plan.Plan:
         if os.getpid() != parent:
             os._exit(9)  # as if killed (out of memory, say) after handing deals over
         return real_finish(self)
 
-    monkeypatch.setattr(plan.Planner, "finish", die)
+    monkeypatch.setattr(planner.Planner, "finish", die)
     result = imp(db, str(busy_file(tmp_path / "deals.csv")))
     assert result.exit_code == 1
     assert "planning process stopped unexpectedly; nothing was written" in result.output
@@ -257,14 +257,14 @@ def test_a_planning_process_that_dies_leaves_the_database_as_it_was(
 
 
 def test_a_failure_in_the_planning_process_reaches_the_user_and_writes_nothing(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunks: list[plan.DealChunk]) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunks: list[handover.DealChunk]) -> None:
     db = fresh(tmp_path / "crm.db")
     before = snapshot_of(db)
 
-    def fail(self: plan.Planner) -> plan.Plan:
+    def fail(self: planner.Planner) -> plan.Plan:
         raise MemoryError("no room for the plan")
 
-    monkeypatch.setattr(plan.Planner, "finish", fail)
+    monkeypatch.setattr(planner.Planner, "finish", fail)
     result = runner.invoke(app, ["--db", str(db), "import", "-q", str(busy_file(tmp_path / "deals.csv"))])
     assert result.exit_code != 0
     assert isinstance(result.exception, MemoryError) and "no room for the plan" in str(result.exception)
@@ -280,7 +280,7 @@ def test_a_write_that_fails_stops_the_planning_process_and_writes_nothing(
     calls = []
     real = apply._DealWriter.__call__
 
-    def full_disk(self: apply._DealWriter, chunk: plan.DealChunk) -> None:
+    def full_disk(self: apply._DealWriter, chunk: handover.DealChunk) -> None:
         calls.append(chunk)
         if len(calls) == 3:
             raise sqlite3.OperationalError("database or disk is full")
@@ -308,7 +308,7 @@ def test_a_write_that_fails_stops_the_planning_process_and_writes_nothing(
 
 
 def test_small_files_re_imports_dry_runs_and_other_record_types_plan_in_one_process(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunks: list[plan.DealChunk]) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunks: list[handover.DealChunk]) -> None:
     forks: list[int] = []
     real_fork = os.fork
 

@@ -1,10 +1,14 @@
-"""CSV import (issue 3): reading any real CSV file, mapping its columns, planning every row
-against the database, then writing it all in one transaction (and undoing it later).
+"""CSV import: a file's rows into deals, companies and contacts, in one transaction, in steps.
 
-- reading.py: bytes -> text (encoding), delimiter, preamble and header, rows
-- mapping.py: header -> field synonyms for the common exports, `--map`, record type detection
-- values.py:  cell values as people write them (amounts, dates, emails, tags, statuses)
-- plan.py:    match and validate every row; the plan of inserts and updates
-- apply.py:   run an import in one transaction; the rejects file
-- history.py: past imports, and undoing one
+1. read           reading.py   bytes -> text (encoding), delimiter, preamble and header, rows
+2. map columns    mapping.py   header -> fields (synonyms of common exports, --map), record type
+3. parse values   values.py    amounts, dates, emails, tags, statuses as people write them;
+                  cells.py     a row's cells by field, parsed, each error naming its column
+4. match          matching.py  what exists, loaded and indexed: companies by domain or name,
+                               contacts by email or name, deals by key; repeats within the file
+5. plan rows      planner.py   every row through deal_rows.py / company_rows.py / contact_rows.py
+                               (with stages.py, records.py, tags.py) into the Plan (plan.py)
+6. write          apply.py     the plan in one transaction; a big deals file is planned in a
+                               second process meanwhile (handover.py, stream.py)
+7. record, undo   apply.py writes what each import did; history.py lists and undoes imports
 """

@@ -25,11 +25,11 @@ from crmtui.store.db import Database, switch_journal_now, translate_errors
 from crmtui.store.errors import CrmError, ValidationError
 from crmtui.store.importer.mapping import Mapping, build_mapping, detect_type, parse_map_options, RECORD_TYPES
 from crmtui.store.importer import stream
-from crmtui.store.importer.plan import COLS, DealChunk, ImportOptions, Plan, stage_history, start_plan
+from crmtui.store.importer.handover import DealChunk
+from crmtui.store.importer.plan import COLS, ImportOptions, Plan, stage_history
+from crmtui.store.importer.planner import start_plan
 from crmtui.store.importer.reading import CsvText, open_csv
-
-_LINK_TABLES = {"deal": ("deal_tag", "deal_id"), "company": ("company_tag", "company_id"),
-                "contact": ("contact_tag", "contact_id")}
+from crmtui.store.importer.tags import LINK_TABLES
 
 
 class RowsRejected(CrmError):
@@ -89,16 +89,7 @@ def run_import(db: Database, csv_text: CsvText, mapping: Mapping, options: Impor
         once = False
         try:
             once = not dry_run and csv_text.path is not None and _write_pages_once(conn, db.busy_timeout)
-            conn.execute("PRAGMA cache_size = -8192")  # 8 MB: as fast as more here, and peak memory stays low
-            # Rebuilding the dropped indexes sorts 100,000s of keys: let SQLite sort on two threads.
-            conn.execute("PRAGMA threads = 2")
-            # Every id the plan writes comes from the rows it read under the write lock or from
-            # the ids it hands out, so checking each foreign key again row by row (deal ->
-            # company, contact, stage; stage change -> deal; tag link -> deal, tag) only costs
-            # time: 0.15 s for 100,000 deals. tests/test_import_bulk.py runs foreign_key_check.
-            conn.execute("PRAGMA foreign_keys = OFF")
-            # ANALYZE after a bulk load: from a sample of each index, not every row (0.12 s -> 0.01 s).
-            conn.execute("PRAGMA analysis_limit = 1000")
+            _set_up_for_bulk(conn)
             conn.execute("BEGIN IMMEDIATE")
             try:
                 planner = start_plan(conn, csv_text, mapping, options, progress)
@@ -132,6 +123,20 @@ def run_import(db: Database, csv_text: CsvText, mapping: Mapping, options: Impor
             if was_enabled:
                 gc.enable()
     return ImportResult(plan, import_id, dry_run)
+
+
+def _set_up_for_bulk(conn: sqlite3.Connection) -> None:
+    """The import's connection settings (it is closed when the import ends)."""
+    conn.execute("PRAGMA cache_size = -8192")  # 8 MB: as fast as more here, and peak memory stays low
+    # Rebuilding the dropped indexes sorts 100,000s of keys: let SQLite sort on two threads.
+    conn.execute("PRAGMA threads = 2")
+    # Every id the plan writes comes from the rows it read under the write lock or from
+    # the ids it hands out, so checking each foreign key again row by row (deal ->
+    # company, contact, stage; stage change -> deal; tag link -> deal, tag) only costs
+    # time: 0.15 s for 100,000 deals. tests/test_import_bulk.py runs foreign_key_check.
+    conn.execute("PRAGMA foreign_keys = OFF")
+    # ANALYZE after a bulk load: from a sample of each index, not every row (0.12 s -> 0.01 s).
+    conn.execute("PRAGMA analysis_limit = 1000")
 
 
 def _write_pages_once(conn: sqlite3.Connection, busy_timeout: float) -> bool:
@@ -191,15 +196,31 @@ def _check(plan: Plan) -> None:
         raise RowsRejected(plan)
 
 
+Change = tuple[str, str, int, int, str | None, str | None]  # entity, action, first id, last id, old, new
+
+
 def write_plan(conn: sqlite3.Connection, plan: Plan, writer: _DealWriter | None = None) -> int:
     """Carry out a plan inside the caller's transaction (the rest of it, when `writer` wrote the
-    new deals while they were planned). Returns the import's id."""
-    now = plan.now
-    record: list[tuple[str, str, int, int, str | None, str | None]] = []  # entity, action, first, last, old, new
+    new deals while they were planned), and record what it did for undo. Returns the import's id."""
+    record: list[Change] = []
     streamed = writer is not None and writer.started
     if plan.stream_broken or streamed != (plan.streamed_from_change is not None):
         raise RuntimeError("the import's new deals were written only in part")  # never: _check stops it first
+    _write_stages_and_tags(conn, plan, record)
+    rebuild: list[str] = list(writer.rebuild) if streamed else []
+    rebuild += _write_records(conn, plan, record, streamed)
+    new_deals = plan.tables["deal"].new_ids() if "deal" in plan.tables else range(0)
+    if new_deals and _wants_follow_up(conn, plan.options.follow_up):
+        record += _add_follow_up_tasks(conn, new_deals, plan.now)
+    rebuild += _write_stage_changes_and_links(conn, plan, record)
+    if streamed:
+        for trigger in writer.triggers.values():
+            conn.execute(trigger)
+    _rebuild_indexes(conn, rebuild)
+    return _record_import(conn, plan, record)
 
+
+def _write_stages_and_tags(conn: sqlite3.Connection, plan: Plan, record: list[Change]) -> None:
     if plan.new_stages:
         for pipeline_id, (after, count) in plan.stage_shifts.items():
             conn.execute("UPDATE stage SET position = position + ? WHERE pipeline_id = ? AND position > ?",
@@ -213,7 +234,12 @@ def write_plan(conn: sqlite3.Connection, plan: Plan, writer: _DealWriter | None 
         conn.executemany("INSERT INTO tag (id, name) VALUES (?, ?)", tags)
         record.append(("tag", "created", tags[0][0], tags[-1][0], None, None))
 
-    rebuild: list[str] = list(writer.rebuild) if streamed else []
+
+def _write_records(conn: sqlite3.Connection, plan: Plan, record: list[Change], streamed: bool) -> list[str]:
+    """New companies, contacts and deals (unless the writer wrote them while they were planned),
+    and the columns the plan changes on existing ones. Returns the indexes dropped for a bulk
+    insert, to build again at the end."""
+    rebuild: list[str] = []
     for entity in ("company", "contact", "deal"):
         table = plan.tables[entity]
         ids = table.new_ids()
@@ -224,16 +250,17 @@ def write_plan(conn: sqlite3.Connection, plan: Plan, writer: _DealWriter | None 
             _bulk_insert(conn, entity, [table.rows[i] for i in ids], ids)
             record.append((entity, "created", ids.start, ids.stop - 1, None, None))
         for rid, old, new in plan.updates(entity):
-            new["updated_at"] = now
+            new["updated_at"] = plan.now
             old["updated_at"] = table.original[rid][-1]
             assignments = ", ".join(f"{c} = ?" for c in new)
             conn.execute(f"UPDATE {entity} SET {assignments} WHERE id = ?", (*new.values(), rid))
             record.append((entity, "updated", rid, rid, json.dumps(old), json.dumps(new)))
+    return rebuild
 
-    new_deals = plan.tables["deal"].new_ids() if "deal" in plan.tables else range(0)
-    if new_deals and _wants_follow_up(conn, plan.options.follow_up):
-        record += _add_follow_up_tasks(conn, new_deals, now)
 
+def _write_stage_changes_and_links(conn: sqlite3.Connection, plan: Plan, record: list[Change]) -> list[str]:
+    """The stage changes and tag links not written yet. Returns the indexes dropped for them."""
+    rebuild: list[str] = []
     if plan.stage_changes:
         rebuild += _drop_indexes_for_bulk(conn, "stage_change", len(plan.stage_changes))
         first = plan.first_stage_change
@@ -244,30 +271,34 @@ def write_plan(conn: sqlite3.Connection, plan: Plan, writer: _DealWriter | None 
     if changes_to >= changes_from:
         record.append(("stage_change", "created", changes_from, changes_to, None, None))
     for entity, pairs in plan.new_links.items():
-        link, column = _LINK_TABLES[entity]
+        link, column = LINK_TABLES[entity]
         rebuild += _drop_indexes_for_bulk(conn, link, len(pairs))
         insert_many(conn, f"INSERT OR IGNORE INTO {link} ({column}, tag_id) VALUES", 2, pairs)
     for entity, pairs in plan.linked_existing.items():
-        link, column = _LINK_TABLES[entity]
+        link, column = LINK_TABLES[entity]
         conn.executemany(f"INSERT OR IGNORE INTO {link} ({column}, tag_id) VALUES (?, ?)", pairs)
         record.extend((link, "linked", rid, tid, None, None) for rid, tid in pairs)
+    return rebuild
 
-    if streamed:
-        for trigger in writer.triggers.values():
-            conn.execute(trigger)
-    if rebuild:
-        # Each rebuilt index sorts its keys in memory up to the cache's size, on this thread.
-        # With a small cache SQLite sorts them in runs of that size, each by a second thread
-        # (`PRAGMA threads`) while this one reads on, and merges the runs: 100,000 deals,
-        # eight turns each, rebuilding and the rest of write_plan took 0.72 s (median) against
-        # 0.775 s with a 64 MB cache (that kept the table cached from one build to the next)
-        # and ~0.89 s with 8 MB; 2 MB was as slow as 8. Peak memory 119 MB against 124.
-        conn.execute(f"PRAGMA cache_size = -{REBUILD_CACHE_KIB}")
+
+def _rebuild_indexes(conn: sqlite3.Connection, rebuild: list[str]) -> None:
+    if not rebuild:
+        return
+    # Each rebuilt index sorts its keys in memory up to the cache's size, on this thread.
+    # With a small cache SQLite sorts them in runs of that size, each by a second thread
+    # (`PRAGMA threads`) while this one reads on, and merges the runs: 100,000 deals,
+    # eight turns each, rebuilding and the rest of write_plan took 0.72 s (median) against
+    # 0.775 s with a 64 MB cache (that kept the table cached from one build to the next)
+    # and ~0.89 s with 8 MB; 2 MB was as slow as 8. Peak memory 119 MB against 124.
+    conn.execute(f"PRAGMA cache_size = -{REBUILD_CACHE_KIB}")
     for sql in rebuild:
         conn.execute(sql)
-    if rebuild:
-        conn.execute("ANALYZE")
+    conn.execute("ANALYZE")
 
+
+def _record_import(conn: sqlite3.Connection, plan: Plan, record: list[Change]) -> int:
+    """The import's row in `import_run` and what it did in `import_change` (what `history` lists
+    and undoes). Returns the import's id."""
     summary = {
         "counts": plan.counts(), "rows": plan.rows_read, "merged_rows": plan.merged_rows,
         "new_stages": [s[2] for s in plan.new_stages], "date_order": plan.date_order,
@@ -276,7 +307,7 @@ def write_plan(conn: sqlite3.Connection, plan: Plan, writer: _DealWriter | None 
         "INSERT INTO import_run (source, record_type, encoding, delimiter, rows_read, summary, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
         (plan.csv.name, plan.options.record_type, plan.csv.encoding, plan.csv.delimiter_name, plan.rows_read,
-         json.dumps(summary), now))
+         json.dumps(summary), plan.now))
     import_id = cur.lastrowid
     conn.executemany(
         "INSERT INTO import_change (import_id, entity, action, first_id, last_id, old_values, new_values)"

@@ -31,7 +31,9 @@ from collections.abc import Callable
 from typing import Any, BinaryIO, NoReturn
 
 from crmtui.store.errors import CrmError
-from crmtui.store.importer.plan import DealChunk, Plan, PlannedElsewhere, Planner
+from crmtui.store.importer.handover import DealChunk, PlannedElsewhere
+from crmtui.store.importer.plan import Plan
+from crmtui.store.importer.planner import Planner
 
 
 PIPE_BYTES = 1 << 20  # Linux's default limit for a pipe's buffer (/proc/sys/fs/pipe-max-size)
@@ -125,10 +127,10 @@ class Fork:
             _die_with(parent)
             out = os.fdopen(write_fd, "wb", buffering=1 << 20)
             to_parent = _ToParent(out)
-            planner.send = to_parent
+            planner.handing.send = to_parent
             if self.progress is not None:
                 planner.progress = lambda line: to_parent.send("progress", line)
-            planner._hand_over()  # what was planned before the fork
+            planner.hand_over()  # what was planned before the fork
             plan = planner.go_on()
             to_parent.send("plan", _portable(plan, planner))
             code = 0
@@ -204,7 +206,7 @@ def _portable(plan: Plan, planner: Planner) -> Plan:
     was sent already (of the records that existed, the changed ones stay, for their undo)."""
     plan.csv = plan.csv.__class__(**{**plan.csv.__dict__, "text": ""})
     for entity, table in plan.tables.items():
-        sent_to = planner._streamed_to if entity == "deal" else planner._sent_to[entity]
+        sent_to = planner.handing.streamed_to if entity == "deal" else planner.handing.sent_to[entity]
         keep = set(table.dirty) | set(range(sent_to, table.next_id))
         table.rows = {rid: table.rows[rid] for rid in keep}
         table.original = {rid: table.original[rid] for rid in table.dirty}

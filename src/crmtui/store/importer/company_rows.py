@@ -1,0 +1,46 @@
+"""Planning the rows of a companies file: each row's values, merged into the company it matches
+(`matching`) or a new one, and its tags."""
+
+from __future__ import annotations
+
+from crmtui.store.importer import values as V
+from crmtui.store.importer.cells import Cells, RowError
+from crmtui.store.importer.plan import Plan
+from crmtui.store.importer.records import Records, merged_into_earlier
+from crmtui.store.importer.tags import TagLinks
+
+
+class CompanyRows:
+    def __init__(self, plan: Plan, cells: Cells, records: Records, tags: TagLinks) -> None:
+        self.plan = plan
+        self.cells = cells
+        self.records = records
+        self.tag_links = tags
+
+    def plan_row(self, line: int, fields: list[str]) -> None:
+        """Plan one row of a companies file; a RowError when a value is wrong."""
+        cells = self.cells
+        name = cells.text(fields, "name", 200)
+        if not name:
+            raise RowError("name", "", "the company name is empty")
+        website = cells.parse(fields, "website", V.url)
+        domain_raw = cells.cell(fields, "domain")
+        domain = V.domain_of(domain_raw) if domain_raw.strip() else None
+        if domain_raw.strip() and domain is None:
+            raise RowError("domain", domain_raw, f"{domain_raw.strip()!r} is not a domain name")
+        email = cells.parse(fields, "email", V.email)
+        domain = domain or V.domain_of(website) or V.company_domain_from_email(email)
+        values = {
+            "website": website, "email": email, "phone": cells.text(fields, "phone", 100),
+            "address": cells.text(fields, "address", 500), "source": cells.text(fields, "source", 100),
+            "category": cells.text(fields, "category", 100), "size": cells.text(fields, "size", 100),
+            "notes": cells.text(fields, "notes"),
+        }
+        tags = cells.tags(fields)
+        ext = cells.text(fields, "external_id", 200)
+        table = self.plan.tables["company"]
+        before = table.next_id
+        cid = self.records.company(name, domain, values, ext)
+        if merged_into_earlier(table, cid, before):
+            self.plan.merged_rows += 1
+        self.tag_links.link("company", cid, tags)
