@@ -37,6 +37,7 @@ class CrmApp(App[None]):
         Binding("C", "companies", "Companies", id="app.companies"),
         Binding("P", "contacts", "Contacts", id="app.contacts"),
         Binding("T", "trash", "Trash", id="app.trash"),
+        Binding("comma", "settings", "Settings", show=False, id="app.settings"),
     ]
     COMMANDS = App.COMMANDS | {lambda: _record_commands()}
 
@@ -171,6 +172,13 @@ class CrmApp(App[None]):
 
         if not isinstance(self.screen, TrashScreen):
             self.push_screen(TrashScreen())
+
+    def action_settings(self) -> None:
+        """Pipelines, stages, fields, choice lists, rules and general settings, from anywhere."""
+        from crmtui.screens.settings import SettingsScreen
+
+        if not isinstance(self.screen, SettingsScreen):
+            self.push_screen(SettingsScreen())
 
     def action_new_deal(self) -> None:
         from crmtui.screens.edit_forms import new_deal_form

@@ -12,6 +12,8 @@ COMMANDS = [
     ("Contacts", "The list of contacts", "contacts"),
     ("Trash", "Deleted records; restore them", "trash"),
     ("Find", "Jump to a deal, company or contact (ctrl+f)", "finder"),
+    ("Settings", "Pipelines and stages, fields, choice lists, follow-up rules, currency, locale, theme (,)",
+     "settings"),
 ]
 
 

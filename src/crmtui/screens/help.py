@@ -14,6 +14,20 @@ def _key_label(app, key: str) -> str:  # noqa: ANN001
     return app.get_key_display(Binding(key, "")) if key else key
 
 
+def _declared_keys(screen: Screen) -> dict[str, str]:
+    """Each binding id with every key it was declared with ("r,enter"), from the focused widget
+    up to the app. Only one of them may be active: a focused widget's own binding for a key (a
+    table's enter) hides the screen's."""
+    owners = list(screen.focused.ancestors_with_self) if screen.focused else [screen, screen.app]
+    keys: dict[str, str] = {}
+    for owner in owners:
+        for cls in type(owner).__mro__:
+            for binding in cls.__dict__.get("BINDINGS", []):
+                if isinstance(binding, Binding) and binding.id:
+                    keys.setdefault(binding.id, binding.key)
+    return keys
+
+
 class HelpScreen(ModalScreen[None]):
     """Lists the keys of the screen it was opened over."""
 
@@ -37,6 +51,7 @@ class HelpScreen(ModalScreen[None]):
         table = self.query_one(DataTable)
         table.add_columns("Key", "Does")
         seen: set[tuple[str, str]] = set()
+        declared = _declared_keys(self.under)
         for key, active in self.under.active_bindings.items():
             binding = active.binding
             description = binding.tooltip or binding.description
@@ -44,5 +59,5 @@ class HelpScreen(ModalScreen[None]):
             if not (binding.show or binding.id) or not description or (binding.action, description) in seen:
                 continue
             seen.add((binding.action, description))
-            keys = " / ".join(_key_label(self.app, k.strip()) for k in binding.key.split(","))
+            keys = " / ".join(_key_label(self.app, k.strip()) for k in declared.get(binding.id, binding.key).split(","))
             table.add_row(keys, description)
