@@ -411,3 +411,39 @@ def test_a_csv_column_of_a_field_named_like_a_built_in_one_is_prefixed(seeded: P
     assert rows[0]["status"] == "open" and rows[0]["field:Status"] == "hot"
     assert "Updated deal D1: Status" in ok(seeded, "set", "1", "field:status=cold").stdout
     assert fetch(seeded, "SELECT value FROM custom_value") == [("cold",)]
+
+
+def test_a_field_changes_kind_with_its_values_read_again_and_back_with_undo(seeded: Path) -> None:
+    ok(seeded, "fields", "add", "deal", "Budget", "--kind", "money")
+    ok(seeded, "fields", "add", "deal", "Tier", "--kind", "text")
+    ok(seeded, "set", "1", "Budget=2,500.50", "Tier=Gold")
+    ok(seeded, "set", "2", "Budget=900", "Tier=silver")
+    assert "Deal field 'Budget' is number, required" in ok(seeded, "fields", "set", "deal", "Budget", "--kind",
+                                                            "number", "--required").stdout
+    assert fetch(seeded, "SELECT v.entity_id, v.value FROM custom_value v JOIN custom_field f ON f.id = v.field_id"
+                         " WHERE f.name = 'Budget' ORDER BY 1") == [(1, "2500.50"), (2, "900")]
+    assert fetch(seeded, "SELECT kind, required FROM custom_field WHERE name = 'Budget'") == [("number", 1)]
+    # a text field becomes a choice of its values; a value outside the options refuses the change
+    message = refused(seeded, "fields", "set", "deal", "Tier", "--kind", "choice", "--options", "Gold,Bronze")
+    assert "deal 2 has Tier = 'silver', which a choice field cannot hold" in message
+    ok(seeded, "fields", "set", "deal", "Tier", "--kind", "choice", "--options", "Gold,Silver")
+    assert fetch(seeded, "SELECT value FROM custom_value v JOIN custom_field f ON f.id = v.field_id"
+                         " WHERE f.name = 'Tier' ORDER BY entity_id") == [("Gold",), ("Silver",)]
+    assert "change deal field Tier" == settings_undo(seeded)
+    assert fetch(seeded, "SELECT kind, options FROM custom_field WHERE name = 'Tier'") == [("text", None)]
+    assert fetch(seeded, "SELECT value FROM custom_value v JOIN custom_field f ON f.id = v.field_id"
+                         " WHERE f.name = 'Tier' ORDER BY entity_id") == [("Gold",), ("silver",)]
+    assert "change deal field Budget" == settings_undo(seeded)
+    assert fetch(seeded, "SELECT kind, required FROM custom_field WHERE name = 'Budget'") == [("money", 0)]
+    assert fetch(seeded, "SELECT v.value FROM custom_value v JOIN custom_field f ON f.id = v.field_id"
+                         " WHERE f.name = 'Budget' ORDER BY entity_id") == [("250050",), ("90000",)]
+
+
+def test_a_lookup_stays_a_lookup(seeded: Path) -> None:
+    ok(seeded, "fields", "add", "deal", "Customer size", "--kind", "lookup", "--from", "company.size")
+    ok(seeded, "fields", "add", "deal", "Note", "--kind", "text")
+    assert "a lookup field cannot become another kind" in refused(seeded, "fields", "set", "deal", "Customer size",
+                                                                   "--kind", "text")
+    assert "a lookup field cannot become another kind" in refused(seeded, "fields", "set", "deal", "Note",
+                                                                   "--kind", "lookup")
+    assert "'colour' is not one of text, number" in refused(seeded, "fields", "set", "deal", "Note", "--kind", "colour")

@@ -624,3 +624,32 @@ def test_settings_fields_80x24(seeded_app, snap_compare) -> None:  # noqa: ANN00
 
 def test_settings_general_120x40(seeded_app, snap_compare) -> None:  # noqa: ANN001
     assert snap_compare(seeded_app, terminal_size=(120, 40), press=["comma", "5", "down", "down"])
+
+
+async def test_e_changes_a_fields_kind_and_whether_quick_add_asks_for_it(app_db, db_path: Path) -> None:  # noqa: ANN001
+    from crmtui.store.field_setup import add_field
+
+    with app_db.session() as s:
+        add_field(s, "deal", "Hours", "text")
+    with app_db.session() as s:
+        from crmtui.store.custom_fields import write_custom_values
+
+        write_custom_values(s, 1, {1: "12.5"})
+    app = make_app(app_db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await open_settings(pilot, "2")
+        await cursor_to(pilot, "Hours", "field")
+        await pilot.press("e")
+        assert isinstance(app.screen, FormScreen)
+        await pick_in_select(pilot, 1)  # text -> number
+        await pilot.press("tab", "tab")
+        await pick_in_select(pilot, 1)  # required: yes
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert not isinstance(app.screen, FormScreen)
+        assert fetch(db_path, "SELECT kind, required FROM custom_field") == [("number", 1)]
+        assert fetch(db_path, "SELECT value FROM custom_value") == [("12.5",)]
+        await pilot.press("u")
+        await pilot.pause()
+        assert fetch(db_path, "SELECT kind, required FROM custom_field") == [("text", 0)]

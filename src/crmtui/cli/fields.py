@@ -85,6 +85,35 @@ def fields_add(
                      f"{', ' + detail if detail else ''}{', required' if field['required'] else ''})"))
 
 
+@fields_app.command("set")
+@handles_errors
+def fields_set(
+    ctx: typer.Context,
+    entity: EntityArg,
+    name: NameArg,
+    kind: Annotated[Optional[str], typer.Option("--kind", help=f"A new kind: {KINDS_HELP}")] = None,
+    options: Annotated[Optional[str], typer.Option("--options", help="A choice field's options: 'a,b,c'.")] = None,
+    required: Annotated[
+        Optional[bool], typer.Option("--required/--optional", help="Whether quick add asks for it.")
+    ] = None,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Change a custom field's kind, options or whether quick add asks for it; its values are read
+    again as the new kind (a value the new kind cannot hold refuses the change)."""
+    from crmtui.store.custom_fields import field_summary
+    from crmtui.store.field_setup import change_field
+
+    with open_session(ctx, db) as s:
+        field = change_field(s, entity, name, kind=kind, options=options, required=required)
+    if json_out:
+        print_json(field_summary(field))
+        return
+    detail = f", options {', '.join(field['choices'])}" if field["choices"] else ""
+    out.print(escape(f"{field['entity'].capitalize()} field {field['name']!r} is {field['kind']}{detail}"
+                     f"{', required' if field['required'] else ''}"))
+
+
 @fields_app.command("rename")
 @handles_errors
 def fields_rename(ctx: typer.Context, entity: EntityArg, name: NameArg,

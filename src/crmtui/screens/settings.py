@@ -46,7 +46,7 @@ ROW_ACTIONS = {
     "new": {"pipeline", "stage", "entity", "field", "builtin", "option", "list", "choice"},
     "new_pipeline": {"pipeline", "stage"},
     "rename": {"pipeline", "stage", "field", "option", "choice"},
-    "edit": {"stage", "setting"},
+    "edit": {"stage", "setting", "field"},
     "delete": {"pipeline", "stage", "field", "option", "choice"},
     "move": {"stage", "field", "choice"},
     "default_pipeline": {"pipeline"},
@@ -430,6 +430,29 @@ class SettingsScreen(Screen[None]):
             self._edit_stage(item)
         elif item.kind == "setting":
             self._edit_setting(item)
+        elif item.kind == "field":
+            self._edit_field(item)
+
+    def _edit_field(self, item: Item) -> None:
+        from crmtui.store.custom_fields import FIELD_KINDS
+        from crmtui.store.field_setup import change_field
+
+        d = item.data
+        kinds = [d["kind"]] if d["kind"] == "lookup" else [k for k in FIELD_KINDS if k != "lookup"]
+        fields = [
+            FormField("kind", "Kind", d["kind"], choices=[(k, k) for k in kinds]),
+            FormField("options", "Options", ", ".join(d.get("choices") or []),
+                      placeholder="choice, multichoice: Small, Medium, Large"),
+            FormField("required", "Required", "yes" if d.get("required") else "no",
+                      choices=[("no", "no"), ("yes (asked in quick add)", "yes")]),
+        ]
+
+        def save(values: dict[str, str]) -> None:
+            with self.app.database.session() as s:
+                change_field(s, item.owner, item.name, kind=values["kind"], options=values["options"] or None,
+                             required=values["required"] == "yes")
+
+        self._form(f"{item.owner.capitalize()} field {item.name!r}", fields, save, lambda: item.key)
 
     def _edit_stage(self, item: Item) -> None:
         from crmtui.store.models import STAGE_KINDS
@@ -766,7 +789,8 @@ HINTS = {
     "pipeline": "n new stage · N new pipeline · r rename · * make default · del delete",
     "stage": "e probability, days, kind, colour · n new stage after it · r rename · K/J move · del delete",
     "entity": "n new field",
-    "field": "n new field · r rename · K/J move · del delete (to the trash, with its values)",
+    "field": ("n new field · r rename · e kind, options, required · K/J move · del delete (to the trash, with"
+              " its values)"),
     "option": "n new option · r rename (records follow) · del stop offering it",
     "builtin": "h hides it from forms, pages and cards (never from the data or the export)",
     "list": "n new value",

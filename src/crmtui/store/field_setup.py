@@ -33,12 +33,15 @@ from crmtui.store.custom_fields import (
     LOOKUP_COLUMNS,
     LOOKUP_FROM,
     Db,
+    clean_custom,
     custom_fields,
+    custom_text,
     find_field,
     name_key,
     plural,
     query_rows,
     record_type,
+    write_custom_values,
 )
 from crmtui.store.editing import FIELDS, builtin_key
 from crmtui.store.errors import NotFound, ValidationError
@@ -187,6 +190,56 @@ def rename_field(session: Session, entity: str, name: str, new_name: str) -> dic
                                  {"n": new_name, "id": field["id"]})
     undo.record(session, f"rename {field['entity']} field {field['name']} to {new_name}", [op], scope="settings")
     return {**field, "name": new_name}
+
+
+def change_field(session: Session, entity: str, name: str, *, kind: str | None = None,
+                 options: str | Iterable[str] | None = None, required: bool | None = None) -> dict[str, Any]:
+    """Change a custom field's kind (its values are read again as the new kind: `2500.00` money
+    becomes the number 2500.00; a value the new kind cannot hold refuses the change, naming the
+    record and the value) and whether quick add asks for it. A lookup field stays a lookup (its
+    source is its meaning: delete it and add another). One undo entry ("settings")."""
+    field = find_field(session, entity, name)
+    new_kind = field["kind"] if kind is None else _clean_kind(kind)
+    if "lookup" in (field["kind"], new_kind) and new_kind != field["kind"]:
+        raise ValidationError(f"--kind: {field['name']} is {'a lookup' if field['kind'] == 'lookup' else field['kind']};"
+                              " a lookup field cannot become another kind or another field a lookup (delete it and"
+                              " add a new one)", "kind")
+    if new_kind == "lookup" and required:
+        raise ValidationError("--required: a lookup field is read from the customer, never typed in", "required")
+    choices = _clean_options(options) if options is not None else (field["choices"] if new_kind in CHOICE_KINDS else [])
+    if new_kind in CHOICE_KINDS and not choices:
+        raise ValidationError(f"--options: a {new_kind} field needs its options, e.g. --options 'Small,Medium,Large'",
+                              "options")
+    if new_kind not in CHOICE_KINDS and options is not None and choices:
+        raise ValidationError(f"--options: only choice and multichoice fields have options, not {new_kind}", "options")
+    changed = {**field, "kind": new_kind, "value_kind": new_kind, "choices": choices}
+    values = _values_as(session, field, changed) if new_kind != field["kind"] or options is not None else {}
+    ops: list[dict[str, Any]] = [undo.update_op(session, "custom_field", field["id"], ["kind", "options", "required"])]
+    session.connection().execute(
+        text("UPDATE custom_field SET kind = :k, options = :o, required = :r WHERE id = :id"),
+        {"k": new_kind, "o": json.dumps(choices, ensure_ascii=False) if choices else None,
+         "r": field["required"] if required is None else bool(required), "id": field["id"]})
+    for record_id, (old, new) in values.items():
+        if old != new:
+            ops.append({"op": "set_custom", "entity": field["entity"], "id": record_id, "values": {str(field["id"]): old}})
+            write_custom_values(session, record_id, {field["id"]: new})
+    undo.record(session, f"change {field['entity']} field {field['name']}", ops, scope="settings")
+    return _field_by_id(session, field["id"])
+
+
+def _values_as(db: Db, field: Mapping[str, Any], changed: Mapping[str, Any]) -> dict[int, tuple[str, str | None]]:
+    """Each record's stored value of `field` (old) and as `changed` stores it (new); refuses the
+    first value the changed field cannot hold."""
+    out = {}
+    for row in query_rows(db, "SELECT entity_id, value FROM custom_value WHERE field_id = :f AND value IS NOT NULL"
+                              " ORDER BY entity_id", {"f": field["id"]}):
+        typed = custom_text(field, row["value"], for_form=True)
+        try:
+            out[row["entity_id"]] = (row["value"], clean_custom(changed, typed))
+        except ValidationError as exc:
+            raise ValidationError(f"{field['entity']} {row['entity_id']} has {field['name']} = {typed!r}, which a"
+                                  f" {changed['kind']} field cannot hold ({exc.message})", "kind") from None
+    return out
 
 
 def move_field(
