@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Input, Select, Static
 
 from crmtui.app import make_app
 from crmtui.screens.board import BoardScreen
@@ -686,25 +686,25 @@ async def test_custom_fields_show_on_the_page_and_are_edited_in_the_form(seeded:
     app = make_app(open_database(seeded))
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_deal(app, pilot)
-        assert "Budget" in text_of(screen, "#facts")
+        assert "Budget" in text_of(screen, "#custom")
         await pilot.press("e")
         form = app.screen
-        form.query_one("#field-cf_2", Input).value = "7"
+        form.query_one("#field-cf_1", Input).value = "3,00x"
         await pilot.pause()
-        assert "Fit: '7' is not 1 to 5 stars" in text_of(form, "#error-cf_2")
+        assert "Budget: '3,00x' is not an amount" in text_of(form, "#error-cf_1")
         await pilot.press("ctrl+s")
         assert app.screen is form
-        form.query_one("#field-cf_2", Input).value = "5"
+        form.query_one("#field-cf_2", Select).value = "5"  # a rating is a pick list of stars
         form.query_one("#field-cf_1", Input).value = "3,000"
         await pilot.pause()
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert app.screen is screen
-        facts = text_of(screen, "#facts")
-        assert "★★★★★" in facts and "3,000" in facts
+        custom = text_of(screen, "#custom")
+        assert "★★★★★" in custom and "3,000" in custom
         await pilot.press("dollar_sign")
         await pilot.pause()
-        assert "3,000" not in text_of(screen, "#facts")
+        assert "3,000" not in text_of(screen, "#custom")
         app.open_record("company", 1)
         await pilot.pause()
         assert "VAT id" in text_of(app.screen, "#facts")

@@ -1,5 +1,6 @@
-"""A company's page: its fields, what refers to it (every deal — open pipeline, lifetime value,
-lost — and every contact), its activities; `n` starts a new deal for it."""
+"""A company's page: its fields (custom ones too, but the hidden ones), what refers to it (every
+deal — open pipeline, lifetime value, lost — and every contact), its activities; `n` starts a new
+deal for it."""
 
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Header, Static
 
-from crmtui.screens.record_screen import RecordScreen
+from crmtui.screens.record_screen import RecordScreen, add_custom, links_of
 from crmtui.store.activities import get_record, next_open_task, timeline
-from crmtui.store.custom_fields import custom_rows, custom_text
+from crmtui.store.custom_fields import custom_rows
 from crmtui.store.errors import NotFound
+from crmtui.store.field_setup import hidden_fields
 from crmtui.store.money import format_money
 from crmtui.store.tags import tags_of
 from crmtui.widgets.fit_table import Amount, Col, FitTable
@@ -107,6 +109,7 @@ class CompanyDetailScreen(RecordScreen):
             with self.database.session() as s:
                 company = get_record(s, "company", self.record_id)
                 custom = custom_rows(s, "company", self.record_id)
+                hidden = hidden_fields(s, "company")
                 tags = tags_of(s, "company", self.record_id)
                 deals = company_deals(s, self.record_id)
                 contacts = s.connection().execute(
@@ -121,7 +124,9 @@ class CompanyDetailScreen(RecordScreen):
 
         self.company_name = company.name
         self.set_crumb(company.name)
-        self.query_one("#facts", Static).update(add_custom(render_company(company, tags), custom, self.masked))
+        self.query_one("#facts", Static).update(add_custom(render_company(company, tags, hidden), custom,
+                                                           masked=self.masked))
+        self.show_links(links_of(custom))
         self.query_one("#summary", Static).update(summary_line(deal_totals(deals), self.masked))
         self.query_one("#next-task", Static).update(task_line(task, self.today))
         fill_deals_table(self.query_one("#deals", FitTable), deals, masked=self.masked)
@@ -158,23 +163,18 @@ class CompanyDetailScreen(RecordScreen):
         self.app.push_screen(form, done)
 
 
-def render_company(company: Any, tags: list[str]) -> Table:  # noqa: ANN401
+def render_company(company: Any, tags: list[str], hidden: set[str] | None = None) -> Table:  # noqa: ANN401
+    """The company's own fields, but the hidden ones."""
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(overflow="fold")
     grid.add_row(Text(f"#{company.id}", style="dim"), Text(company.name, style="bold"))
-    for label, value in (
-        ("Website", company.website), ("Domain", company.domain), ("Email", company.email),
-        ("Phone", company.phone), ("Address", company.address), ("Source", company.source),
-        ("Category", company.category), ("Size", company.size), ("Tags", ", ".join(tags)),
-        ("Notes", company.notes),
+    for field, label, value in (
+        ("website", "Website", company.website), ("domain", "Domain", company.domain),
+        ("email", "Email", company.email), ("phone", "Phone", company.phone), ("address", "Address", company.address),
+        ("source", "Source", company.source), ("category", "Category", company.category),
+        ("size", "Size", company.size), ("tags", "Tags", ", ".join(tags)), ("notes", "Notes", company.notes),
     ):
-        grid.add_row(label, value or "—")
-    return grid
-
-
-def add_custom(grid: Table, custom: list[tuple[dict, str | None]], masked: bool) -> Table:
-    """The record's custom fields under its own."""
-    for field, stored in custom:
-        grid.add_row(field["name"][:16], custom_text(field, stored, masked=masked))
+        if field not in (hidden or ()):
+            grid.add_row(label, value or "—")
     return grid

@@ -1,4 +1,5 @@
-"""A contact's page: their fields, their company, their deals and their activities."""
+"""A contact's page: their fields (custom ones too, but the hidden ones), their company, their deals
+and their activities."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Header, Static
 
-from crmtui.screens.company_detail import add_custom, deal_totals, deals_table, fill_deals_table, summary_line
-from crmtui.screens.record_screen import RecordScreen
+from crmtui.screens.company_detail import deal_totals, deals_table, fill_deals_table, summary_line
+from crmtui.screens.record_screen import RecordScreen, add_custom, links_of
 from crmtui.store.activities import get_record, next_open_task, timeline
 from crmtui.store.custom_fields import custom_rows
 from crmtui.store.errors import NotFound
+from crmtui.store.field_setup import hidden_fields
 from crmtui.store.tags import tags_of
 from crmtui.widgets.fit_table import FitTable
 from crmtui.widgets.footer import AppFooter
@@ -27,6 +29,7 @@ class ContactDetailScreen(RecordScreen):
     """One person, their company and deals."""
 
     kind = "contact"
+    FIRST_FOCUS = "#related, #deals"  # the company, else (its field hidden) the deals
     CSS_PATH = "detail.tcss"
 
     def compose(self) -> ComposeResult:
@@ -36,7 +39,7 @@ class ContactDetailScreen(RecordScreen):
         with Horizontal(id="detail-top"):
             with VerticalScroll(id="contact-left"):
                 yield Static("", id="facts", classes="facts")
-                yield Static("Company (enter opens)", classes="section-title")
+                yield Static("Company (enter opens)", id="related-title", classes="section-title")
                 yield DataTable(id="related", cursor_type="row", show_header=False)
             with Vertical(id="contact-right"):
                 yield Static("", id="summary", classes="summary")
@@ -51,6 +54,7 @@ class ContactDetailScreen(RecordScreen):
             with self.database.session() as s:
                 contact = get_record(s, "contact", self.record_id)
                 custom = custom_rows(s, "contact", self.record_id)
+                hidden = hidden_fields(s, "contact")
                 tags = tags_of(s, "contact", self.record_id)
                 company = s.connection().execute(
                     text("SELECT id, name, domain, deleted_at FROM company WHERE id = :id"), {"id": contact.company_id}
@@ -68,9 +72,11 @@ class ContactDetailScreen(RecordScreen):
         from crmtui.screens.deal_detail import task_line
 
         self.set_crumb(contact.name)
-        self.query_one("#facts", Static).update(
-            add_custom(render_contact(contact, tags, company[1] if company else None), custom, self.masked)
-        )
+        facts = render_contact(contact, tags, company[1] if company else None, hidden)
+        self.query_one("#facts", Static).update(add_custom(facts, custom, masked=self.masked))
+        self.show_links(links_of(custom))
+        for widget in self.query("#related-title, #related"):
+            widget.display = "company" not in hidden
         self.query_one("#summary", Static).update(summary_line(deal_totals(deals), self.masked))
         self.query_one("#next-task", Static).update(task_line(task, self.today))
         related = self.query_one("#related", DataTable)
@@ -95,14 +101,18 @@ class ContactDetailScreen(RecordScreen):
         self.open_linked(key)
 
 
-def render_contact(contact: Any, tags: list[str], company: str | None) -> Table:  # noqa: ANN401
+def render_contact(
+    contact: Any, tags: list[str], company: str | None, hidden: set[str] | None = None  # noqa: ANN401
+) -> Table:
+    """The contact's own fields, but the hidden ones."""
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(overflow="fold")
     grid.add_row(Text(f"#{contact.id}", style="dim"), Text(contact.name, style="bold"))
-    for label, value in (
-        ("Title", contact.title), ("Company", company), ("Email", contact.email), ("Phone", contact.phone),
-        ("Tags", ", ".join(tags)), ("Notes", contact.notes),
+    for field, label, value in (
+        ("title", "Title", contact.title), ("company", "Company", company), ("email", "Email", contact.email),
+        ("phone", "Phone", contact.phone), ("tags", "Tags", ", ".join(tags)), ("notes", "Notes", contact.notes),
     ):
-        grid.add_row(label, value or "—")
+        if field not in (hidden or ()):
+            grid.add_row(label, value or "—")
     return grid

@@ -1,5 +1,6 @@
-"""A deal's page: every field, the customer looked up live, profit, stage history with days per
-stage, the next open task, linked records and files, and the timeline."""
+"""A deal's page: every field (but the hidden ones), the customer looked up live, profit, stage
+history with days per stage, the next open task, linked records, files and links, the custom
+fields, and the timeline."""
 
 from __future__ import annotations
 
@@ -10,18 +11,18 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Header, Static
 
 from crmtui.markup import plain
-from crmtui.screens.record_screen import RecordScreen
+from crmtui.screens.record_screen import RecordScreen, custom_value, field_label, links_of
 from crmtui.store.activities import get_record, next_open_task, stage_history, timeline
+from crmtui.store.custom_fields import custom_rows
 from crmtui.store.deals import deal_detail
-from crmtui.store.custom_fields import custom_rows, custom_text
 from crmtui.store.errors import CrmError, NotFound
+from crmtui.store.field_setup import hidden_fields
 from crmtui.store.models import Stage
 from crmtui.store.money import format_money
-from crmtui.widgets import opener
 from crmtui.widgets.footer import AppFooter
 from crmtui.widgets.timeline import Timeline
 
@@ -63,10 +64,11 @@ class DealDetailScreen(RecordScreen):
         with Horizontal(id="detail-top"):
             with VerticalScroll(id="facts-scroll"):
                 yield Static("", id="facts", classes="facts")
-            with Vertical(id="detail-side"):
+            with VerticalScroll(id="detail-side"):
                 yield Static("", id="history", classes="history")
                 yield Static("Linked (enter opens)", classes="section-title")
                 yield DataTable(id="related", cursor_type="row", show_header=False)
+                yield Static("", id="custom", classes="custom-facts")
         yield Static("Timeline (newest first)", classes="section-title")
         yield Timeline(id="timeline")
         yield AppFooter()
@@ -78,7 +80,8 @@ class DealDetailScreen(RecordScreen):
             with self.database.session() as s:
                 row = deal_detail(s, self.record_id)
                 row["notes"] = get_record(s, "deal", self.record_id).notes  # deal_rows leaves notes out
-                row["custom"] = custom_rows(s, "deal", self.record_id)
+                custom = custom_rows(s, "deal", self.record_id)
+                hidden = hidden_fields(s, "deal")
                 row["stage_color"] = s.get(Stage, row["stage_id"]).color
                 customer = _customer(s, row)
                 stays = stage_history(s, self.record_id)
@@ -88,23 +91,31 @@ class DealDetailScreen(RecordScreen):
         except NotFound:
             self.record_gone(f"Deal #{self.record_id} is gone (deleted elsewhere)")
             return
-        self.row, self.links = row, links
+        if hidden != getattr(self, "hidden", None):
+            self.refresh_bindings()  # a hidden proposal URL takes `o` off the footer
+        self.row, self.links, self.hidden = row, links, hidden
         self.set_crumb(row["title"])
-        self.query_one("#facts", Static).update(render_facts(row, customer, len(links), masked=self.masked))
+        self.query_one("#facts", Static).update(render_facts(row, customer, len(links), masked=self.masked,
+                                                             hidden=hidden))
+        self.query_one("#custom", Static).update(render_custom(custom, masked=self.masked))
+        self.query_one("#custom", Static).display = bool(custom)
+        self.show_links(links_of(custom))
         self.query_one("#history", Static).update(render_history(stays))
         self.query_one("#next-task", Static).update(task_line(task, self.today))
         related = self.query_one("#related", DataTable)
         related.clear(columns=True)
         related.add_column("what", width=9)
         related.add_column("target", width=48)
-        if row["company_id"]:
+        if row["company_id"] and "company" not in hidden:
             related.add_row("Company", customer["company"], key=f"company:{row['company_id']}")
-        if row["contact_id"]:
+        if row["contact_id"] and "contact" not in hidden:
             related.add_row("Contact", customer["contact"], key=f"contact:{row['contact_id']}")
-        if row["proposal_url"]:
+        if row["proposal_url"] and "proposal_url" not in hidden:
             related.add_row("Proposal", row["proposal_url"], key="proposal")
         for link_id, kind, target, label in links:
             related.add_row(kind.capitalize(), label or target, key=f"link:{link_id}")
+        for i, (name, url) in enumerate(self.web_links):
+            related.add_row(field_label(name, 9), url, key=f"url:{i}")
         if not related.row_count:
             related.add_row("", Text("no company, contact or files — e edits, L links a file", style="dim"), key="none")
         self.query_one(Timeline).show(entries, self.today)
@@ -118,21 +129,37 @@ class DealDetailScreen(RecordScreen):
             return
         if key == "proposal":
             self.action_open_proposal()
+        elif key and key.startswith("url:"):
+            self.open_target(self.web_links[int(key[4:])][1])
         elif key and key.startswith("link:"):
             link = next((x for x in self.links if f"link:{x[0]}" == key), None)
             if link:
-                self._open(link[2])
+                self.open_target(link[2])
 
     @on(DataTable.RowSelected, "#timeline")
     def _open_timeline_deal(self, event: DataTable.RowSelected) -> None:
         pass  # a deal's timeline entries are all about this deal
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open_proposal" and "proposal_url" in getattr(self, "hidden", ()):
+            return False
+        return super().check_action(action, parameters)
 
     def action_open_proposal(self) -> None:
         url = self.row.get("proposal_url") if hasattr(self, "row") else None
         if not url:
             self.notify("No proposal URL on this deal (e edits it)", severity="warning", timeout=3)
             return
-        self._open(url)
+        self.open_target(url)
+
+    def action_open_link(self) -> None:
+        """The link under the cursor in Linked, else the deal's link (a list when there are several)."""
+        related = self.query_one("#related", DataTable)
+        key = self.row_key(related) if related.has_focus else None
+        if key and key.startswith("url:"):
+            self.open_target(self.web_links[int(key[4:])][1])
+            return
+        super().action_open_link()
 
     def action_open_file(self) -> None:
         related = self.query_one("#related", DataTable)
@@ -148,15 +175,7 @@ class DealDetailScreen(RecordScreen):
         if chosen is None:
             self.notify("No files linked to this deal (L links one)", severity="warning", timeout=3)
             return
-        self._open(chosen[2])
-
-    def _open(self, target: str) -> None:
-        try:
-            opener.open_target(target)
-        except OSError as exc:
-            self.notify(f"Cannot open {target}: {exc.strerror or exc}", severity="error")
-            return
-        self.notify(f"Opened {target}", timeout=2)
+        self.open_target(chosen[2])
 
     def action_add_link(self) -> None:
         from crmtui.screens.edit_forms import FormField, FormScreen
@@ -198,11 +217,19 @@ def _customer(session: Any, row: dict[str, Any]) -> dict[str, str]:  # noqa: ANN
     return out
 
 
-def render_facts(row: dict[str, Any], customer: dict[str, str], n_links: int, *, masked: bool) -> Table:  # noqa: ANN401
+def render_facts(
+    row: dict[str, Any], customer: dict[str, str], n_links: int, *, masked: bool, hidden: set[str] | None = None
+) -> Table:
+    """The deal's own fields, but the hidden ones (what derives from a hidden field goes with it:
+    profit with the cost, the weighted value with the amount)."""
+    hidden = hidden or set()
     currency = row["currency"] or ""
 
     def money(cents: int | None) -> Text:
         return Text("—" if cents is None else format_money(cents, currency, masked=masked))
+
+    def shown(*fields: str) -> bool:
+        return not hidden.intersection(fields)
 
     profit = None if row["cost_cents"] is None else row["amount_cents"] - row["cost_cents"]
     weighted = row["amount_cents"] * row["probability"] // 100
@@ -210,38 +237,59 @@ def render_facts(row: dict[str, Any], customer: dict[str, str], n_links: int, *,
     grid.add_column(style="bold", no_wrap=True, min_width=14)
     grid.add_column(overflow="ellipsis", no_wrap=True)
     grid.add_row(Text(f"#{row['id']}", style="dim"), Text(row["title"], style="bold"))
-    name = customer["company"] or customer["contact"] or "—"
-    grid.add_row("Customer", name)
-    contact = customer["contact"] + (f", {customer['title']}" if customer["title"] else "") if customer["contact"] else "—"
-    grid.add_row("Contact", contact)
+    if shown("company"):
+        grid.add_row("Customer", customer["company"] or customer["contact"] or "—")
+    if shown("contact"):
+        title = f", {customer['title']}" if customer["title"] else ""
+        grid.add_row("Contact", customer["contact"] + title if customer["contact"] else "—")
     grid.add_row("Email", customer["email"] or customer["company_email"] or "—")
     grid.add_row("Phone", customer["phone"] or customer["company_phone"] or "—")
     entered = row["stage_entered_at"][:10]
     stage = Text(row["stage"], style=f"bold {row['stage_color']}" if row.get("stage_color") else "")
     grid.add_row("Stage", stage.append(f" ({row['probability']}%) since {entered}"))
-    amount = money(row["amount_cents"])
-    if row["currency"]:
-        amount.append(f"  ({row['currency']})", style="dim")
-    grid.add_row("Amount", amount)
-    grid.add_row("Cost", money(row["cost_cents"]))
-    profit_text = money(profit)
-    if profit is not None and profit < 0 and not masked:
-        profit_text.stylize("red")
-    grid.add_row("Profit", profit_text)
-    grid.add_row("Weighted", money(weighted))
+    if shown("amount"):
+        amount = money(row["amount_cents"])
+        if row["currency"] and shown("currency"):
+            amount.append(f"  ({row['currency']})", style="dim")
+        grid.add_row("Amount", amount)
+    if shown("cost"):
+        grid.add_row("Cost", money(row["cost_cents"]))
+    if shown("amount", "cost"):
+        profit_text = money(profit)
+        if profit is not None and profit < 0 and not masked:
+            profit_text.stylize("red")
+        grid.add_row("Profit", profit_text)
+    if shown("amount"):
+        grid.add_row("Weighted", money(weighted))
     grid.add_row("Pipeline", row["pipeline"])
-    grid.add_row("Confidence", stars(row["confidence"]))
-    grid.add_row("Expected close", str(row["expected_close"] or "—"))
-    grid.add_row("Closed on", str(row["closed_on"] or "—"))
-    grid.add_row("Source", row["source"] or "—")
-    if row["stage_kind"] == "lost" or row["lost_reason"]:
+    for field, label, value in (
+        ("confidence", "Confidence", stars(row["confidence"])),
+        ("expected_close", "Expected close", str(row["expected_close"] or "—")),
+        ("closed_on", "Closed on", str(row["closed_on"] or "—")),
+        ("source", "Source", row["source"] or "—"),
+    ):
+        if shown(field):
+            grid.add_row(label, value)
+    if (row["stage_kind"] == "lost" or row["lost_reason"]) and shown("lost_reason"):
         grid.add_row("Lost reason", row["lost_reason"] or "—")
-    grid.add_row("Tags", ", ".join(row["tags"]) or "—")
-    grid.add_row("Proposal", row["proposal_url"] or "—")
+    if shown("tags"):
+        grid.add_row("Tags", ", ".join(row["tags"]) or "—")
+    if shown("proposal_url"):
+        grid.add_row("Proposal", row["proposal_url"] or "—")
     grid.add_row("Files", f"{n_links} linked" if n_links else "—")
-    grid.add_row("Notes", row.get("notes") or "—")
-    for field, stored in row.get("custom", []):
-        grid.add_row(field["name"][:16], custom_text(field, stored, masked=masked))
+    if shown("notes"):
+        grid.add_row("Notes", row.get("notes") or "—")
+    return grid
+
+
+def render_custom(custom: list[tuple[dict[str, Any], str | None]], *, masked: bool) -> Table:
+    """The deal's custom fields, under their own heading: a looked-up one says where from."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True, min_width=14)
+    grid.add_column(overflow="ellipsis", no_wrap=True)
+    grid.add_row(Text("Custom fields", style="bold"), "")
+    for field, stored in custom:
+        grid.add_row(field_label(field["name"]), custom_value(field, stored, masked=masked))
     return grid
 
 

@@ -1,5 +1,6 @@
 """The `n` form: a new deal in seconds, checked field by field (a bad amount or date is shown
-under its field, never a crash). Dismisses with the new deal's id, or None."""
+under its field, never a crash), with the custom deal fields marked required. Dismisses with the
+new deal's id, or None."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.suggester import Suggester
+from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static
 
+from crmtui.screens.edit_forms import FormField, field_text, field_widget, required_form_fields
+from crmtui.screens.record_screen import field_label
 from crmtui.store import board_actions
 from crmtui.store.board import BoardStage, company_suggestion
 from crmtui.store.dates import parse_date
@@ -41,8 +45,36 @@ class CompanySuggester(Suggester):
         return company_suggestion(self.conn, value)
 
 
+class ChoicesSuggester(Suggester):
+    """Completes the option being typed in a comma-separated list ("Ads, s" -> "Ads, SEO")."""
+
+    def __init__(self, choices: list[str]) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+        self.choices = choices
+
+    async def get_suggestion(self, value: str) -> str | None:
+        typed = value.rpartition(",")[2].lstrip()
+        if not typed:
+            return None
+        picked = {part.strip().casefold() for part in value.split(",")[:-1]}
+        for option in self.choices:
+            if option.casefold().startswith(typed.casefold()) and option.casefold() not in picked:
+                return value[: len(value) - len(typed)] + option
+        return None
+
+
+def custom_input(spec: FormField, input_id: str) -> Widget:
+    """A custom field's widget in quick add, one line high: a multichoice field is typed, the
+    options completed as you type."""
+    if spec.many:
+        return Input(placeholder=f"{', '.join(v for _label, v in spec.choices or [])} (comma-separated)",
+                     id=input_id, suggester=ChoicesSuggester([v for _label, v in spec.choices or []]), compact=True)
+    return field_widget(spec, input_id, compact=True)
+
+
 class QuickAddScreen(ModalScreen[int | None]):
-    """Title, company (completed from existing ones, or new), amount, stage, expected close."""
+    """Title, company (completed from existing ones, or new), amount, stage, expected close, and
+    the custom deal fields marked required."""
 
     CSS_PATH = "board.tcss"
 
@@ -58,6 +90,7 @@ class QuickAddScreen(ModalScreen[int | None]):
         open_stages = [s for s in stages if s.is_open] or stages
         self.stage_id = stage_id if stage_id is not None else (open_stages[0].id if open_stages else None)
         self._conn: sqlite3.Connection | None = None
+        self.required: dict[str, FormField] = {}  # the required custom fields, by input id
 
     def compose(self) -> ComposeResult:
         self._conn = self.database.raw()
@@ -70,6 +103,10 @@ class QuickAddScreen(ModalScreen[int | None]):
                              id="qa-stage", compact=True)),
             ("Expected close", Input(placeholder="2026-12-15, 15 Dec, +30d", id="qa-close", compact=True)),
         ]
+        with self.database.session() as session:
+            self.required = {f"qa-{spec.name.replace('_', '-')}": spec for spec in required_form_fields(session)}
+        fields += [(field_label(spec.label, 15), custom_input(spec, input_id))
+                   for input_id, spec in self.required.items()]
         with Vertical(id="qa-box"):
             yield Static("[b]New deal[/b]   enter adds · tab next field · esc cancels", markup=True)
             for label, field in fields:
@@ -106,6 +143,11 @@ class QuickAddScreen(ModalScreen[int | None]):
 
     def _check(self, input_id: str) -> bool:
         """Check one field as typed so far; show or clear its error. True when it is fine."""
+        if input_id in self.required:
+            spec = self.required[input_id]
+            reason = spec.check(field_text(self.query_one(f"#{input_id}"))) if spec.check else None
+            self.show_error(input_id, reason or "")
+            return reason is None
         value = self.query_one(f"#{input_id}", Input).value
         try:
             if input_id == "qa-amount":
@@ -122,17 +164,20 @@ class QuickAddScreen(ModalScreen[int | None]):
         self.show_error(input_id, "")
         return True
 
-    @on(Input.Blurred, "#qa-amount, #qa-close")
+    @on(Input.Blurred)
     def _left_field(self, event: Input.Blurred) -> None:
-        if event.input.value.strip():
-            self._check(event.input.id or "")
-
-    @on(Input.Changed, "#qa-title, #qa-amount, #qa-close")
-    def _typing(self, event: Input.Changed) -> None:
-        # An error goes away as soon as the field is right; a new one waits for enter or tab.
         input_id = event.input.id or ""
-        if self.query_one(f"#{input_id}-error", Label).display:
+        if event.input.value.strip() and (input_id in ("qa-amount", "qa-close") or input_id in self.required):
             self._check(input_id)
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    def _typing(self, event: Input.Changed | Select.Changed) -> None:
+        # An error goes away as soon as the field is right; a new one waits for enter or tab.
+        input_id = (event.control.id if event.control is not None else None) or ""
+        if input_id in ("qa-title", "qa-amount", "qa-close") or input_id in self.required:
+            if self.query_one(f"#{input_id}-error", Label).display:
+                self._check(input_id)
 
     # --- saving ------------------------------------------------------------------------------
 
@@ -149,7 +194,7 @@ class QuickAddScreen(ModalScreen[int | None]):
         self.action_cancel()
 
     def action_save(self) -> None:
-        checks = [self._check(i) for i in ("qa-title", "qa-amount", "qa-close")]
+        checks = [self._check(i) for i in ("qa-title", "qa-amount", "qa-close", *self.required)]
         self.show_error("qa-company", "")
         self.show_error("qa-stage", "")
         self.query_one("#qa-error", Label).update("")
@@ -167,10 +212,12 @@ class QuickAddScreen(ModalScreen[int | None]):
                     amount=value("qa-amount"),
                     stage=stage if isinstance(stage, int) else None,
                     expected_close=value("qa-close"),
+                    custom={spec.name: field_text(self.query_one(f"#{i}")) for i, spec in self.required.items()},
                 )
                 deal_id = deal.id
         except ValidationError as exc:
-            input_id = _FIELD_INPUT.get(exc.field or "", "qa-company")
+            custom = {spec.label: input_id for input_id, spec in self.required.items()}
+            input_id = _FIELD_INPUT.get(exc.field or "") or custom.get(exc.field or "", "qa-company")
             self.show_error(input_id, str(exc))
             self._focus_first_error()
             return
@@ -180,7 +227,7 @@ class QuickAddScreen(ModalScreen[int | None]):
         self.dismiss(deal_id)
 
     def _focus_first_error(self) -> None:
-        for input_id in ("qa-title", "qa-company", "qa-amount", "qa-close", "qa-stage"):
+        for input_id in ("qa-title", "qa-company", "qa-amount", "qa-close", "qa-stage", *self.required):
             if self.query_one(f"#{input_id}-error", Label).display:
                 self.query_one(f"#{input_id}").focus()
                 return

@@ -1,18 +1,27 @@
-"""What the deal, company and contact pages share: the breadcrumb, back with esc, and the keys
-that work on any record (edit, log an activity, add/complete/reschedule a task, undo, delete)."""
+"""What the deal, company and contact pages share: the breadcrumb, back with esc, the keys that
+work on any record (edit, log an activity, add/complete/reschedule a task, open a link, undo,
+delete), and how a custom field's value reads on a page."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
+from rich.table import Table
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
-from textual.widgets import DataTable, Static
+from textual.containers import Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, OptionList, Static
+from textual.widgets.option_list import Option
 
 from crmtui.markup import plain
 from crmtui.store import clock
+from crmtui.store.custom_fields import custom_text
 from crmtui.store.errors import CrmError, ValidationError
+from crmtui.widgets import opener
 from crmtui.widgets.timeline import Timeline
 
 if TYPE_CHECKING:
@@ -23,7 +32,7 @@ class RecordScreen(Screen[None]):
     """A page about one record. Subclasses set `kind` and fill the page in `refresh_data`."""
 
     kind = "deal"
-    FIRST_FOCUS = "#related"  # the widget focused when the page opens
+    FIRST_FOCUS = "#related"  # the widget focused when the page opens (the first shown of them)
     BINDINGS = [
         Binding("escape", "back", "Back", tooltip="Back to where you came from", id="record.back"),
         Binding("e", "edit", "Edit", tooltip="Edit the fields (ctrl+s saves)", id="record.edit"),
@@ -33,6 +42,8 @@ class RecordScreen(Screen[None]):
         Binding("D", "reschedule_task", "Due date", tooltip="Give the task under the cursor, else the next open task, a new due date", id="record.reschedule"),
         Binding("u", "undo", "Undo", tooltip="Undo this page's last change", id="record.undo"),
         Binding("delete", "trash", "Delete", tooltip="Move this record to the trash (asks first)", id="record.delete"),
+        Binding("w", "open_link", "Open link", tooltip="Open a URL field of this record (pick one when there are"
+                " several)", id="record.open_link"),
         Binding("r", "refresh_data", "Refresh", tooltip="Read the record again from the database", id="record.refresh", show=False),
     ]
 
@@ -40,6 +51,7 @@ class RecordScreen(Screen[None]):
         super().__init__()
         self.record_id = record_id
         self.crumb = f"{self.kind} #{record_id}"
+        self.web_links: list[tuple[str, str]] = []  # (field name, URL): what `w` opens; set by refresh_data
 
     @property
     def database(self):  # noqa: ANN201
@@ -50,7 +62,7 @@ class RecordScreen(Screen[None]):
         self.watch(self.app, "privacy", lambda _masked: self.refresh_data(), init=False)
         self.refresh_data()
         # Start on the linked records, so enter goes straight to the company / contact / deal.
-        linked = self.query(self.FIRST_FOCUS).first() if self.query(self.FIRST_FOCUS) else None
+        linked = next((widget for widget in self.query(self.FIRST_FOCUS) if widget.display), None)
         if linked is not None:
             linked.focus()
 
@@ -66,6 +78,17 @@ class RecordScreen(Screen[None]):
 
     def action_refresh_data(self) -> None:
         self.refresh_data()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open_link":
+            return bool(self.web_links)  # no link on this record: the key leaves the footer
+        return True
+
+    def show_links(self, links: list[tuple[str, str]]) -> None:
+        """Give `w` the record's links (and show or hide it in the footer)."""
+        if links != self.web_links:
+            self.web_links = links
+            self.refresh_bindings()
 
     def record_gone(self, warning: str | None = None) -> None:
         """Close this page: its record is in the trash or no longer exists. Only while the page is
@@ -194,6 +217,24 @@ class RecordScreen(Screen[None]):
             chosen,
         )
 
+    def action_open_link(self) -> None:
+        """Open the record's URL field; a list to pick from when there are several."""
+        if len(self.web_links) > 1:
+            self.app.push_screen(LinkPicker(self.web_links), lambda url: self.open_target(url) if url else None)
+        elif self.web_links:
+            self.open_target(self.web_links[0][1])
+        else:
+            self.notify("No link on this record (a URL field: e edits it)", severity="warning", timeout=3)
+
+    def open_target(self, target: str) -> None:
+        """Open a URL or file with the system's opener; say so, or why not."""
+        try:
+            opener.open_target(target)
+        except OSError as exc:
+            self.notify(f"Cannot open {target}: {exc.strerror or exc}", severity="error", markup=False)
+            return
+        self.notify(f"Opened {target}", timeout=2, markup=False)
+
     def action_undo(self) -> None:
         from crmtui.store.editing import undo_last_edit
 
@@ -277,3 +318,67 @@ class RecordScreen(Screen[None]):
             return table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
         except Exception:  # noqa: BLE001 - no row under the cursor
             return None
+
+
+class LinkPicker(ModalScreen[str | None]):
+    """Which link to open: enter opens the highlighted one, esc cancels. Dismisses with its URL."""
+
+    DEFAULT_CSS = """
+    LinkPicker { align: center middle; }
+    LinkPicker > #link-box {
+        width: 72; max-width: 100%; height: auto; padding: 0 1;
+        border: round $primary; background: $surface;
+    }
+    LinkPicker #link-list { height: auto; max-height: 12; }
+    LinkPicker #link-hint { color: $text-muted; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="link_picker.cancel")]
+
+    def __init__(self, links: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.links = links
+
+    def compose(self) -> ComposeResult:
+        width = max(len(name) for name, _url in self.links)
+        with Vertical(id="link-box"):
+            yield Static("[b]Open which link?[/]", markup=True)
+            yield OptionList(*[Option(Text.assemble((name.ljust(width), "bold"), "  ", url), id=str(i))
+                               for i, (name, url) in enumerate(self.links)], id="link-list")
+            yield Static("enter opens · esc cancels", id="link-hint")
+
+    @on(OptionList.OptionSelected)
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self.links[int(event.option.id or 0)][1])
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+# --- custom fields on a page -----------------------------------------------------------------------
+
+
+def field_label(name: str, width: int = 16) -> str:
+    """A field's name cut to fit the label column."""
+    return name if len(name) <= width else name[: width - 1] + "…"
+
+
+def custom_value(field: dict[str, Any], stored: str | None, *, masked: bool) -> Text:
+    """A custom field's value as a page shows it: money masked in privacy mode, a rating as stars,
+    multichoice as a list; a looked-up value says where it comes from."""
+    shown = Text(custom_text(field, stored, masked=masked))
+    if field["kind"] == "lookup":
+        source = (field["source"] or field["lookup"] or "its customer").partition(".")[0]
+        shown.append(f"  from {source}", style="dim")
+    return shown
+
+
+def add_custom(grid: Table, custom: list[tuple[dict[str, Any], str | None]], *, masked: bool) -> Table:
+    """A record's custom fields, as rows of its facts."""
+    for field, stored in custom:
+        grid.add_row(field_label(field["name"]), custom_value(field, stored, masked=masked))
+    return grid
+
+
+def links_of(custom: list[tuple[dict[str, Any], str | None]]) -> list[tuple[str, str]]:
+    """A record's URL fields that have a value (looked-up ones too): what `w` opens."""
+    return [(field["name"], stored) for field, stored in custom if field["value_kind"] == "url" and stored]

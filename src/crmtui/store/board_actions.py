@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import text
 from sqlmodel import Session
 
 from crmtui.store import undo
 from crmtui.store.companies import find_company
+from crmtui.store.custom_fields import CUSTOM_PREFIX, custom_fields, split_custom_values, write_custom_values
 from crmtui.store.deals import MoveResult, create_deal, delete_deal, get_deal, mark_lost, mark_won, move_deal, step_deal
+from crmtui.store.errors import ValidationError
 from crmtui.store.models import Deal, Stage
 from crmtui.store.validate import require_text
 
@@ -79,10 +83,13 @@ def create(
     stage: int | str | None = None,
     pipeline: int | str | None = None,
     expected_close: str | dt.date | None = None,
+    custom: Mapping[str, str] | None = None,
 ) -> Deal:
     """Add a deal from the quick-add form, with the follow-up task the rules ask for (undoable:
     undo trashes the deal, its follow-up task, and the company when the form created it).
-    `stage` is a stage id or name."""
+    `stage` is a stage id or name; `custom` the deal's custom fields as typed, by form name
+    (`{"cf_7": "Website"}`): every required one must be there (see `new_deal_fields`)."""
+    values = new_deal_fields(session, custom or {})
     company = (company or "").strip() or None
     new_company = company is not None and not company.startswith("#") and find_company(session, company) is None
     stage_name = None
@@ -96,6 +103,7 @@ def create(
         session, title, company=company, amount=amount, stage=stage_name, pipeline=pipeline,
         expected_close=expected_close, follow_up=None,  # None: the follow-up rules decide
     )
+    write_custom_values(session, deal.id, values)
     ops = [{"op": "trash", "table": "deal", "id": deal.id}]
     tasks = session.connection().execute(
         text("SELECT id FROM activity WHERE deal_id = :id AND deleted_at IS NULL"), {"id": deal.id}
@@ -105,6 +113,27 @@ def create(
         ops.append({"op": "trash", "table": "company", "id": deal.company_id})
     undo.record(session, f"new deal “{deal.title}”", ops, scope=SCOPE)
     return deal
+
+
+def required_fields(session: Session) -> list[dict[str, Any]]:
+    """The custom deal fields a new deal must have (`crmtui fields add deal NAME --required`)."""
+    return [f for f in custom_fields(session, "deal") if f["required"] and f["kind"] != "lookup"]
+
+
+def required_reason(field: Mapping[str, Any]) -> str:
+    """What a new deal's form says when a required field is left empty."""
+    return f"{field['name']}: required for a new deal"
+
+
+def new_deal_fields(session: Session, typed: Mapping[str, str]) -> dict[int, str]:
+    """A new deal's custom values as typed, by form name (`cf_7`), cleaned and by field id;
+    ValidationError naming the field when one is wrong, or when a required one is empty."""
+    custom = {key: value for key, value in typed.items() if key.startswith(CUSTOM_PREFIX)}
+    _own, cleaned = split_custom_values(session, "deal", custom)
+    for field in required_fields(session):
+        if cleaned.get(field["id"]) is None:
+            raise ValidationError(required_reason(field), field["name"])
+    return {field_id: value for field_id, value in cleaned.items() if value is not None}
 
 
 def trash(session: Session, deal_id: int | str) -> Deal:
