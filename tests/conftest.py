@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from crmtui.store import clock
+from crmtui.store import backups, clock
 from crmtui.store.db import Database, open_database
 
 FIXED_NOW = dt.datetime(2026, 11, 23, 9, 30, 0)
@@ -24,6 +24,8 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("CRMTUI_DB", raising=False)
     monkeypatch.delenv("CRMTUI_NOW", raising=False)
     monkeypatch.setenv("CRMTUI_BUSY_TIMEOUT", "0.2")
+    # Tests open databases thousands of times a day; tests/test_backups.py turns the day's backup on.
+    monkeypatch.setattr(backups, "daily_on_open", False)
     return home
 
 

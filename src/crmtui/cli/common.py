@@ -25,6 +25,7 @@ RECORDS = "Records"
 DATA = "Data in and out"
 SETUP = "Setup"
 REPORTS = "Reports"
+SAFETY = "Backups and repair"
 
 
 class Output(Console):
@@ -153,6 +154,8 @@ def open_db(ctx: typer.Context, db: Path | None) -> Any:  # noqa: ANN401 - a sto
     database = open_database(db_path(ctx, db))
     if database.backup_path:
         err.print(f"Upgraded the database; a copy of the old one is at {database.backup_path}", markup=False)
+    if database.backup_problem:
+        err.print(f"Warning: no backup today: {database.backup_problem}", markup=False)
     settings = read_settings(database)
     use_locale(settings["locale"], settings["currency"])
     return database

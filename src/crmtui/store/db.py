@@ -1,4 +1,4 @@
-"""Opening the database: file creation (0600), safety pragmas, migrations, sessions."""
+"""Opening the database: file creation (0600), safety pragmas, migrations, the day's backup, sessions."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crmtui.store import migrations
+from crmtui.store import backups, migrations
 from crmtui.store.errors import DatabaseError
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ class Database:
         self.path = path
         self.busy_timeout = busy_timeout
         self.backup_path: Path | None = None  # set when opening ran a migration
+        self.backup_problem: str | None = None  # why today's backup could not be taken
 
     @cached_property
     def engine(self) -> Engine:
@@ -151,8 +152,8 @@ def _check_file(path: Path) -> None:
 
 
 def prepare_file(path: Path, *, create: bool = True, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Path | None:
-    """Create or check the file and bring its schema up to date. Returns a backup path if
-    a migration ran on an existing database."""
+    """Create or check the file and bring its schema up to date. Returns the path of the backup
+    taken before a migration ran on an existing database."""
     if not path.exists():
         if not create:
             raise DatabaseError(f"{path}: no such database")
@@ -188,7 +189,7 @@ def prepare_file(path: Path, *, create: bool = True, busy_timeout: float = DEFAU
             )
         if version < migrations.LATEST_VERSION:
             if version > 0:
-                backup = migrations.backup_before_migration(path, conn, version)
+                backup = backups.take_backup(path, f"before-upgrade-from-schema-{version}", source=conn)
             migrations.migrate(conn)
     except sqlite3.Error as exc:
         raise database_error(path, exc, busy_timeout) from None
@@ -202,17 +203,26 @@ def open_database(
     *,
     create: bool = True,
     busy_timeout: float | None = None,
+    daily_backup: bool = True,
 ) -> Database:
-    """Open (creating if needed) a crmtui database and migrate it to the current schema.
+    """Open (creating if needed) a crmtui database and migrate it to the current schema. The
+    first time an existing database is opened on a day, it is backed up (`backups`); when that
+    fails the database still opens, and `backup_problem` says why.
 
     Raises DatabaseError with a readable message for a locked, damaged, foreign or newer file.
     """
     if busy_timeout is None:
         busy_timeout = float(os.environ.get("CRMTUI_BUSY_TIMEOUT", DEFAULT_BUSY_TIMEOUT))
     path = Path(path).expanduser().absolute()
+    new = not path.exists()
     backup = prepare_file(path, create=create, busy_timeout=busy_timeout)
     db = Database(path, busy_timeout)
     db.backup_path = backup
+    if daily_backup and backups.daily_on_open and backup is None and not new:
+        try:
+            backups.daily_backup(path, busy_timeout)
+        except DatabaseError as exc:
+            db.backup_problem = exc.message
     return db
 
 

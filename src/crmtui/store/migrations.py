@@ -1,13 +1,12 @@
 """Versioned schema migrations, tracked in SQLite's `PRAGMA user_version`.
 
 Plain SQL run through the sqlite3 module: checking the version costs one pragma, so opening an
-up-to-date database imports nothing heavy. Each migration runs in one transaction, and a copy of
-the file is written beside it before the first one runs on an existing database.
+up-to-date database imports nothing heavy. Each migration runs in one transaction, and the file is
+backed up (into `backups/` beside it) before the first one runs on an existing database.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -635,23 +634,6 @@ def _split_sql(script: str) -> list[str]:
 def connect_raw(path: Path, timeout: float = 5.0) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=timeout, factory=_Conn, isolation_level=None)
     return conn
-
-
-def backup_before_migration(path: Path, conn: sqlite3.Connection, version: int) -> Path:
-    """Copy the database (consistently, WAL included) to `<name>.bak-v<N>-<timestamp>`."""
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    target = path.with_name(f"{path.name}.bak-v{version}-{stamp}")
-    n = 1
-    while target.exists():
-        n += 1
-        target = path.with_name(f"{path.name}.bak-v{version}-{stamp}-{n}")
-    dest = sqlite3.connect(target)
-    try:
-        conn.backup(dest)
-    finally:
-        dest.close()
-    target.chmod(0o600)
-    return target
 
 
 def migrate(conn: sqlite3.Connection, *, upto: int = LATEST_VERSION) -> list[int]:

@@ -23,9 +23,15 @@ def rebuild_index(conn: sqlite3.Connection) -> int:
     triggers, such as the demo's). Returns the number of rows indexed. Runs in the caller's
     transaction."""
     conn.execute("INSERT INTO search_index (search_index) VALUES ('delete-all')")
-    for select in _INDEXED.values():
-        conn.execute(f"INSERT INTO search_index (rowid, name, extra) {select} WHERE deleted_at IS NULL")
+    fill_index(conn)
     return conn.execute("SELECT count(*) FROM search_index").fetchone()[0]
+
+
+def fill_index(conn: sqlite3.Connection, table: str = "search_index") -> None:
+    """Index every live record into `table`: the finder's index, or a fresh one to compare it
+    with (`crmtui doctor`)."""
+    for select in _INDEXED.values():
+        conn.execute(f"INSERT INTO {table} (rowid, name, extra) {select} WHERE deleted_at IS NULL")
 
 
 def index_range(conn: sqlite3.Connection, kind: str, first: int, last: int) -> None:

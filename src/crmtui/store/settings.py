@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from crmtui.store.backups import Keep, parse_keep
 from crmtui.store.errors import ValidationError
 
 if TYPE_CHECKING:  # the importer reads rules over plain sqlite3: keep this module light
@@ -20,7 +21,7 @@ if TYPE_CHECKING:  # the importer reads rules over plain sqlite3: keep this modu
 @dataclass(frozen=True)
 class SettingSpec:
     key: str
-    kind: str  # int / bool / text / currency / locale / choice (one of `options`) / fields (card fields)
+    kind: str  # int / bool / text / currency / locale / choice (one of `options`) / fields (card fields) / keep
     default: Any
     help: str
     minimum: int = 0
@@ -58,6 +59,8 @@ SPECS: dict[str, SettingSpec] = {
         SettingSpec("theme", "choice", "textual-dark", "The colour theme of the app", options=THEMES, rule=False),
         SettingSpec("card-fields", "fields", (), f"Deal fields a board card shows (up to {CARD_FIELDS_MAX},"
                     " comma-separated; none: the usual card)", rule=False),
+        SettingSpec("backup-keep", "keep", Keep(), "Backups kept in backups/ beside the database: the newest of"
+                    " each of the last N days, weeks and months (and all of the last 24 hours)", rule=False),
     )
 }
 RULES = tuple(key for key, spec in SPECS.items() if spec.rule)
@@ -105,6 +108,8 @@ def parse_setting(key: str, value: str) -> Any:
         raise ValidationError(f"{key}: {value!r} is not one of {', '.join(spec.options)}", key)
     if spec.kind == "fields":
         return _field_list(raw)
+    if spec.kind == "keep":
+        return parse_keep(raw)
     return raw
 
 

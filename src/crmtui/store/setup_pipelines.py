@@ -15,7 +15,7 @@ from rich.color import Color, ColorParseError
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from crmtui.store import clock, undo
+from crmtui.store import backups, clock, undo
 from crmtui.store.errors import ValidationError
 from crmtui.store.migrations import DEFAULT_STAGES
 from crmtui.store.models import STAGE_KINDS, Deal, Pipeline, Stage
@@ -204,6 +204,7 @@ def delete_pipeline(
     if pipe.is_default:
         new_default = heir
         ops += _pass_default(session, heir)
+    backups.backup_before(session, "before-pipeline-delete")
     pipe.deleted_at = clock.utcnow()
     session.add(pipe)
     session.flush()
@@ -432,6 +433,7 @@ def delete_stage(session: Session, stage: str, *, pipeline: str | int | None = N
         if target is None:
             raise ValidationError(f"stage {st.name!r} holds deals in the trash: give --move-deals-to STAGE to say"
                                   " where they go", "move_deals_to")
+    backups.backup_before(session, "before-stage-delete")
     st.deleted_at = clock.utcnow()
     session.add(st)
     session.flush()
