@@ -57,7 +57,8 @@ def import_file(
     from crmtui.store.importer.apply import (
         RowsRejected,
         default_rejects_path,
-        prepare,
+        map_columns,
+        read_file,
         run_import,
         write_rejects,
     )
@@ -65,13 +66,19 @@ def import_file(
 
     if date_order is not None and date_order.lower() not in DATE_ORDERS:
         raise ValidationError(f"--date-order: {date_order!r} is not one of dmy, mdy, ymd", "date_order")
-    csv_text, mapping = prepare(file, record_type=record_type, maps=maps, encoding=encoding, delimiter=delimiter)
+    # (the file first: a file that cannot be read opens no database; the columns then, with its custom fields)
+    csv_text = read_file(file, record_type=record_type, maps=maps, encoding=encoding, delimiter=delimiter)
+    database = open_db(ctx, db)
+    try:
+        mapping = map_columns(csv_text, record_type=record_type, maps=maps, db=database)
+    except BaseException:
+        database.close()
+        raise
     if not quiet and not json_out:
         _show_mapping(csv_text, mapping)
     options = ImportOptions(record_type=mapping.record_type, pipeline=pipeline, create_stages=create_stages,
                             date_order=date_order.lower() if date_order else None, skip_invalid=skip_invalid,
                             follow_up=follow_up)
-    database = open_db(ctx, db)
     rejects_path = rejects or default_rejects_path(file)
     bar = _progress(csv_text, enabled=not quiet and err.is_terminal)
 

@@ -23,10 +23,12 @@ from typing import Any
 from crmtui.store import clock, search_index
 from crmtui.store.db import Database, switch_journal_now, translate_errors
 from crmtui.store.errors import CrmError, ValidationError
-from crmtui.store.importer.mapping import Mapping, build_mapping, detect_type, parse_map_options, RECORD_TYPES
+from crmtui.store.importer.mapping import (ENTITY_OF_TYPE, Mapping, build_mapping, detect_type, parse_map_options,
+                                          RECORD_TYPES)
+from crmtui.store.importer.custom import import_fields
 from crmtui.store.importer import stream
 from crmtui.store.importer.handover import DealChunk
-from crmtui.store.importer.plan import COLS, ImportOptions, Plan, stage_history
+from crmtui.store.importer.plan import COLS, CUSTOM_PREFIX, ImportOptions, Plan, stage_history
 from crmtui.store.importer.planner import start_plan
 from crmtui.store.importer.reading import CsvText, open_csv
 from crmtui.store.importer.tags import LINK_TABLES
@@ -55,18 +57,43 @@ class ImportResult:
 
 
 def prepare(source: str | Path, *, record_type: str | None = None, maps: list[str] | None = None,
-            encoding: str | None = None, delimiter: str | None = None, stdin: Any = None) -> tuple[CsvText, Mapping]:
-    """Read the file and decide the record type and the column mapping (touches no database)."""
-    overrides = parse_map_options(maps)
+            encoding: str | None = None, delimiter: str | None = None, stdin: Any = None,
+            db: Database | None = None) -> tuple[CsvText, Mapping]:
+    """Read the file and decide the record type and the column mapping (`read_file`, then
+    `map_columns`: with `db`, its custom fields too)."""
+    csv_text = read_file(source, record_type=record_type, maps=maps, encoding=encoding, delimiter=delimiter,
+                         stdin=stdin)
+    return csv_text, map_columns(csv_text, record_type=record_type, maps=maps, db=db)
+
+
+def read_file(source: str | Path, *, record_type: str | None = None, maps: list[str] | None = None,
+              encoding: str | None = None, delimiter: str | None = None, stdin: Any = None) -> CsvText:
+    """Read the file, and check the options that need no database (--map's form, --type)."""
+    parse_map_options(maps)
     csv_text = open_csv(source, encoding=encoding, delimiter=delimiter, stdin=stdin)
     if record_type is not None and record_type not in RECORD_TYPES:
         raise ValidationError(f"--type: {record_type!r} is not one of {', '.join(RECORD_TYPES)}", "type")
+    return csv_text
+
+
+def map_columns(csv_text: CsvText, *, record_type: str | None = None, maps: list[str] | None = None,
+                db: Database | None = None) -> Mapping:
+    """The record type (`record_type`, else told by the headers) and which column feeds which
+    field: the built-in ones and, with `db`, the record type's custom fields."""
     kind = record_type or detect_type(csv_text.header)
     if kind is None:
         raise ValidationError(
             f"{csv_text.name}: cannot tell from the headers whether it holds deals, companies or contacts; "
             f"give --type (headers: {', '.join(repr(h) for h in csv_text.header)})", "type")
-    return csv_text, build_mapping(csv_text.header, kind, overrides)
+    fields: list[dict[str, Any]] = []
+    if db is not None:
+        with translate_errors(db.path, db.busy_timeout):
+            conn = db.raw()
+            try:
+                fields = import_fields(conn, ENTITY_OF_TYPE[kind])
+            finally:
+                conn.close()
+    return build_mapping(csv_text.header, kind, parse_map_options(maps), fields)
 
 
 def run_import(db: Database, csv_text: CsvText, mapping: Mapping, options: ImportOptions, *, dry_run: bool = False,
@@ -249,12 +276,19 @@ def _write_records(conn: sqlite3.Connection, plan: Plan, record: list[Change], s
             rebuild += _drop_indexes_for_bulk(conn, entity, len(ids))
             _bulk_insert(conn, entity, [table.rows[i] for i in ids], ids)
             record.append((entity, "created", ids.start, ids.stop - 1, None, None))
+        custom = [(fid, rid, value) for rid in ids if (values := table.custom.get(rid))
+                  for fid, value in values.items()] if table.custom and not streamed else []
         for rid, old, new in plan.updates(entity):
             new["updated_at"] = plan.now
             old["updated_at"] = table.original[rid][-1]
-            assignments = ", ".join(f"{c} = ?" for c in new)
-            conn.execute(f"UPDATE {entity} SET {assignments} WHERE id = ?", (*new.values(), rid))
+            columns = {c: v for c, v in new.items() if not c.startswith(CUSTOM_PREFIX)}
+            assignments = ", ".join(f"{c} = ?" for c in columns)
+            conn.execute(f"UPDATE {entity} SET {assignments} WHERE id = ?", (*columns.values(), rid))
+            custom += [(int(c[len(CUSTOM_PREFIX):]), rid, v) for c, v in new.items() if c.startswith(CUSTOM_PREFIX)]
             record.append((entity, "updated", rid, rid, json.dumps(old), json.dumps(new)))
+        if custom:
+            rebuild += _drop_indexes_for_bulk(conn, "custom_value", len(custom))
+            insert_many(conn, _UPSERT_CUSTOM_VALUES, 3, custom)
     return rebuild
 
 
@@ -317,6 +351,8 @@ def _record_import(conn: sqlite3.Connection, plan: Plan, record: list[Change]) -
 
 
 _STAGE_CHANGE_COLS = ("id", "deal_id", "from_stage_id", "to_stage_id", "changed_at")
+# (a value that changes replaces the one stored; an empty cell changes none: no deletes)
+_UPSERT_CUSTOM_VALUES = "INSERT OR REPLACE INTO custom_value (field_id, entity_id, value) VALUES"
 _INSERT_STAGE_CHANGES = f"INSERT INTO stage_change ({', '.join(_STAGE_CHANGE_COLS)}) VALUES"
 
 
@@ -355,6 +391,8 @@ class _DealWriter:
                 _insert_new(conn, entity, rows, self.filled[entity])
                 if entity in self.triggers:
                     search_index.index_range(conn, entity, rows[0][0], rows[-1][0])
+        if chunk.custom:
+            insert_many(conn, _UPSERT_CUSTOM_VALUES, 3, chunk.custom)
         if chunk.rewrite:
             ids = [r[0] for r in chunk.rows]  # their stage changes are written again below
             for at in range(0, len(ids), 500):
@@ -567,5 +605,5 @@ def default_rejects_path(source: str) -> Path:
     return p.with_name(p.stem + ".rejects.csv")
 
 
-__all__ = ["ImportOptions", "ImportResult", "RowsRejected", "prepare", "run_import", "write_rejects",
-           "default_rejects_path", "clock"]
+__all__ = ["ImportOptions", "ImportResult", "RowsRejected", "prepare", "read_file", "map_columns", "run_import",
+           "write_rejects", "default_rejects_path", "clock"]

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from crmtui.store.importer import values as V
 from crmtui.store.importer.cells import Cells, RowError
 from crmtui.store.importer.plan import Plan
@@ -11,11 +13,13 @@ from crmtui.store.importer.tags import TagLinks
 
 
 class CompanyRows:
-    def __init__(self, plan: Plan, cells: Cells, records: Records, tags: TagLinks) -> None:
+    def __init__(self, plan: Plan, cells: Cells, records: Records, tags: TagLinks,
+                 custom: Callable[[list[str]], dict[int, str] | None] | None = None) -> None:
         self.plan = plan
         self.cells = cells
         self.records = records
         self.tag_links = tags
+        self._custom = custom  # a row's custom values (`custom.CustomCells.values`); None: no such columns
 
     def plan_row(self, line: int, fields: list[str]) -> None:
         """Plan one row of a companies file; a RowError when a value is wrong."""
@@ -38,9 +42,12 @@ class CompanyRows:
         }
         tags = cells.tags(fields)
         ext = cells.text(fields, "external_id", 200)
+        custom = self._custom(fields) if self._custom is not None else None
         table = self.plan.tables["company"]
         before = table.next_id
         cid = self.records.company(name, domain, values, ext)
         if merged_into_earlier(table, cid, before):
             self.plan.merged_rows += 1
         self.tag_links.link("company", cid, tags)
+        if custom is not None and cid is not None:
+            self.records.set_custom("company", cid, custom)

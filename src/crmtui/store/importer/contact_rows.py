@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from crmtui.store.importer import values as V
 from crmtui.store.importer.cells import Cells, RowError
 from crmtui.store.importer.plan import Plan
@@ -11,11 +13,13 @@ from crmtui.store.importer.tags import TagLinks
 
 
 class ContactRows:
-    def __init__(self, plan: Plan, cells: Cells, records: Records, tags: TagLinks) -> None:
+    def __init__(self, plan: Plan, cells: Cells, records: Records, tags: TagLinks,
+                 custom: Callable[[list[str]], dict[int, str] | None] | None = None) -> None:
         self.plan = plan
         self.cells = cells
         self.records = records
         self.tag_links = tags
+        self._custom = custom  # a row's custom values (`custom.CustomCells.values`); None: no such columns
 
     def plan_row(self, line: int, fields: list[str]) -> None:
         """Plan one row of a contacts file; a RowError when a value is wrong."""
@@ -33,6 +37,7 @@ class ContactRows:
                   "notes": cells.text(fields, "notes")}
         tags = cells.tags(fields)
         ext = cells.text(fields, "external_id", 200)
+        custom = self._custom(fields) if self._custom is not None else None
         company_id = None
         if company_name or website:
             domain = V.domain_of(website) if website else None
@@ -44,3 +49,5 @@ class ContactRows:
         if merged_into_earlier(table, cid, before):
             self.plan.merged_rows += 1
         self.tag_links.link("contact", cid, tags)
+        if custom is not None and cid is not None:
+            self.records.set_custom("contact", cid, custom)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
+from collections.abc import Callable
 from typing import Any
 
 from crmtui.store import clock
@@ -38,11 +39,13 @@ _pick_fill = operator.itemgetter(*(_DL[c] for c in _FILL_COLS))
 class DealRows:
     """Plans each row of a deals file into the plan's deal table (and its companies, contacts,
     stages and tag links). `through` and `moved` are the planner's: what finishing the plan makes
-    stage changes of."""
+    stage changes of. `custom` reads a row's custom values (`custom.CustomCells.values`; None: the
+    file has no custom columns)."""
 
     def __init__(self, plan: Plan, cells: DealCells, stages: Stages, matcher: Matcher, records: Records,
                  tags: TagLinks, handing: DealHandover, through: dict[int, int],
-                 moved: dict[int, tuple[int, int, str]]) -> None:
+                 moved: dict[int, tuple[int, int, str]],
+                 custom: Callable[[list[str]], dict[int, str] | None] | None = None) -> None:
         self.plan = plan
         self.deals = plan.tables["deal"]
         self.contacts = plan.tables["contact"]
@@ -62,6 +65,7 @@ class DealRows:
         self.today = clock.today().isoformat()
         self.tomorrow = (clock.today() + dt.timedelta(days=1)).isoformat()
         self._parsed, self._pick_plain = cells.parsed, cells.plain
+        self._custom = custom
         # what tells two rows apart when the file has no external id: an `id` column
         self._plain_id_ix = next((i for i, h in enumerate(plan.mapping.header) if h.strip().casefold() == "id"), -1)
         # Big files name the same stage, customer and tags on many rows: the same cells give the
@@ -101,6 +105,7 @@ class DealRows:
         if max(len(r_company), len(r_contact), len(r_source), len(r_lost), len(r_ext)) > MAX_TEXT:
             _check_lengths(company=company_name, contact=contact_name, source=source, lost_reason=lost_reason,
                            external_id=ext)
+        custom = self._custom(fields) if self._custom is not None else None
 
         # Every value is valid: now find or plan the customer, then the deal.
         company_id, contact_id = self._customer(company_name, website, contact_name, contact_email)
@@ -124,6 +129,8 @@ class DealRows:
             self._new_deal(given, kind, through, key, fresh_key, row_id, tags)
         else:
             self._known_deal(given, kind, through, key, tags, fields)
+        if custom is not None:
+            self.records.set_custom("deal", given[0], custom)
 
     def _stage_for(self, line: int, fields: list[str], pipeline_id: int) -> tuple[int, int | None]:
         """(stage id, the open stage it went through first or None) from the stage and status cells."""

@@ -2,8 +2,8 @@
 
 Once the planner has found as many new deals as the import will drop the deal indexes for (at
 least as many as the table holds, and BULK_MIN_ROWS), it hands them over in chunks: rows, the
-ids of their stage changes, tag links, and the companies and contacts planned meanwhile
-(`stream` sends them from a second process to the one that writes). What later rows change in
+ids of their stage changes, tag links, custom values, and the companies and contacts planned
+meanwhile (`stream` sends them from a second process to the one that writes). What later rows change in
 records handed over already goes again, once, when the file is done; the plan then holds only
 what was not handed over.
 """
@@ -37,6 +37,7 @@ class DealChunk:
     companies: list[list[Any]] = field(default_factory=list)  # new ones, in COMPANY_COLS order
     contacts: list[list[Any]] = field(default_factory=list)  # new ones, in CONTACT_COLS order
     rewrite: bool = False  # rows handed over before that later rows of the file changed
+    custom: list[tuple[int, int, str]] = field(default_factory=list)  # (field id, deal id, value) of these deals
 
 
 class Handover(Protocol):
@@ -120,7 +121,8 @@ class DealHandover:
         rows = [t.rows[did] for did in range(start, stop)]
         through, first = self._reserve_changes(rows)
         chunk = DealChunk(rows, through, first, links[self.links_sent:],
-                          companies=self._new_since("company"), contacts=self._new_since("contact"))
+                          companies=self._new_since("company"), contacts=self._new_since("contact"),
+                          custom=self._custom_of(range(start, stop)))
         self.links_sent = len(links)
         self.streamed_to = stop
         assert self.send is not None, "Handover.begin sets where chunks go"
@@ -135,6 +137,15 @@ class DealHandover:
         t = self.tables[entity]
         start, self.sent_to[entity] = self.sent_to[entity], t.next_id
         return [t.rows[rid] for rid in range(start, t.next_id)]
+
+    def _custom_of(self, deals: range | list[int]) -> list[tuple[int, int, str]]:
+        """The custom values of `deals`, as (field id, deal id, value), taken out of the plan: a
+        later row of one of them gives only what it changes, written over these."""
+        custom = self.tables["deal"].custom
+        if not custom:
+            return []
+        return [(fid, did, value) for did in deals if (values := custom.pop(did, None))
+                for fid, value in values.items()]
 
     def _reserve_changes(self, rows: list[list[Any]]) -> tuple[dict[int, int], int]:
         """For a hand-over of `rows`: the open stages they passed (`stage_history`), and the id of
@@ -161,7 +172,7 @@ class DealHandover:
             assert self.send is not None
             again = [rows[did] for did in rewrite]
             self.send(DealChunk(again, *self._reserve_changes(again), [], companies=companies,
-                                contacts=contacts, rewrite=True))
+                                contacts=contacts, rewrite=True, custom=self._custom_of(rewrite)))
         self.plan.streamed_from_change = self.plan.first_stage_change
         self.plan.first_stage_change = self.next_change
         self.links["deal"] = self.links.get("deal", [])[self.links_sent:]

@@ -1,11 +1,12 @@
 """The record of past imports, and undoing one (`crmtui imports list`, `crmtui imports undo ID`).
 
-Undo removes what the import created (records, stage changes, stages, tags it added) and puts
-back the columns it changed, in one transaction. It never takes work done since: a record the
-import created stays when it was worked on since (saved, moved, given an activity or a link,
-tagged by a later import) or when a record that stays refers to it (a deal added since to an
-imported company, an imported deal's company); a column edited again since keeps the newer
-value. Both are listed, so the user knows what is left.
+Undo removes what the import created (records with their custom values, stage changes, stages,
+tags it added) and puts back the columns and custom values it changed, in one transaction. It
+never takes work done since: a record the import created stays when it was worked on since
+(saved, moved, given an activity or a link, tagged by a later import) or when a record that stays
+refers to it (a deal added since to an imported company, an imported deal's company); a column or
+custom value edited again since keeps the newer value. Both are listed, so the user knows what is
+left.
 
 "Since" is read from the database: the import stamped every record it wrote with its own time
 (`updated_at`), and activities, links, stage changes and tags are rows of their own.
@@ -18,10 +19,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from crmtui.store import clock
+from crmtui.store import backups, clock
 from crmtui.store.db import Database, translate_errors
 from crmtui.store.errors import NotFound, ValidationError
 from crmtui.store.importer.apply import BULK_MIN_ROWS, drop_indexes, ensure_import_tables
+from crmtui.store.importer.plan import CUSTOM_PREFIX
 
 _TABLES = {"deal", "company", "contact"}
 _LINKS = {"deal_tag": "deal_id", "company_tag": "company_id", "contact_tag": "contact_id"}
@@ -87,6 +89,7 @@ def undo_import(db: Database, import_id: int) -> dict[str, Any]:
     `companies`, `contacts`, `stages`) and put back (`restored`); `kept`, the records the import
     created that stay (kind, id, name, why: worked on since, or needed by one that stays); and
     `kept_edits`, the records it changed that keep fields edited since (kind, id, name, fields)."""
+    backups.backup_before(db, "before-import-undo")
     with _writing(db, commit=True) as conn:
         return _undo(conn, import_id)
 
@@ -141,7 +144,7 @@ def _undo(conn: Any, import_id: int) -> dict[str, Any]:
             result["restored"] += restored
             if later:
                 name = conn.execute(f"SELECT {_NAMES[entity]} FROM {entity} WHERE id = ?", (first,)).fetchone()[0]
-                fields = list(dict.fromkeys(_FIELD_WORDS.get(c, c.replace("_", " ")) for c in later))
+                fields = list(dict.fromkeys(_field_word(conn, c) for c in later))
                 result["kept_edits"].append({"kind": entity, "id": first, "name": name, "fields": fields})
                 if entity == "deal" and "stage_id" in later:
                     moved_since.add(first)
@@ -273,31 +276,67 @@ def _delete_ranges(conn: Any, table: str, ranges: list[tuple[int, int]], kept: d
     deleted = sum(conn.execute(f"DELETE FROM {table} WHERE id BETWEEN ? AND ?", p).rowcount for p in parts)
     for sql in rebuild:
         conn.execute(sql)
+    # Their custom values (which point at no table: a value is its field's and a record id's)
+    fields = [fid for (fid,) in conn.execute("SELECT id FROM custom_field WHERE entity = ?", (table,))]
+    for fid in fields:
+        for first, last in parts:
+            conn.execute("DELETE FROM custom_value WHERE field_id = ? AND entity_id BETWEEN ? AND ?",
+                         (fid, first, last))
     return deleted
 
 
 def _restore(conn: Any, entity: str, rid: int, old: dict[str, Any], new: dict[str, Any]) -> tuple[int, list[str]]:
-    """Put back the columns the import changed, but those changed again since: a later edit
-    wins. Returns 1 when something went back (else 0), and the columns that keep a later value."""
-    columns = [c for c in old if c.isidentifier() and c != "updated_at"]
-    if not columns:
+    """Put back the columns and custom values (`cf_ID`) the import changed, but those changed
+    again since: a later edit wins. Returns 1 when something went back (else 0), and the columns
+    and custom values that keep a later value."""
+    custom = [c for c in old if c.startswith(CUSTOM_PREFIX) and c[len(CUSTOM_PREFIX):].isdigit()]
+    columns = [c for c in old if c.isidentifier() and c != "updated_at" and c not in custom]
+    if not columns and not custom:
         return 0, []
-    current = conn.execute(f"SELECT updated_at, {', '.join(columns)} FROM {entity} WHERE id = ?", (rid,)).fetchone()
+    current = conn.execute(f"SELECT updated_at{''.join(f', {c}' for c in columns)} FROM {entity} WHERE id = ?",
+                           (rid,)).fetchone()
     if current is None:
         return 0, []
     saved_at, *values = current
     back = {c: old[c] for c, now in zip(columns, values, strict=True) if now == new.get(c)}
     if entity == "deal" and _WHERE_A_DEAL_STANDS.intersection(columns).difference(back):
         back = {c: value for c, value in back.items() if c not in _WHERE_A_DEAL_STANDS}
-    later = [c for c in columns if c not in back]
-    if back:
+    custom_back = [c for c in custom if _custom_value(conn, c, rid) == new.get(c)]
+    later = [c for c in columns + custom if c not in back and c not in custom_back]
+    if back or custom_back:
         # Saved by nobody since: as before the import, when it was last updated then (so that
         # undoing an earlier import still sees it untouched).
         untouched = not later and "updated_at" in old and saved_at == new.get("updated_at")
         back["updated_at"] = old["updated_at"] if untouched else clock.to_db(clock.utcnow())
         conn.execute(f"UPDATE {entity} SET {', '.join(f'{c} = ?' for c in back)} WHERE id = ?",
                      (*back.values(), rid))
+        for c in custom_back:
+            _put_custom_value(conn, c, rid, old[c])
     return (1 if back else 0), later
+
+
+def _custom_value(conn: Any, key: str, rid: int) -> str | None:
+    found = conn.execute("SELECT value FROM custom_value WHERE field_id = ? AND entity_id = ?",
+                         (int(key[len(CUSTOM_PREFIX):]), rid)).fetchone()
+    return found[0] if found else None
+
+
+def _put_custom_value(conn: Any, key: str, rid: int, value: str | None) -> None:
+    """Custom value `key` (`cf_ID`) of record `rid` as `value` (None: none)."""
+    fid = int(key[len(CUSTOM_PREFIX):])
+    if value is None:
+        conn.execute("DELETE FROM custom_value WHERE field_id = ? AND entity_id = ?", (fid, rid))
+    else:
+        conn.execute("INSERT OR REPLACE INTO custom_value (field_id, entity_id, value) VALUES (?, ?, ?)",
+                     (fid, rid, value))
+
+
+def _field_word(conn: Any, column: str) -> str:
+    """How a person names a column, or a custom field (`cf_ID`: its name)."""
+    if column.startswith(CUSTOM_PREFIX) and column[len(CUSTOM_PREFIX):].isdigit():
+        found = conn.execute("SELECT name FROM custom_field WHERE id = ?", (int(column[len(CUSTOM_PREFIX):]),))
+        return next((name for (name,) in found), column)
+    return _FIELD_WORDS.get(column, column.replace("_", " "))
 
 
 def _links_put_back(changes: list[tuple]) -> dict[tuple[str, str, int], Any]:

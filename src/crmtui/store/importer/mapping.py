@@ -1,19 +1,29 @@
-"""Which CSV column is which field: synonyms for the common exports, `--map` overrides, and the
-record type a file holds when `--type` is not given.
+"""Which CSV column is which field: synonyms for the common exports, custom fields, `--map`
+overrides, and the record type a file holds when `--type` is not given.
 
 Headers are compared case- and punctuation-insensitively ("Deal - Title", "deal_title" and
 "DealTitle" are all `dealtitle`). Each field lists its synonyms best first, so when a file has
 both Outlook's "Title" (Mr./Ms.) and "Job Title", the job title wins.
+
+A column named like one of the record type's custom fields (as `custom_fields.name_key` compares
+names), or `field:NAME`, feeds that field; so does `--map 'Col=field:NAME'`. The export writes a
+custom field as a column named as the field, or `field:NAME` when one of its own columns has that
+name: a bare header is the built-in column exactly then, so export -> import reads every column
+back. A lookup field is read from the customer: its column is ignored, with the reason.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from crmtui.store.errors import ValidationError
 
 RECORD_TYPES = ("deals", "companies", "contacts")
+ENTITY_OF_TYPE = {"deals": "deal", "companies": "company", "contacts": "contact"}
+FIELD_PREFIX = "field:"  # a custom field by name: the column `field:Budget`, `--map 'Col=field:Budget'`
 
 # field -> synonyms (normalised headers), best first. Sources: HubSpot, Pipedrive, Salesforce,
 # Google Contacts, Outlook and LinkedIn exports, and crmtui's own export.
@@ -112,6 +122,9 @@ class Mapping:
     columns: list[str | None]
     ignored: list[tuple[str, str]] = field(default_factory=list)  # (header, why)
     overridden: set[int] = field(default_factory=set)
+    # A column that feeds a custom field has `field:NAME` in `columns`; this is that field (a
+    # `custom_fields.custom_fields` dict) by it.
+    custom: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def index(self, name: str) -> int | None:
         try:
@@ -159,22 +172,26 @@ def parse_map_options(options: list[str] | None) -> list[tuple[str, str]]:
     return pairs
 
 
-def build_mapping(header: tuple[str, ...], record_type: str, overrides: list[tuple[str, str]] | None = None) -> Mapping:
-    """Map each header to a field of `record_type`; overrides (column, field) win."""
-    fields = FIELDS[record_type]
+def build_mapping(header: tuple[str, ...], record_type: str, overrides: list[tuple[str, str]] | None = None,
+                  fields: Sequence[dict[str, Any]] = ()) -> Mapping:
+    """Map each header to a field of `record_type`, or to one of its custom `fields` (as
+    `custom_fields.custom_fields` gives them); overrides (column, field) win."""
+    builtin = FIELDS[record_type]
+    custom_fields = _CustomFields(record_type, fields)
     rank: dict[str, tuple[str, int]] = {}
-    for name, synonyms in fields.items():
+    for name, synonyms in builtin.items():
         for position, synonym in enumerate(synonyms):
             rank.setdefault(synonym, (name, position))
     columns: list[str | None] = [None] * len(header)
+    custom: dict[str, dict[str, Any]] = {}
     ignored_why: dict[int, str] = {}
     overridden: set[int] = set()
     for column, target in overrides or []:
         idx = _find_column(header, column)
-        if target and target not in fields:
-            raise ValidationError(
-                f"--map {column}={target}: {target!r} is not a {record_type[:-1]} field "
-                f"(fields: {', '.join(fields)})", "map")
+        if target and target not in builtin:
+            found = custom_fields.named_in_map(column, target)
+            target = custom_fields.key(found)
+            custom[target] = found
         if target and target in columns:
             other = header[columns.index(target)]
             raise ValidationError(f"--map {column}={target}: column {other!r} is also mapped to {target!r}", "map")
@@ -186,11 +203,22 @@ def build_mapping(header: tuple[str, ...], record_type: str, overrides: list[tup
     for i, h in enumerate(header):
         if i in overridden:
             continue
-        found = rank.get(normalise_header(h))
-        if found is None:
+        if custom_fields.names(h):
+            found, why = custom_fields.of_header(h)
+            key = custom_fields.key(found) if found else None
+            if key is not None and key in columns:
+                why = f"{key} comes from {header[columns.index(key)]!r}"
+            elif key is not None:
+                columns[i] = key
+                custom[key] = found
+                continue
+            ignored_why[i] = why or "not a known field"
+            continue
+        found_builtin = rank.get(normalise_header(h))
+        if found_builtin is None:
             ignored_why[i] = "not a known field"
             continue
-        name, position = found
+        name, position = found_builtin
         if name in columns:  # taken by --map
             ignored_why[i] = f"{name} comes from --map"
             continue
@@ -204,9 +232,74 @@ def build_mapping(header: tuple[str, ...], record_type: str, overrides: list[tup
         columns[i] = name
     ignored = [(header[i], ignored_why.get(i, "not a known field")) for i in range(len(header))
                if columns[i] is None and header[i]]
-    mapping = Mapping(record_type, header, columns, ignored, overridden)
+    mapping = Mapping(record_type, header, columns, ignored, overridden, custom)
     _require(mapping)
     return mapping
+
+
+class _CustomFields:
+    """The custom fields of a record type, as the columns of a file and `--map` name them."""
+
+    def __init__(self, record_type: str, fields: Sequence[dict[str, Any]]) -> None:
+        self.record_type = record_type
+        self.entity = ENTITY_OF_TYPE[record_type]
+        self.fields = list(fields)
+        self.by_key: dict[str, dict[str, Any]] = {}
+        self.bare: set[str] = set()  # the name keys of fields the export writes under their own name
+        if not self.fields:
+            return
+        # (crmtui.store.custom_fields loads SQLAlchemy: only a database with custom fields pays for it)
+        from crmtui.store.custom_fields import name_key
+        from crmtui.store.exporter import COLUMNS, csv_columns
+
+        self.name_key = name_key
+        export_header = csv_columns(record_type, self.fields)[len(COLUMNS[record_type]):]
+        for f, written in zip(self.fields, export_header, strict=True):
+            key = name_key(f["name"])
+            self.by_key[key] = f
+            if not written.startswith(FIELD_PREFIX):
+                self.bare.add(key)
+
+    @staticmethod
+    def key(found: dict[str, Any]) -> str:
+        """What `Mapping.columns` holds for a column that feeds custom field `found`."""
+        return FIELD_PREFIX + found["name"]
+
+    def names(self, header: str) -> bool:
+        """Whether `header` names a custom field (one that exists or not): `field:NAME`, or a
+        field's name where the export would write it so."""
+        if header.strip()[:len(FIELD_PREFIX)].casefold() == FIELD_PREFIX:
+            return True
+        return bool(self.by_key) and self.name_key(header) in self.bare
+
+    def of_header(self, header: str) -> tuple[dict[str, Any] | None, str | None]:
+        """(the field a header that `names` one feeds, None) or (None, why it feeds none)."""
+        text = header.strip()
+        if text[:len(FIELD_PREFIX)].casefold() == FIELD_PREFIX:
+            text = text[len(FIELD_PREFIX):]
+        found = self.by_key.get(self.name_key(text)) if self.by_key else None
+        if found is None:
+            return None, f"no {self.entity} field called {text.strip()!r}"
+        if found["kind"] == "lookup":
+            return None, f"a lookup field: read from {found['source'] or found['lookup']}, not imported"
+        return found, None
+
+    def named_in_map(self, column: str, target: str) -> dict[str, Any]:
+        """The custom field `--map column=target` names (`field:NAME`, or a custom field's own
+        name); ValidationError naming the fields there are when it names none, or a lookup."""
+        prefixed = target[:len(FIELD_PREFIX)].casefold() == FIELD_PREFIX
+        name = target[len(FIELD_PREFIX):].strip() if prefixed else target
+        found = self.by_key.get(self.name_key(name)) if self.by_key else None
+        if found is None:
+            what = f"no {self.entity} field called {name!r}" if prefixed else f"{target!r} is not a {self.entity} field"
+            custom = f"; custom: {', '.join(self.key(f) for f in self.fields)}" if self.fields else ""
+            raise ValidationError(f"--map {column}={target}: {what} (fields: {', '.join(FIELDS[self.record_type])}"
+                                  f"{custom})", "map")
+        if found["kind"] == "lookup":
+            source = found["source"] or found["lookup"]
+            raise ValidationError(f"--map {column}={target}: {found['name']!r} is a lookup field, read from {source};"
+                                  f" change it on the {source.partition('.')[0]}", "map")
+        return found
 
 
 def _find_column(header: tuple[str, ...], column: str) -> int:

@@ -2,9 +2,9 @@
 
 The plan holds the rows to insert (with ids assigned in advance, so deals can point at companies
 created a few rows earlier), the columns to update on existing records (old and new values, for
-undo), the stage changes, the tag links, and the rows rejected with a reason. Records are kept
-as plain lists in the tables' column order, not ORM objects: 100,000 deals must plan in well
-under a second. `planner` builds it; `apply.write_plan` carries it out.
+undo), custom values, the stage changes, the tag links, and the rows rejected with a reason.
+Records are kept as plain lists in the tables' column order, not ORM objects: 100,000 deals must
+plan in well under a second. `planner` builds it; `apply.write_plan` carries it out.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from crmtui.store.importer.mapping import Mapping
+from crmtui.store.importer.mapping import ENTITY_OF_TYPE, Mapping
 from crmtui.store.importer.reading import CsvText
 
 COMPANY_COLS = ("id", "name", "website", "domain", "email", "phone", "address", "source", "category", "size",
@@ -25,10 +25,10 @@ DEAL_COLS = ("id", "title", "company_id", "contact_id", "pipeline_id", "stage_id
              "lost_reason", "proposal_url", "notes", "external_id", "created_at", "updated_at")
 COLS = {"company": COMPANY_COLS, "contact": CONTACT_COLS, "deal": DEAL_COLS}
 POS = {entity: {c: i for i, c in enumerate(cols)} for entity, cols in COLS.items()}  # entity -> column -> index
-ENTITY_OF_TYPE = {"deals": "deal", "companies": "company", "contacts": "contact"}
 _NEVER_UPDATED = {"id", "created_at", "updated_at"}
 _STAGE, _ENTERED, _CREATED = (POS["deal"][c] for c in ("stage_id", "stage_entered_at", "created_at"))
 MAX_SHOWN_ERRORS = 10
+CUSTOM_PREFIX = "cf_"  # custom field 7 in an update's old and new values: "cf_7" (as the store's forms name it)
 
 
 @dataclass
@@ -60,6 +60,12 @@ class Table:
     touched: set[int] = field(default_factory=set)  # existing rows the file names
     dirty: set[int] = field(default_factory=set)  # existing rows whose columns change
     tagged: set[int] = field(default_factory=set)  # existing rows that get new tags
+    # Custom values: those the file gives (record -> field id -> value), those the existing
+    # records hold in the mapped fields (field id -> record -> value), and the existing records
+    # whose values change (`Planner.finish` finds them).
+    custom: dict[int, dict[int, str]] = field(default_factory=dict)
+    custom_stored: dict[int, dict[int, str]] = field(default_factory=dict)
+    custom_dirty: set[int] = field(default_factory=set)
 
     def new_ids(self) -> range:
         return range(self.first_new, self.next_id)
@@ -98,7 +104,7 @@ class Plan:
         for entity in ("deal", "company", "contact"):
             t = self.tables[entity]
             created = len(t.new_ids())
-            updated = len(t.dirty | t.tagged)
+            updated = len(t.dirty | t.tagged | t.custom_dirty)
             unchanged = len(t.touched) - updated  # touched holds existing records only
             row = {"created": created, "updated": updated, "unchanged": unchanged}
             if entity == own:
@@ -113,14 +119,20 @@ class Plan:
             self.linked_existing.values())
 
     def updates(self, entity: str) -> list[tuple[int, dict[str, Any], dict[str, Any]]]:
-        """(id, old values, new values) of the existing rows the import changes."""
+        """(id, old values, new values) of the existing rows the import changes; a custom value
+        as `cf_ID` (its old value None when it had none)."""
         t = self.tables[entity]
         cols = COLS[entity]
         out = []
-        for rid in sorted(t.dirty):
+        for rid in sorted(t.dirty | t.custom_dirty):
             before, after = t.original[rid], t.rows[rid]
             changed = [i for i, c in enumerate(cols) if before[i] != after[i] and c not in _NEVER_UPDATED]
-            out.append((rid, {cols[i]: before[i] for i in changed}, {cols[i]: after[i] for i in changed}))
+            old, new = {cols[i]: before[i] for i in changed}, {cols[i]: after[i] for i in changed}
+            for fid, value in t.custom.get(rid, {}).items():
+                stored = t.custom_stored.get(fid, {}).get(rid)
+                if stored != value:
+                    old[f"{CUSTOM_PREFIX}{fid}"], new[f"{CUSTOM_PREFIX}{fid}"] = stored, value
+            out.append((rid, old, new))
         return out
 
     def release(self) -> None:
@@ -128,6 +140,8 @@ class Plan:
         for t in self.tables.values():
             t.rows = {}
             t.original = {}
+            t.custom = {}
+            t.custom_stored = {}
         self.stage_changes = []
         self.new_links = {}
         self.linked_existing = {}

@@ -22,6 +22,7 @@ from crmtui.store.importer import values as V
 from crmtui.store.importer.cells import Cells, DealCells, RowError, unguard
 from crmtui.store.importer.company_rows import CompanyRows
 from crmtui.store.importer.contact_rows import ContactRows
+from crmtui.store.importer.custom import CustomCells, custom_changed
 from crmtui.store.importer.deal_rows import DealRows
 from crmtui.store.importer.handover import DealHandover, Handover, PlannedElsewhere
 from crmtui.store.importer.mapping import Mapping
@@ -55,6 +56,9 @@ class Planner:
         stages = Stages(conn, options, plan)
         self.tag_links = tag_links = TagLinks(conn, plan, self.entity, load_links="tags" in cells.ix)
         matcher = Matcher(conn, tables, self.entity)
+        self.custom = (CustomCells(conn, mapping, cells, self.entity, tables[self.entity]) if mapping.custom
+                       else None)
+        custom = self.custom.values if self.custom is not None else None
         plan.first_stage_change = conn.execute("SELECT coalesce(max(id), 0) FROM stage_change").fetchone()[0] + 1
         self.through: dict[int, int] = {}  # new deal -> the open stage it passed before its won/lost stage
         self.moved: dict[int, tuple[int, int, str]] = {}  # deal that exists -> (from, to, when)
@@ -62,11 +66,11 @@ class Planner:
         records = Records(tables, matcher, plan.now, self.handing)
         if isinstance(cells, DealCells):
             self.row_planner: DealRows | CompanyRows | ContactRows = DealRows(
-                plan, cells, stages, matcher, records, tag_links, self.handing, self.through, self.moved)
+                plan, cells, stages, matcher, records, tag_links, self.handing, self.through, self.moved, custom)
         elif self.entity == "company":
-            self.row_planner = CompanyRows(plan, cells, records, tag_links)
+            self.row_planner = CompanyRows(plan, cells, records, tag_links, custom)
         else:
-            self.row_planner = ContactRows(plan, cells, records, tag_links)
+            self.row_planner = ContactRows(plan, cells, records, tag_links, custom)
 
     # --- the rows -------------------------------------------------------------------------------
 
@@ -102,6 +106,8 @@ class Planner:
         self._held: list[tuple[int, list[str]]] = []
         ix = self.cells.ix
         self._date_ix = [ix[name] for name in _DATES if name in ix] if self.entity == "deal" else []
+        if self.custom is not None:
+            self._date_ix += self.custom.date_ix
         self._rows = data_rows(self.csv)
 
     def _read_rows(self) -> None:
@@ -186,6 +192,8 @@ class Planner:
         if self.handing.streaming:
             self.handing.finish(self)
         plan.new_links = self.tag_links.new
+        own = plan.tables[self.entity]
+        own.custom_dirty = custom_changed(own)
         t = plan.tables["deal"]
         rows, original = t.rows, t.original
         changes = stage_history([rows[did] for did in range(self.handing.streamed_to, t.next_id)], self.through)

@@ -75,6 +75,15 @@ class Records:
                 t.dirty.discard(rid)
                 row[-1] = original[-1]
 
+    def set_custom(self, entity: str, rid: int, values: dict[int, str]) -> None:
+        """A row's custom values (field id -> value) for record `rid`: a later row's win."""
+        planned = self.tables[entity].custom
+        have = planned.get(rid)
+        if have is None:
+            planned[rid] = values
+        else:
+            have.update(values)
+
     def _new(self, entity: str) -> int:
         """A new, empty record of `entity` (its id and times set); returns its id."""
         t = self.tables[entity]

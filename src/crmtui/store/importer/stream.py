@@ -6,8 +6,8 @@ both sides more than it saved), so on Linux a big import forks. It forks when th
 found as many new deals as the table holds (and BULK_MIN_ROWS), the point from which the import
 drops the deal indexes and builds them again at the end: a re-import that changes little, or a
 small file, stays in one process. The child goes on reading the file from that row and sends
-each few thousand new deals (rows, stage changes, tag links, and the companies and contacts
-planned meanwhile) through a pipe; the parent, which
+each few thousand new deals (rows, stage changes, tag links, custom values, and the companies and
+contacts planned meanwhile) through a pipe; the parent, which
 holds the import's one transaction, writes them as they come. When the file is done, the child
 sends the rest of the plan (counts, rejects, changes to known records) and exits; the parent
 checks it and writes the rest, and nothing is committed before that.
@@ -207,9 +207,13 @@ def _portable(plan: Plan, planner: Planner) -> Plan:
     plan.csv = plan.csv.__class__(**{**plan.csv.__dict__, "text": ""})
     for entity, table in plan.tables.items():
         sent_to = planner.handing.streamed_to if entity == "deal" else planner.handing.sent_to[entity]
-        keep = set(table.dirty) | set(range(sent_to, table.next_id))
+        changed = table.dirty | table.custom_dirty
+        keep = changed | set(range(sent_to, table.next_id))
         table.rows = {rid: table.rows[rid] for rid in keep}
-        table.original = {rid: table.original[rid] for rid in table.dirty}
+        table.original = {rid: table.original[rid] for rid in changed}
+        # (the custom values of new deals went with them: those of records that exist are left)
+        table.custom_stored = {fid: {rid: value for rid, value in stored.items() if rid in table.custom_dirty}
+                               for fid, stored in table.custom_stored.items()}
     return plan
 
 
