@@ -44,11 +44,18 @@ def report(
     date_to: Annotated[Optional[str], typer.Option("--to", help="Last day of a custom period.")] = None,
     pipeline: Annotated[Optional[str], typer.Option(help="Only this pipeline (default: all).")] = None,
     tag: Annotated[Optional[str], typer.Option(help="Only deals with this tag.")] = None,
+    by: Annotated[
+        Optional[list[str]],
+        typer.Option("--by", help="Also break deals down by a choice, multichoice, yes/no or lookup deal field"
+                     " (deals, won value, win rate per value); give it again for another field.", show_default=False),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON for scripts (amounts in currency units).")] = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print Markdown to paste into a note.")] = False,
     db: DbOption = None,
 ) -> None:
-    """The dashboard's figures: stat cards, per month, breakdowns, funnel and forecast."""
+    """The dashboard's figures: stat cards, per month, breakdowns, funnel and forecast.
+
+    `--by FIELD` adds "sales by type", "by customer size": a breakdown by a custom deal field."""
     from crmtui.store.errors import ValidationError
     from crmtui.store.reports import full_report, make_filter, report_json
 
@@ -56,7 +63,7 @@ def report(
         raise ValidationError("choose one of --json and --markdown")
     filt = make_filter(period, date_from=date_from, date_to=date_to, pipeline=pipeline, tag=tag)
     with open_session(ctx, db) as s:
-        rep = full_report(s, filt)
+        rep = full_report(s, filt, by=by or ())
     if json_out:
         print_json(report_json(rep))
     elif markdown:
@@ -161,6 +168,14 @@ def _sections(rep: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]
           f"{m['overdue_deals']:,}" if m["overdue_deals"] else ""] for m in fc["months"]],
         "lrrrr",
     ))
+    for breakdown in rep.get("by_field", []):  # last: what `--by` asked for ends the report
+        sections.append((
+            f"By {breakdown['field']} (deals created; won and lost in the period)",
+            [breakdown["field"], "Deals", "Won", "Won value", "Lost", "Win rate"],
+            [[r["value"] or "(none)", f"{r['deals']:,}", f"{r['won_deals']:,}", _money(r["won_cents"]),
+              f"{r['lost_deals']:,}", percent(r["win_rate"])] for r in breakdown["rows"]],
+            "lrrrrr",
+        ))
     return sections
 
 
@@ -232,6 +247,7 @@ def _bar_values(rep: dict[str, Any]) -> dict[int, list[int]]:
         2: [r["amount_cents"] for r in rep["by_stage"]],
         5: [s["reached"] for s in rep["funnel"]["stages"]],
         6: [m["weighted_cents"] for m in rep["forecast"]["months"]],
+        **{7 + i: [r["won_cents"] for r in b["rows"]] for i, b in enumerate(rep.get("by_field", []))},
     }
 
 

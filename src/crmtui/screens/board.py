@@ -23,7 +23,17 @@ from textual.widget import Widget
 from textual.widgets import Header, Input, Static
 
 from crmtui.markup import plain
-from crmtui.store.board import CLOSED_DAYS, SORT_ORDER, SORTS, BoardData, BoardFilter, BoardSnapshot, load_board
+from crmtui.store.board import (
+    CLOSED_DAYS,
+    SORT_ORDER,
+    BoardData,
+    BoardFilter,
+    BoardSnapshot,
+    find_sort,
+    load_board,
+    sort_spec,
+)
+from crmtui.store.board_fields import cycle_sorts
 from crmtui.store.errors import DatabaseError, NotFound, ValidationError
 from crmtui.store.money import format_money
 from crmtui.widgets.footer import AppFooter
@@ -113,7 +123,9 @@ class BoardScreen(Screen[None]):
         Binding("u", "undo", "Undo", id="board.undo"),
         Binding("slash", "filter", "Filter", id="board.filter"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="board.clear_filter"),
-        Binding("s", "sort", "Sort", id="board.sort"),
+        Binding("s", "sort", "Sort", tooltip="Next sort: close, amount, age, updated, then number, money,"
+                " date and rating fields", id="board.sort"),
+        Binding("S", "sort_by", "Sort by…", show=False, tooltip="Sort by a field you name", id="board.sort_by"),
         Binding("c", "toggle_closed", "Closed", id="board.closed"),
         Binding("p", "pipeline", "Pipeline", id="board.pipeline"),
         Binding("r", "refresh_data", "Refresh", show=False, id="board.refresh"),
@@ -136,10 +148,11 @@ class BoardScreen(Screen[None]):
         yield Header()
         yield Static("", id="board-summary", classes="screen-title")
         yield Input(
-            placeholder="filter: words match title, company, contact, tag; #tag for a tag; esc clears",
+            placeholder="filter: words (title, company, contact, tag), #tag, field:value, field>N; esc clears",
             id="board-filter",
             compact=True,
         )
+        yield Static("", id="board-filter-error", markup=False)
         yield BoardView(id="board-view")
         yield Static(EMPTY_TEXT, id="board-empty", classes="empty-state", markup=True)
         yield AppFooter(compact=True)
@@ -248,7 +261,7 @@ class BoardScreen(Screen[None]):
         ]
         if snap.filter:
             parts.append(f"filter [b]{plain(snap.filter.text)}[/b]")
-        parts.append(f"sort: {SORTS[snap.sort][0]}")
+        parts.append(f"sort: {plain(snap.sort_label)}")
         if not self.show_closed:
             parts.append("closed hidden")
         self.query_one("#board-summary", Static).update(" · ".join(parts))
@@ -548,8 +561,19 @@ class BoardScreen(Screen[None]):
         self._filter_timer = self.set_timer(FILTER_DELAY, lambda: self._apply_filter(text))
 
     def _apply_filter(self, text: str) -> None:
-        flt = BoardFilter.parse(text)
-        if self.board is not None and flt != self.board.snapshot.filter:
+        """Reload with the filter typed; a wrong field or value is shown under the filter, and
+        the board stays as it was."""
+        if self.board is None or self._conn is None:
+            return
+        message = self.query_one("#board-filter-error", Static)
+        try:
+            flt = BoardFilter.parse(text, self._conn)
+        except ValidationError as exc:
+            message.update(exc.message)
+            message.display = True
+            return
+        message.display = False
+        if flt != self.board.snapshot.filter:
             self.reload(flt=flt)
 
     @on(Input.Submitted, "#board-filter")
@@ -557,6 +581,8 @@ class BoardScreen(Screen[None]):
         if self._filter_timer is not None:
             self._filter_timer.stop()
         self._apply_filter(event.value)
+        if self.query_one("#board-filter-error", Static).display:
+            return  # stay in the filter to put it right
         event.input.display = bool(event.value.strip())
         self.query_one(BoardView).focus()
 
@@ -567,15 +593,38 @@ class BoardScreen(Screen[None]):
         had_filter = bool(field.value) or bool(self.board and self.board.snapshot.filter)
         field.value = ""
         field.display = False
+        self.query_one("#board-filter-error", Static).display = False
         self.query_one(BoardView).focus()
         if had_filter:
             self._apply_filter("")
 
     def action_sort(self) -> None:
+        """The next sort: the built-in ones, then the number, money, date and rating fields."""
         current = self.board.snapshot.sort
-        following = SORT_ORDER[(SORT_ORDER.index(current) + 1) % len(SORT_ORDER)]
+        order = [*SORT_ORDER, *cycle_sorts(self._conn)]
+        following = order[(order.index(current) + 1) % len(order)] if current in order else order[0]
         self.reload(sort=following)
-        self.notify(f"Sort: {SORTS[following][0]}", timeout=2)
+        self.notify(f"Sort: {sort_spec(self._conn, following).label}", timeout=2, markup=False)
+
+    def action_sort_by(self) -> None:
+        """Sort by a field named in a prompt (any deal field, built-in or custom)."""
+        from crmtui.screens.prompt import PromptScreen
+
+        def check(name: str) -> str | None:
+            try:
+                find_sort(self._conn, name)
+            except ValidationError as exc:
+                return exc.message
+            return None
+
+        def chosen(name: str | None) -> None:
+            if name and self._conn is not None:
+                sort = find_sort(self._conn, name)
+                self.reload(sort=sort)
+                self.notify(f"Sort: {sort_spec(self._conn, sort).label}", timeout=2, markup=False)
+
+        self.app.push_screen(PromptScreen("Sort the columns by", placeholder="close, amount, age, updated, or a field",
+                                          check=check), chosen)
 
     def action_toggle_closed(self) -> None:
         self.show_closed = not self.show_closed

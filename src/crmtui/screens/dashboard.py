@@ -3,12 +3,14 @@
 The figures come from `store.reports` in a worker thread (the screen never waits on SQL), and
 reload when the filter changes, when the screen comes back, and when another connection commits
 (a cheap `PRAGMA data_version` on a connection of our own). Choosing a card, a bar or a row opens
-the deals behind it.
+the deals behind it. `g` turns the lead sources table into a breakdown by a custom deal field
+(choice, multichoice, yes/no, lookup) and on through each such field, then back.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from typing import Any
 
 from rich.text import Text
@@ -23,7 +25,15 @@ from textual.worker import get_current_worker
 
 from crmtui.store.errors import CrmError
 from crmtui.store.money import format_money, format_money_short
-from crmtui.store.reports import Drill, ReportFilter, filter_choices, full_report, make_filter, month_label
+from crmtui.store.reports import (
+    Drill,
+    ReportFilter,
+    breakdown_fields,
+    filter_choices,
+    full_report,
+    make_filter,
+    month_label,
+)
 from crmtui.widgets.charts import Bar, BarChart
 from crmtui.widgets.fit_table import Col, FitTable, Row
 from crmtui.widgets.footer import AppFooter
@@ -59,6 +69,7 @@ TABLES = [
     ("table-tags", "Sales & pipeline by tag", ("Tag", "Won", "New", "Open")),
     ("table-stages", "Deals by stage", ("Stage", "Deals", "Value")),
     ("table-sources", "Lead sources", ("Source", "Deals", "Won", "Win")),
+    ("table-field", "By field", ("Field", "Deals", "Won", "Win")),  # in place of sources, by `g`
     ("table-lost", "Lost reasons", ("Reason", "Deals", "Value")),
     ("table-funnel", "Funnel", ("Stage", "Reached", "→ next")),
     ("table-forecast", "Forecast by close month", ("Close", "Deals", "Amount", "Weighted")),
@@ -111,6 +122,9 @@ class DashboardScreen(Screen[None]):
         Binding("f", "custom_period", "From–to", id="dashboard.from_to"),
         Binding("l", "next_pipeline", "Pipeline", id="dashboard.pipeline"),
         Binding("t", "pick_tag", "Tag", id="dashboard.tag"),
+        Binding("g", "next_breakdown", "By field", show=False,
+                tooltip="Lead sources, or deals by a choice, yes/no or lookup field (each in turn)",
+                id="dashboard.by_field"),
         Binding("r", "reload", "Refresh", id="dashboard.refresh"),
         Binding("escape", "back", "Back", id="dashboard.back"),
     ]
@@ -118,6 +132,7 @@ class DashboardScreen(Screen[None]):
     def __init__(self, filt: ReportFilter | None = None) -> None:
         super().__init__()
         self.filt = filt or ReportFilter()
+        self.by_field: str | None = None  # the field the sources table breaks deals down by
         self.report: dict[str, Any] | None = None
         self.row_drills: dict[str, dict[str, Drill]] = {}
         self._watch_conn: sqlite3.Connection | None = None
@@ -143,6 +158,7 @@ class DashboardScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.title = "Dashboard"
+        self._show_breakdown()
         self._set_width_class(self.size.width)
         self._show_filters(loading=True)
         self.query_one("#dash-body").loading = True
@@ -197,23 +213,24 @@ class DashboardScreen(Screen[None]):
 
     def load_figures(self) -> None:
         self._show_filters(loading=True)
-        self._load(self.filt)
+        self._load(self.filt, self.by_field)
 
     @work(thread=True, exclusive=True, group="dashboard-figures")
-    def _load(self, filt: ReportFilter) -> None:
+    def _load(self, filt: ReportFilter, by_field: str | None) -> None:
         worker = get_current_worker()
         try:
             with self.app.database.session() as session:
-                report = full_report(session, filt)
+                report = full_report(session, filt, by=[by_field] if by_field else ())
+                report["breakdown_fields"] = [f["name"] for f in breakdown_fields(session)]
         except CrmError as exc:
             if not worker.is_cancelled:
                 self.app.call_from_thread(self._failed, filt, exc.message)
             return
         if not worker.is_cancelled:
-            self.app.call_from_thread(self._loaded, filt, report)
+            self.app.call_from_thread(self._loaded, filt, by_field, report)
 
-    def _loaded(self, filt: ReportFilter, report: dict[str, Any]) -> None:
-        if filt != self.filt:  # an older filter's figures arriving late
+    def _loaded(self, filt: ReportFilter, by_field: str | None, report: dict[str, Any]) -> None:
+        if filt != self.filt or by_field != self.by_field:  # older figures arriving late
             return
         self.report = report
         self.query_one("#dash-body").loading = False
@@ -222,7 +239,11 @@ class DashboardScreen(Screen[None]):
     def _failed(self, filt: ReportFilter, message: str) -> None:
         self.query_one("#dash-body").loading = False
         self.notify(message, severity="error", timeout=6)
-        if filt.tag or filt.pipeline:  # a tag or pipeline that is gone: drop it and carry on
+        if self.by_field:  # a field deleted meanwhile: back to lead sources
+            self.by_field = None
+            self._show_breakdown()
+            self.load_figures()
+        elif filt.tag or filt.pipeline:  # a tag or pipeline that is gone: drop it and carry on
             self.filt = ReportFilter(period=filt.period, start=filt.start, end=filt.end)
             self.load_figures()
         else:
@@ -274,6 +295,32 @@ class DashboardScreen(Screen[None]):
                                               self.filt.pipeline, tag or None))
 
         self.app.push_screen(TagPicker(tags, self.filt.tag), chosen)
+
+    def action_next_breakdown(self) -> None:
+        """Lead sources, then deals by each choice, multichoice, yes/no and lookup deal field."""
+        with self.app.database.session() as session:
+            names = [f["name"] for f in breakdown_fields(session)]
+        if not names:
+            self.notify("No field to break deals down by: add a choice, yes/no or lookup field to deals"
+                        " (crmtui fields add deal Type --kind choice --options 'A,B')", timeout=5, markup=False)
+            return
+        self.by_field = self._next_breakdown(names)
+        self._show_breakdown()
+        self.load_figures()
+
+    def _next_breakdown(self, names: list[str]) -> str | None:
+        """The field `g` goes to from the current one (None: back to lead sources)."""
+        cycle: list[str | None] = [None, *names]
+        current = next((i for i, n in enumerate(cycle) if n and n.casefold() == (self.by_field or "").casefold()), 0)
+        return cycle[(current + 1) % len(cycle)]
+
+    def _show_breakdown(self) -> None:
+        """The sources table, or in its place the breakdown by the chosen field."""
+        by_field = self.query_one("#table-field", BreakdownTable)
+        by_field.display = self.by_field is not None
+        self.query_one("#table-sources", BreakdownTable).display = self.by_field is None
+        if self.by_field is not None:
+            by_field.border_title = f"By {self.by_field}"
 
     def action_custom_period(self) -> None:
         def chosen(filt: ReportFilter | None) -> None:
@@ -335,12 +382,14 @@ class DashboardScreen(Screen[None]):
         card("no-next-step").show(f"{c['no_next_step']:,}", "open, no open task", warn=c["no_next_step"] > 0)
         card("aging").show(f"{c['aging']:,}", "over the stage's days", warn=c["aging"] > 0)
 
-    def _fill_table(self, table_id: str, rows: list[tuple[str, Drill | None, tuple[Any, ...]]], empty: str) -> None:
+    def _fill_table(self, table_id: str, rows: list[tuple[str, Drill | None, tuple[Any, ...]]], empty: str,
+                    name: str | None = None) -> None:
+        """Show a table's rows; `name` heads its first column instead of the usual name."""
         table = self.query_one(f"#{table_id}", BreakdownTable)
         shown: list[Row] = [(key, cells) for key, _drill, cells in rows]
         if not rows:
             shown = [("-empty", (Text(empty, style="dim"), *[""] * (len(table.specs) - 1)))]
-        table.show(shown)
+        table.show(shown, [replace(table.specs[0], label=name), *table.specs[1:]] if name else None)
         self.row_drills[table_id] = {key: drill for key, drill, _cells in rows if drill is not None}
 
     def _render_tables(self, r: dict[str, Any], masked: bool) -> None:
@@ -369,6 +418,20 @@ class DashboardScreen(Screen[None]):
              (s["source"] or "(none)", _right(f"{s['deals']:,}"), _right(short(s["won_cents"])), _right(_pct(s["win_rate"]))))
             for i, s in enumerate(r["sources"])
         ], "no deals in this period")
+        # When there are fields to break deals down by, the table says which key shows them.
+        names = r.get("breakdown_fields", [])
+        following = self._next_breakdown(names)
+        hint = (f"g: by {following}" if following else "g: lead sources") if names else ""
+        for table_id in ("#table-sources", "#table-field"):
+            self.query_one(table_id, BreakdownTable).border_subtitle = hint
+        for breakdown in r.get("by_field", []):
+            self.query_one("#table-field", BreakdownTable).border_title = f"By {breakdown['field']}"
+            self._fill_table("table-field", [
+                (f"field-{i}", Drill("field", f"{breakdown['field_id']}:{row['value']}"),
+                 (row["value"] or "(none)", _right(f"{row['deals']:,}"), _right(short(row["won_cents"])),
+                  _right(_pct(row["win_rate"]))))
+                for i, row in enumerate(breakdown["rows"])
+            ], "no deals in this period", breakdown["field"])
         self._fill_table("table-lost", [
             (f"lost-{i}", Drill("lost_reason", s["reason"]),
              (s["reason"] or "(none)", _right(f"{s['deals']:,}"), _right(short(s["amount_cents"]))))

@@ -23,6 +23,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crmtui.store import clock
+from crmtui.store.board_fields import (
+    BUILTIN,
+    DEFAULT_LAYOUT,
+    CardLayout,
+    SortSpec,
+    builtin_field,
+    card_layout,
+    custom_sort,
+    field_sort,
+    field_term,
+    find_field,
+    split_filter,
+    term_condition,
+)
+from crmtui.store.errors import ValidationError
 
 # Sort modes inside columns: label, SQL key expression, tiebreak direction on the id.
 # Keys sort ascending in Python and SQL alike, so the Python tuple (key, tiebreak * id) places a
@@ -36,6 +51,8 @@ SORTS: dict[str, tuple[str, str, int]] = {
 SORT_ORDER = tuple(SORTS)
 # In the won/lost/closed columns "expected close" means the close date, newest first.
 CLOSED_KEYS = {"close": "-julianday(d.closed_on)"}
+# Built-in fields whose sort is one of SORTS.
+_FIELD_SORTS = {"amount": "amount", "expected_close": "close"}
 CLOSED_DAYS = 30  # closed columns show deals closed this many days back
 
 
@@ -56,25 +73,35 @@ class BoardStage:
 
 @dataclass(frozen=True)
 class BoardFilter:
-    """What `/` typed: words match title, company, contact or a tag; `#word` a tag (by prefix)."""
+    """What `/` typed: words match title, company, contact or a tag; `#word` a tag (by prefix);
+    `field:value`, `field>N` ... a deal field (see `board_fields.term_condition`)."""
 
     text: str = ""
     words: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    fields: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()  # (SQL, its parameters) per field term
 
     @classmethod
-    def parse(cls, text: str) -> BoardFilter:
-        words, tags = [], []
-        for part in text.split():
+    def parse(cls, text: str, conn: sqlite3.Connection | None = None) -> BoardFilter:
+        """Read a filter. Field terms need the database (`conn`) to know the fields; a wrong
+        field or value raises ValidationError naming it."""
+        words, tags, fields = [], [], []
+        for part in split_filter(text):
+            term = field_term(part)
             if part.startswith("#"):
-                if part.strip("#"):
-                    tags.append(part.lstrip("#"))
-            else:
-                words.append(part)
-        return cls(" ".join(text.split()), tuple(words), tuple(tags))
+                if tag := part.lstrip("#").replace('"', ""):
+                    tags.append(tag)
+            elif term is not None:
+                if conn is None:
+                    raise ValidationError(f"{part!r}: a field term needs the database", "filter")
+                sql, params = term_condition(conn, *term, param=f"f{len(fields)}")
+                fields.append((sql, tuple(params.items())))
+            elif word := part.replace('"', ""):  # a quoted phrase is one word
+                words.append(word)
+        return cls(" ".join(text.split()), tuple(words), tuple(tags), tuple(fields))
 
     def __bool__(self) -> bool:
-        return bool(self.words or self.tags)
+        return bool(self.words or self.tags or self.fields)
 
     def where(self) -> tuple[list[str], dict[str, Any]]:
         """SQL conditions (over `deal d`, `company c`, `contact p`) and their bound parameters."""
@@ -95,6 +122,9 @@ class BoardFilter:
             key = f"t{i}"
             params[key] = f"{_escape_like(tag)}%"
             clauses.append(tag_match.format(key))
+        for sql, term_params in self.fields:
+            clauses.append(sql)
+            params.update(term_params)
         return clauses, params
 
 
@@ -163,6 +193,7 @@ class Card:
     closed_on: dt.date | None
     lost_reason: str | None
     next_due: dt.date | None
+    extra: tuple[Any, ...] = ()  # the values of the layout's card fields, as stored
 
     def days_in_stage(self, today: dt.date) -> int:
         return max(0, (today - self.stage_entered).days)
@@ -179,6 +210,12 @@ class BoardSnapshot:
     filter: BoardFilter
     closed_since: dt.date
     has_deals: bool  # any live deal in the database (else the board explains how to start)
+    sort_spec: SortSpec | None = None  # how `sort` orders the columns (None: SORTS[sort])
+    layout: CardLayout = DEFAULT_LAYOUT  # what the cards show
+
+    @property
+    def sort_label(self) -> str:
+        return self.sort_spec.label if self.sort_spec else SORTS[self.sort][0]
 
     def open_totals(self) -> tuple[int, int, int]:
         """Deals, amount and weighted amount over the open columns (what the filter shows)."""
@@ -202,13 +239,35 @@ def board_stages(conn: sqlite3.Connection, pipeline_id: int) -> list[BoardStage]
     return [BoardStage(*r) for r in rows]
 
 
-def _entry_sql(sort: str, flt: BoardFilter, *, closed: bool | None = False) -> tuple[str, dict[str, Any]]:
+def sort_spec(conn: sqlite3.Connection, sort: str) -> SortSpec:
+    """A sort by name: one of SORTS, a built-in deal field (`cost`, `confidence`) or a custom deal
+    field (`cf_7`; the usual sort when that field is gone). ValueError for an unknown name."""
+    sort = _FIELD_SORTS.get(sort, sort)
+    if sort in SORTS:
+        label, key_sql, tiebreak = SORTS[sort]
+        return SortSpec(sort, label, key_sql, tiebreak, CLOSED_KEYS.get(sort, key_sql))
+    if sort.startswith("cf_"):
+        return custom_sort(conn, sort) or sort_spec(conn, "close")
+    if sort in BUILTIN:
+        return field_sort(builtin_field(sort))
+    raise ValueError(f"unknown sort {sort!r}")
+
+
+def find_sort(conn: sqlite3.Connection, name: str) -> str:
+    """The sort a person names: a built-in one ("amount", "days in stage") or any deal field."""
+    wanted = " ".join(name.replace("_", " ").casefold().split())
+    for key, (label, _sql, _tiebreak) in SORTS.items():
+        if wanted in (key, label):
+            return key
+    return _FIELD_SORTS.get((found := find_field(conn, name)).key, found.key)
+
+
+def _entry_sql(spec: SortSpec, flt: BoardFilter, *, closed: bool | None = False) -> tuple[str, dict[str, Any]]:
     """SELECT stage_id, id, sort key, amount of the deals a board shows (WHERE left open-ended).
 
     `closed`: the key for a closed column (True), an open one (False), or either by the deal's
     stage (None)."""
-    _label, key_sql, tiebreak = SORTS[sort]
-    closed_key = CLOSED_KEYS.get(sort, key_sql)
+    key_sql, closed_key = spec.sql, spec.closed_sql
     if closed:
         key_sql = closed_key
     elif closed is None and closed_key != key_sql:
@@ -217,14 +276,48 @@ def _entry_sql(sort: str, flt: BoardFilter, *, closed: bool | None = False) -> t
         )
     clauses, params = flt.where()
     joins = ""
-    if flt:
+    if flt or spec.joins:
         joins = " LEFT JOIN company c ON c.id = d.company_id LEFT JOIN contact p ON p.id = d.contact_id"
     sql = (
         f"SELECT d.stage_id, d.id, {key_sql} AS k, d.amount_cents FROM deal d{joins}"
         " WHERE d.deleted_at IS NULL" + "".join(f" AND {c}" for c in clauses)
     )
-    params["tiebreak"] = tiebreak
+    params.update(spec.params)
+    params["tiebreak"] = spec.tiebreak
     return sql, params
+
+
+def _stage_rows(conn: sqlite3.Connection, stages: list[BoardStage], spec: SortSpec, flt: BoardFilter,
+                since: dt.date) -> dict[int, list[tuple]]:
+    """Each stage's entries in order, a query per stage."""
+    open_base, params = _entry_sql(spec, flt)
+    closed_base, _params = _entry_sql(spec, flt, closed=True)
+    out = {}
+    for stage in stages:
+        if stage.is_open:
+            sql = open_base + " AND d.stage_id = :stage"
+        else:
+            # `+d.stage_id` leaves the stage index out: the close-date index finds the recent few.
+            sql = closed_base + " AND +d.stage_id = :stage AND d.closed_on >= :since"
+        out[stage.id] = conn.execute(
+            sql + " ORDER BY k, d.id * :tiebreak", {**params, "stage": stage.id, "since": since.isoformat()}
+        ).fetchall()
+    return out
+
+
+def _filtered_rows(conn: sqlite3.Connection, stages: list[BoardStage], spec: SortSpec, flt: BoardFilter,
+                   since: dt.date) -> dict[int, list[tuple]]:
+    """Each stage's entries in order, from one query: a field filter's matching values are read
+    once for the board, not once per stage."""
+    base, params = _entry_sql(spec, flt, closed=None)
+    open_ids = ", ".join(str(s.id) for s in stages if s.is_open) or "NULL"  # ids we read: ints
+    closed_ids = ", ".join(str(s.id) for s in stages if not s.is_open) or "NULL"
+    sql = (base + f" AND (d.stage_id IN ({open_ids}) OR (d.stage_id IN ({closed_ids}) AND d.closed_on >= :since))"
+           " ORDER BY k, d.id * :tiebreak")
+    out: dict[int, list[tuple]] = {}
+    for row in conn.execute(sql, {**params, "since": since.isoformat()}):
+        out.setdefault(row[0], []).append(row)
+    return out
 
 
 def load_board(
@@ -239,11 +332,12 @@ def load_board(
     """Every column of a pipeline (the default one when None or gone): ordered ids and totals.
 
     Open stages hold all their deals; won/lost/closed stages those closed in the last
-    `closed_days` days. One indexed query per stage (an index that leads with the stage for open
-    stages, the close-date index `ix_deal_closed` for closed ones).
+    `closed_days` days. `sort` is a name `sort_spec` knows; the cards' layout comes from the
+    settings (`board_fields.card_layout`). Otherwise one indexed query per stage (an index that
+    leads with the stage for open stages, the close-date index `ix_deal_closed` for closed ones);
+    filtered by a field, one query for the whole board, so that the field's matches are read once.
     """
-    if sort not in SORTS:
-        raise ValueError(f"unknown sort {sort!r}")
+    spec = sort_spec(conn, sort)
     flt = flt or BoardFilter()
     today = today or clock.today()
     since = today - dt.timedelta(days=closed_days)
@@ -253,22 +347,13 @@ def load_board(
     chosen = next((p for p in pipelines if p[0] == pipeline_id), None)
     chosen = chosen or next((p for p in pipelines if p[2]), pipelines[0])
     stages = board_stages(conn, chosen[0])
-    open_base, params = _entry_sql(sort, flt)
-    closed_base, _params = _entry_sql(sort, flt, closed=True)
-    tiebreak = params["tiebreak"]
+    rows_of = (_filtered_rows if flt.fields else _stage_rows)(conn, stages, spec, flt, since)
     columns: dict[int, Column] = {}
     for stage in stages:
         column = Column(stage)
-        if stage.is_open:
-            sql = open_base + " AND d.stage_id = :stage"
-        else:
-            # `+d.stage_id` leaves the stage index out: the close-date index finds the recent few.
-            sql = closed_base + " AND +d.stage_id = :stage AND d.closed_on >= :since"
-        rows = conn.execute(
-            sql + " ORDER BY k, d.id * :tiebreak", {**params, "stage": stage.id, "since": since.isoformat()}
-        ).fetchall()
+        rows = rows_of.get(stage.id, [])
         column.ids = [r[1] for r in rows]
-        column.keys = [(r[2], tiebreak * r[1]) for r in rows]
+        column.keys = [(r[2], spec.tiebreak * r[1]) for r in rows]
         column.amounts = {r[1]: r[3] for r in rows}
         column.amount_cents = sum(column.amounts.values())
         columns[stage.id] = column
@@ -281,22 +366,24 @@ def load_board(
         pipelines=[(p[0], p[1]) for p in pipelines],
         stages=stages,
         columns=columns,
-        sort=sort,
+        sort=spec.key,
         filter=flt,
         closed_since=since,
         has_deals=has_deals,
+        sort_spec=spec,
+        layout=card_layout(conn),
     )
 
 
 _CARD_SQL = """
-SELECT d.id, d.stage_id, d.title, coalesce(c.name, p.name, ''), d.amount_cents, d.currency, d.confidence,
+SELECT d.id, d.stage_id, d.title, {customer}, d.amount_cents, d.currency, d.confidence,
        d.stage_entered_at, d.expected_close, d.closed_on, d.lost_reason,
        (SELECT min(a.due_on) FROM activity a WHERE a.deal_id = d.id AND a.kind = 'task'
-         AND a.done_at IS NULL AND a.deleted_at IS NULL AND a.due_on IS NOT NULL)
+         AND a.done_at IS NULL AND a.deleted_at IS NULL AND a.due_on IS NOT NULL){extra}
 FROM deal d
 LEFT JOIN company c ON c.id = d.company_id
 LEFT JOIN contact p ON p.id = d.contact_id
-WHERE d.id IN ({})
+WHERE d.id IN ({ids})
 """
 
 
@@ -306,18 +393,21 @@ def _date(value: Any) -> dt.date | None:
     return dt.date.fromisoformat(str(value)[:10])
 
 
-def fetch_cards(conn: sqlite3.Connection, deal_ids: Iterable[int]) -> dict[int, Card]:
-    """Cards for some deals by id (one query)."""
+def fetch_cards(
+    conn: sqlite3.Connection, deal_ids: Iterable[int], layout: CardLayout = DEFAULT_LAYOUT
+) -> dict[int, Card]:
+    """Cards for some deals by id (one query), with what `layout` shows."""
     ids = list(deal_ids)
     out: dict[int, Card] = {}
+    extra = "".join(f", {f.sql}" for f in layout.fields)
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        rows = conn.execute(_CARD_SQL.format(",".join("?" * len(chunk))), chunk).fetchall()
-        for r in rows:
+        sql = _CARD_SQL.format(customer=layout.customer_sql, extra=extra, ids=",".join("?" * len(chunk)))
+        for r in conn.execute(sql, chunk).fetchall():
             out[r[0]] = Card(
                 id=r[0], stage_id=r[1], title=r[2], customer=r[3], amount_cents=r[4], currency=r[5],
                 confidence=r[6], stage_entered=_date(r[7]) or clock.today(), expected_close=_date(r[8]),
-                closed_on=_date(r[9]), lost_reason=r[10], next_due=_date(r[11]),
+                closed_on=_date(r[9]), lost_reason=r[10], next_due=_date(r[11]), extra=tuple(r[12:]),
             )
     return out
 
@@ -348,7 +438,7 @@ class BoardData:
         if missing:
             if len(self._cards) + len(missing) > self.CACHE_LIMIT:
                 self._cards.clear()
-            self._cards.update(fetch_cards(self.conn, missing))
+            self._cards.update(fetch_cards(self.conn, missing, self.snapshot.layout))
         return [self._cards[i] for i in ids if i in self._cards]
 
     def replace(self, snapshot: BoardSnapshot) -> None:
@@ -383,7 +473,7 @@ class BoardData:
 
     def _entries(self, deal_ids: list[int]) -> list[tuple[int, int, tuple[Any, int], int]]:
         snap = self.snapshot
-        base, params = _entry_sql(snap.sort, snap.filter, closed=None)
+        base, params = _entry_sql(snap.sort_spec or sort_spec(self.conn, snap.sort), snap.filter, closed=None)
         tiebreak = params["tiebreak"]
         sql = (
             base + " AND d.pipeline_id = :pipeline AND d.id IN ({})".format(",".join(f":id{i}" for i in range(len(deal_ids))))

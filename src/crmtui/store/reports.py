@@ -7,9 +7,10 @@ for each figure:
   weighted forecast, open deal count, deals with no next step, aging deals, open deals by stage,
   the forecast by expected close month. (Won this month / this quarter are calendar figures.)
 - deals *created* in the period: pipeline generated, new deals, the funnel cohort, deals per
-  source and per tag.
+  source, per tag and per value of a field.
 - deals *closed* in the period (by close date): sales (won), deals lost, win rate, average won
-  deal value, average sales cycle, lost reasons, closed stages in "by stage".
+  deal value, average sales cycle, lost reasons, closed stages in "by stage", won value and win
+  rate per source and per value of a field.
 
 Deleted deals never count. Money is integer cents throughout; `report_json` turns it into units.
 """
@@ -17,6 +18,7 @@ Deleted deals never count. Money is integer cents throughout; `report_json` turn
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -587,6 +589,71 @@ def by_source(session: Session, filt: ReportFilter, *, _sc: _Scope | None = None
     return sorted(rows, key=lambda r: (-r["won_cents"], -r["deals"], r["source"]))
 
 
+BREAKDOWN_KINDS = ("choice", "multichoice", "yesno", "lookup")
+
+
+def breakdown_fields(session: Session) -> list[dict[str, Any]]:
+    """The custom deal fields deals can be broken down by: choice, multichoice, yes/no, lookup."""
+    from crmtui.store.custom_fields import custom_fields
+
+    return [f for f in custom_fields(session, "deal") if f["kind"] in BREAKDOWN_KINDS]
+
+
+def breakdown_field(session: Session, name: str) -> dict[str, Any]:
+    """A deal field to break deals down by, by name; ValidationError naming the usable fields
+    when it is unknown or of another kind (a number or a date has too many values to group by)."""
+    from crmtui.store.custom_fields import custom_fields, name_key
+
+    usable = breakdown_fields(session)
+    names = ", ".join(f["name"] for f in usable) or (
+        "none yet: add one with crmtui fields add deal NAME --kind choice --options 'A,B'")
+    found = next((f for f in custom_fields(session, "deal") if name_key(f["name"]) == name_key(name)), None)
+    if found is None:
+        raise ValidationError(f"by: no deal field called {name!r} (fields to break down by: {names})", "by")
+    if found not in usable:
+        raise ValidationError(f"by: {found['name']} is a {found['kind']} field; a breakdown takes a choice,"
+                              f" multichoice, yes/no or lookup field ({names})", "by")
+    return found
+
+
+def _field_value_sql(definition: dict[str, Any]) -> tuple[str, str]:
+    """The value a deal is counted under (over the scan `x` with the stored value `x.v`), and the
+    join that gives it: a multichoice deal is counted under each of its options (none: NULL)."""
+    if definition["value_kind"] == "multichoice":
+        return "j.value", "LEFT JOIN json_each(CASE WHEN json_valid(x.v) THEN x.v ELSE json_array(x.v) END) j"
+    return "x.v", ""
+
+
+def by_field(session: Session, filt: ReportFilter, name: str, *, _sc: _Scope | None = None) -> dict[str, Any]:
+    """Deals per value of a choice, multichoice, yes/no or lookup deal field, as lead sources
+    are: deals created in the period, and won value and win rate of the deals closed in the
+    period ("" for no value). A multichoice deal counts under each of its values; a lookup
+    groups deals by their company's or contact's value. Biggest won value first, no value last."""
+    from crmtui.store.custom_fields import value_sql
+
+    sc = _sc or _scope(session, filt)
+    definition = breakdown_field(session, name)
+    value, join = _field_value_sql(definition)
+    closed = f"s.kind IN ('won', 'lost') AND {sc.closed_in}"
+    rows = _all(
+        session,
+        f"""
+        SELECT coalesce({value}, '') AS value, sum(x.created) AS deals, sum(x.won) AS won_deals,
+               coalesce(sum(x.won * x.amount_cents), 0) AS won_cents, sum(x.lost) AS lost_deals
+        FROM (SELECT {value_sql([definition], "d")[0]} AS v, d.amount_cents, {sc.created_in} AS created,
+                     s.kind = 'won' AND {closed} AS won, s.kind = 'lost' AND {closed} AS lost
+              FROM deal d JOIN stage s ON s.id = d.stage_id
+              WHERE {sc.base} AND ({sc.created_in} OR {closed})) x {join}
+        GROUP BY 1
+        """,
+        sc.params,
+    )
+    for r in rows:
+        r["win_rate"] = _ratio(r["won_deals"], r["won_deals"] + r["lost_deals"])
+    ordered = sorted(rows, key=lambda r: (r["value"] == "", -r["won_cents"], -r["deals"], str(r["value"])))
+    return {"field": definition["name"], "field_id": definition["id"], "kind": definition["kind"], "rows": ordered}
+
+
 def lost_reasons(session: Session, filt: ReportFilter, *, _sc: _Scope | None = None) -> list[dict[str, Any]]:
     """Deals lost in the period per reason ("" when none was given): count, value and share."""
     sc = _sc or _scope(session, filt)
@@ -745,12 +812,17 @@ def _prefetch(session: Session, sc: _Scope, workers: int) -> None:
             future.result()
 
 
-def full_report(session: Session, filt: ReportFilter | None = None, *, workers: int = 2) -> dict[str, Any]:
-    """Every figure of the dashboard for one filter, as plain data (money in integer cents).
+def full_report(
+    session: Session, filt: ReportFilter | None = None, *, workers: int = 2, by: Sequence[str] = ()
+) -> dict[str, Any]:
+    """Every figure of the dashboard for one filter, as plain data (money in integer cents), and
+    a breakdown (`by_field`) for each deal field named in `by`.
 
     `workers` > 1 runs the underlying scans in parallel threads (each with its own connection)."""
     filt = filt or ReportFilter()
     sc = _scope(session, filt)
+    for name in by:  # a wrong field is refused before any figure is read
+        breakdown_field(session, name)
     _stages(session, sc)
     _stage_ids(session, sc)  # read once, before the scans share them across threads
     if workers > 1:
@@ -772,6 +844,7 @@ def full_report(session: Session, filt: ReportFilter | None = None, *, workers: 
         "by_tag": by_tag(session, filt, _sc=sc),
         "by_stage": by_stage(session, filt, _sc=sc),
         "sources": by_source(session, filt, _sc=sc),
+        "by_field": [by_field(session, filt, name, _sc=sc) for name in by],
         "lost_reasons": lost_reasons(session, filt, _sc=sc),
         "funnel": funnel(session, filt, _sc=sc),
         "forecast": forecast(session, filt, _sc=sc),
@@ -819,6 +892,7 @@ DRILLS = (
     "stage",  # key = stage id
     "tag",  # key = tag id
     "source",  # key = source ("" for none)
+    "field",  # key = "FIELD_ID:VALUE" (a custom deal field's value, "" for none)
     "lost_reason",  # key = reason ("" for none)
     "funnel",  # key = stage id of the funnel stage
     "forecast",  # key = "YYYY-MM", or "" for no close date
@@ -877,6 +951,8 @@ def _drill_where(session: Session, sc: _Scope, drill: Drill) -> tuple[str, dict[
             f"coalesce(d.source, '') = :drill_source AND ({sc.created_in} OR (s.kind IN ('won', 'lost') AND {sc.closed_in}))",
             p, f"Deals from {key or '(no source)'}",
         )
+    if f == "field":
+        return _field_drill(session, sc, str(key or ""), p)
     if f == "lost_reason":
         p["drill_reason"] = str(key or "")
         return (f"s.kind = 'lost' AND {sc.closed_in} AND coalesce(d.lost_reason, '') = :drill_reason", p,
@@ -917,6 +993,27 @@ def _drill_where(session: Session, sc: _Scope, drill: Drill) -> tuple[str, dict[
         where, title = simple[f]
         return where, p, title
     raise ValidationError(f"figure: {f!r} is not one of {', '.join(DRILLS)}", "figure")
+
+
+def _field_drill(session: Session, sc: _Scope, key: str, p: dict[str, Any]) -> tuple[str, dict[str, Any], str]:
+    """The deals of one row of a field breakdown (`by_field`): key "FIELD_ID:VALUE"."""
+    from crmtui.store.custom_fields import value_sql
+
+    field_id, _, value = key.partition(":")
+    definition = next((f for f in breakdown_fields(session) if str(f["id"]) == field_id), None)
+    if definition is None:
+        raise ValidationError(f"field: no breakdown field #{field_id}", "field")
+    stored = value_sql([definition], "d")[0]
+    p["drill_value"] = value
+    if definition["value_kind"] == "multichoice":
+        has = ("EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(v.v) THEN v.v ELSE json_array(v.v) END) j"
+               " WHERE j.value = :drill_value)")
+        none = "(v.v IS NULL OR v.v IN ('', '[]'))"
+        match = f"(SELECT {none if value == '' else has} FROM (SELECT {stored} AS v) v)"
+    else:
+        match = f"coalesce({stored}, '') = :drill_value"
+    where = f"{match} AND ({sc.created_in} OR (s.kind IN ('won', 'lost') AND {sc.closed_in}))"
+    return where, p, f"Deals with {definition['name']}: {value or '(none)'}"
 
 
 def drill_count(session: Session, filt: ReportFilter, drill: Drill) -> tuple[int, str]:

@@ -1,13 +1,16 @@
 """A deal card drawn as a few lines of segments (Line API): no widget per deal.
 
-`card_strips` turns a `Card` into `CARD_HEIGHT` strips of a given width. A column draws the few
-cards on screen with it and caches the strips, so a key that moves the cursor redraws two cards.
+`card_strips` turns a `Card` into `card_height(layout)` strips of a given width. A column draws the
+few cards on screen with it and caches the strips, so a key that moves the cursor redraws two cards.
+The board's `CardLayout` (from the settings) says what a card shows beyond the usual lines.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
+from typing import Any
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -15,10 +18,16 @@ from rich.style import Style
 from textual.strip import Strip
 
 from crmtui.store.board import BoardStage, Card
+from crmtui.store.board_fields import DEFAULT_LAYOUT, CardField, CardLayout
 from crmtui.store.money import format_money, format_money_short
 
-CARD_LINES = 4  # lines of text on a card
+CARD_LINES = 4  # lines of text on the usual card
 CARD_HEIGHT = CARD_LINES + 1  # plus a blank line between cards
+
+
+def card_height(layout: CardLayout) -> int:
+    """Rows a card takes on a board with this layout, the blank line after it included."""
+    return layout.lines + 1
 
 
 @dataclass(frozen=True)
@@ -81,21 +90,56 @@ def _line(parts: list[tuple[str, Style]], right: list[tuple[str, Style]], width:
 
 
 def _amount_line(card: Card, right: list[tuple[str, Style]], width: int, bg: Style, styles: CardStyles, *,
-                 masked: bool) -> list[Segment]:
+                 masked: bool, layout: CardLayout) -> list[Segment]:
     """The amount whole: in full, or compact (12.5k) when that does not fit beside the days in
-    stage, which go before the amount is cut; the stars only when they fit whole too."""
-    full = format_money(card.amount_cents, card.currency or "", masked=masked)
-    short = format_money_short(card.amount_cents, card.currency or "", masked=masked)
+    stage, which go before the amount is cut; the stars only when they fit whole too. A hidden
+    amount or confidence leaves its place empty."""
+    full = format_money(card.amount_cents, card.currency or "", masked=masked) if layout.amount else ""
+    short = format_money_short(card.amount_cents, card.currency or "", masked=masked) if layout.amount else ""
     right_len = sum(cell_len(t) for t, _ in right)
     room = width - right_len - (1 if right_len else 0)
     if room < max(4, cell_len(short)):
         right, room = [], width
     amount = full if cell_len(full) <= room else short
-    parts = [(amount, Style())]
-    rating = stars(card.confidence)
-    if rating and cell_len(amount) + 2 + cell_len(rating) <= room:
-        parts += [("  ", Style()), (rating, styles.stars)]
+    parts = [(amount, Style())] if amount else []
+    rating = stars(card.confidence) if layout.confidence else ""
+    gap = [("  ", Style())] if amount else []
+    if rating and cell_len(amount) + 2 * len(gap) + cell_len(rating) <= room:
+        parts += [*gap, (rating, styles.stars)]
     return _line(parts, right, width, bg)
+
+
+def field_text(card_field: CardField, value: Any, *, masked: bool, today: dt.date) -> str:  # noqa: ANN401
+    """A card field's value as a card shows it: amounts compact, ratings as stars, dates short."""
+    if value is None or value == "":
+        return "—"
+    kind = card_field.kind
+    try:
+        if kind == "money":
+            return format_money_short(int(value), masked=masked)
+        if kind == "rating":
+            return stars(int(value))
+        if kind == "date":
+            return short_date(dt.date.fromisoformat(str(value)[:10]), today)
+        if kind == "multichoice":
+            return ", ".join(str(v) for v in json.loads(value))
+    except (ValueError, TypeError):
+        pass  # edited by hand: as stored
+    return str(value)
+
+
+def _fields_line(pairs: list[tuple[CardField, Any]], width: int, bg: Style, styles: CardStyles, *, masked: bool,
+                 today: dt.date) -> list[Segment]:
+    """One or two fields, each its label (muted) and value; two share the line, half each. A
+    label gives way to its value when both do not fit."""
+    rooms = [width] if len(pairs) == 1 else [(width - 1) // 2, width - (width - 1) // 2 - 1]
+    halves = []
+    for (card_field, value), room in zip(pairs, rooms, strict=True):
+        text = field_text(card_field, value, masked=masked, today=today)
+        label = f"{card_field.label} "
+        parts = [(label, styles.muted), (text, Style())] if cell_len(label + text) <= room else [(text, Style())]
+        halves.append(_line(parts, [], room, bg))
+    return halves[0] if len(halves) == 1 else [*halves[0], Segment(" ", bg), *halves[1]]
 
 
 def card_strips(
@@ -107,6 +151,7 @@ def card_strips(
     focused: bool,
     masked: bool,
     today: dt.date,
+    layout: CardLayout = DEFAULT_LAYOUT,
 ) -> list[Strip]:
     """The lines of one card, `width` cells wide: a one-cell margin each side of the card and
     one cell of padding inside it."""
@@ -132,19 +177,22 @@ def card_strips(
         else:
             status = [(f"next {short_date(card.next_due, today)}", styles.muted)]
     else:
-        if card.closed_on:
+        if card.closed_on and layout.closed_on:
             right = [(short_date(card.closed_on, today), styles.muted)]
         if stage.kind == "lost":
-            status = [(f"lost: {card.lost_reason}" if card.lost_reason else "lost", styles.muted)]
+            reason = card.lost_reason if layout.lost_reason else None
+            status = [(f"lost: {reason}" if reason else "lost", styles.muted)]
         else:
             status = [("won" if stage.kind == "won" else "closed", styles.muted)]
 
-    lines = [
-        _line([(card.title, styles.title)], [], inner, bg),
-        _line([(card.customer or "—", styles.muted)], [], inner, bg),
-        _amount_line(card, right, inner, bg, styles, masked=masked),
-        _line(status, [], inner, bg),
-    ]
+    lines = [_line([(card.title, styles.title)], [], inner, bg)]
+    if layout.customer:
+        lines.append(_line([(card.customer or "—", styles.muted)], [], inner, bg))
+    lines.append(_amount_line(card, right, inner, bg, styles, masked=masked, layout=layout))
+    pairs = list(zip(layout.fields, card.extra, strict=False))
+    for start in range(0, len(pairs), 2):
+        lines.append(_fields_line(pairs[start:start + 2], inner, bg, styles, masked=masked, today=today))
+    lines.append(_line(status, [], inner, bg))
     strips = [Strip([marker, pad, *segments, pad, edge], width) for segments in lines]
     strips.append(Strip.blank(width, styles.base))
     return strips

@@ -20,7 +20,7 @@ from textual.widget import Widget
 from crmtui.store import clock
 from crmtui.store.board import BoardData, BoardStage, Card
 from crmtui.store.money import format_money_short
-from crmtui.widgets.deal_card import CARD_HEIGHT, CardStyles, card_strips, truncate
+from crmtui.widgets.deal_card import CARD_HEIGHT, CardStyles, card_height, card_strips, truncate
 
 HEADER_HEIGHT = 3
 
@@ -91,6 +91,7 @@ class StageColumn(Widget):
         self._headers: dict[tuple, Strip] = {}
         self._width = 0
         self._capacity = 1
+        self._card_height = CARD_HEIGHT  # the board's card layout says (extra lines of fields)
 
     # --- state -------------------------------------------------------------------------------
 
@@ -137,7 +138,7 @@ class StageColumn(Widget):
     def _refresh_card(self, index: int) -> None:
         row = index - self.top
         if 0 <= row < self._capacity:
-            self.refresh(Region(0, HEADER_HEIGHT + row * CARD_HEIGHT, self._width, CARD_HEIGHT))
+            self.refresh(Region(0, HEADER_HEIGHT + row * self._card_height, self._width, self._card_height))
 
     def _scroll_to_cursor(self) -> None:
         capacity = self._capacity
@@ -152,6 +153,7 @@ class StageColumn(Widget):
         if drop_cache:
             self._strips.clear()
         self._window = None
+        self._measure()
         self.cursor = max(0, min(self.cursor, self.count - 1))
         self._scroll_to_cursor()
         self.refresh()
@@ -165,9 +167,10 @@ class StageColumn(Widget):
 
     def _measure(self) -> None:
         width, height = self.size
-        capacity = max(1, (height - HEADER_HEIGHT) // CARD_HEIGHT)
-        if (width, capacity) != (self._width, self._capacity):
-            self._width, self._capacity = width, capacity
+        card = card_height(self.board.snapshot.layout)
+        capacity = max(1, (height - HEADER_HEIGHT) // card)
+        if (width, capacity, card) != (self._width, self._capacity, self._card_height):
+            self._width, self._capacity, self._card_height = width, capacity, card
             self._strips.clear()
             self._headers.clear()
             self._window = None
@@ -190,7 +193,7 @@ class StageColumn(Widget):
 
     def on_click(self, event: events.Click) -> None:
         if event.y >= HEADER_HEIGHT:
-            index = self.top + (event.y - HEADER_HEIGHT) // CARD_HEIGHT
+            index = self.top + (event.y - HEADER_HEIGHT) // self._card_height
             self.post_message(self.CardClicked(self, min(index, max(0, self.count - 1))))
         else:
             self.post_message(self.CardClicked(self, self.cursor))
@@ -238,7 +241,7 @@ class StageColumn(Widget):
         styles = self._card_styles()
         if y < HEADER_HEIGHT:
             return self._header_line(y, width, styles)
-        row, offset = divmod(y - HEADER_HEIGHT, CARD_HEIGHT)
+        row, offset = divmod(y - HEADER_HEIGHT, self._card_height)
         cards, today = self._visible_cards()
         if row >= len(cards):
             if row == 0 and offset == 0 and not cards:
@@ -252,7 +255,8 @@ class StageColumn(Widget):
         if strips is None:
             if len(self._strips) > 400:
                 self._strips.clear()
-            strips = card_strips(card, self.stage, width, styles, focused=focused, masked=self.masked, today=today)
+            strips = card_strips(card, self.stage, width, styles, focused=focused, masked=self.masked, today=today,
+                                 layout=self.board.snapshot.layout)
             self._strips[key] = strips
         return strips[offset]
 
