@@ -350,3 +350,30 @@ def test_restore_refuses_while_another_program_has_the_database_open_and_names_i
     assert snapshot_of(crm) == before
     ok(crm, "restore", "latest")  # once it is closed
     assert titles(crm) == ["Audit"]
+
+
+async def test_the_app_takes_the_days_backup_once_the_board_shows(crm: Path) -> None:
+    from crmtui.app import make_app
+    from crmtui.store.db import open_database
+
+    app = make_app(open_database(crm, daily_backup=False), own_process=False)
+    assert backups.list_backups(crm) == []
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        [backup] = backups.list_backups(crm)
+        assert backup.reason == "daily" and backup.path.stat().st_mode & 0o777 == 0o600
+
+
+async def test_the_app_says_once_when_the_days_backup_cannot_be_written(crm: Path) -> None:
+    from crmtui.app import make_app
+    from crmtui.store.db import open_database
+
+    (crm.parent / "backups").write_text("a file where the folder should be")
+    app = make_app(open_database(crm, daily_backup=False), own_process=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert [n.message for n in app._notifications if "No backup today" in n.message] == [
+            f"No backup today: {crm.parent / 'backups'}: cannot write a backup (File exists)"]

@@ -53,7 +53,9 @@ def run_tui(db: Path | None) -> None:
     from crmtui.store.db import open_database
 
     path = resolve_db_path(db)
-    database = open_database(path)  # errors here are reported before the screen switches
+    # Errors here are reported before the screen switches; the app takes the day's backup itself,
+    # once the board shows.
+    database = open_database(path, daily_backup=False)
     make_app(database, own_process=True).run()
 
 
