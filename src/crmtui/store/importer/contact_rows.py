@@ -3,24 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from crmtui.store.importer import values as V
-from crmtui.store.importer.cells import Cells, RowError
-from crmtui.store.importer.plan import Plan
-from crmtui.store.importer.records import Records, merged_into_earlier
-from crmtui.store.importer.tags import TagLinks
+from crmtui.store.importer.cells import RowError
+from crmtui.store.importer.records import RecordRows, merged_into_earlier
 
 
-class ContactRows:
-    def __init__(self, plan: Plan, cells: Cells, records: Records, tags: TagLinks,
-                 custom: Callable[[list[str]], dict[int, str] | None] | None = None) -> None:
-        self.plan = plan
-        self.cells = cells
-        self.records = records
-        self.tag_links = tags
-        self._custom = custom  # a row's custom values (`custom.CustomCells.values`); None: no such columns
-
+class ContactRows(RecordRows):
     def plan_row(self, line: int, fields: list[str]) -> None:
         """Plan one row of a contacts file; a RowError when a value is wrong."""
         cells = self.cells

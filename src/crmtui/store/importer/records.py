@@ -8,6 +8,7 @@ those loaded; its `updated_at` is then the import's time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from crmtui.store.importer import values as V
@@ -15,11 +16,28 @@ from crmtui.store.importer.matching import Matcher
 from crmtui.store.importer.plan import COLS, POS, Table
 
 if TYPE_CHECKING:
+    from crmtui.store.importer.cells import Cells
     from crmtui.store.importer.handover import DealHandover
+    from crmtui.store.importer.plan import Plan
+    from crmtui.store.importer.tags import TagLinks
 
 # Columns that identify a record: a matched record gets them filled in when empty, never replaced.
 _IDENTITY = {"company": {"name", "domain"}, "contact": {"name"}, "deal": set()}
 _CT = POS["contact"]
+
+
+class RecordRows:
+    """What planning the rows of a companies or contacts file needs: the plan, the row's cells,
+    the records they merge into, the tag links, and `custom`, which reads a row's custom values
+    (`custom.CustomCells.values`; None: the file has no custom columns)."""
+
+    def __init__(self, plan: Plan, cells: Cells, records: Records, tags: TagLinks,
+                 custom: Callable[[list[str]], dict[int, str] | None] | None = None) -> None:
+        self.plan = plan
+        self.cells = cells
+        self.records = records
+        self.tag_links = tags
+        self._custom = custom
 
 
 def merged_into_earlier(table: Table, rid: int | None, next_before: int) -> bool:
