@@ -467,7 +467,7 @@ def test_locked_database(empty_db: Path) -> None:
     finally:
         holder.rollback()
         holder.close()
-    assert "locked by another program" in message
+    assert "another crmtui is writing to this database" in message
 
 
 def test_a_failure_mid_import_leaves_the_database_as_it_was(empty_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -543,7 +543,7 @@ def test_undo_at_a_terminal_says_what_it_deletes_and_asks_first(empty_db: Path,
     assert run(empty_db, "add", "company", "Acme Inc.", "--phone", "+1 000").exit_code == 0
     imp(empty_db, str(DATA / "hubspot_deals.csv"))  # changes Acme Inc.
     assert run(empty_db, "won", "1").exit_code == 0  # an imported deal, edited since
-    monkeypatch.setattr(crmtui.cli.data, "_interactive", lambda: True)
+    monkeypatch.setattr(crmtui.cli.data, "interactive", lambda: True)
     before = snapshot_of(empty_db)
     declined = run(empty_db, "imports", "undo", "1", input="n\n")
     assert declined.exit_code == 1
@@ -581,7 +581,7 @@ def test_undo_asks_nothing_with_yes_or_in_a_script(empty_db: Path, tmp_path: Pat
     imp(empty_db, str(other))
     result = run(empty_db, "imports", "undo", "2")  # not a terminal: no question
     assert result.exit_code == 0 and "[y/N]" not in result.stderr and "removed 1 deal" in result.stdout
-    monkeypatch.setattr(crmtui.cli.data, "_interactive", lambda: True)
+    monkeypatch.setattr(crmtui.cli.data, "interactive", lambda: True)
     result = run(empty_db, "imports", "undo", "1", "--yes")
     assert result.exit_code == 0 and "Undo import" not in result.stderr and "removed 4 deals" in result.stdout
     # a refusal comes before any question

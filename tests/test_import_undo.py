@@ -120,7 +120,7 @@ def test_the_question_before_an_undo_lists_what_it_keeps_and_changes_nothing(
     imp(crm, tmp_path, FIVE_DEALS)
     monkeypatch.setenv("CRMTUI_NOW", LATER)
     ok(crm, "won", "2")
-    monkeypatch.setattr(crmtui.cli.data, "_interactive", lambda: True)
+    monkeypatch.setattr(crmtui.cli.data, "interactive", lambda: True)
     before = snapshot_of(crm)
     declined = run(crm, "imports", "undo", "1", input="n\n")
     assert declined.exit_code == 1

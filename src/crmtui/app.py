@@ -75,6 +75,14 @@ class CrmApp(App[None]):
         self._freeze_startup_objects()
         self.set_timer(WARM_UP_AFTER_SECONDS, self._warm_up)
         self._daily_backup()
+        self._offer_to_empty_trash()
+
+    @work(thread=True, exclusive=True, group="trash-offer")
+    def _offer_to_empty_trash(self) -> None:
+        """When the trash holds records past the `trash-days` setting, ask whether to erase them."""
+        from crmtui.screens.trash import offer_to_empty
+
+        offer_to_empty(self)
 
     @work(thread=True, exclusive=True, group="backup")
     def _daily_backup(self) -> None:

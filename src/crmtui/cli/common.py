@@ -133,6 +133,13 @@ def handles_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def interactive() -> bool:
+    """A person at a terminal, who can be asked (not a script, a pipe or a test runner)."""
+    import sys
+
+    return sys.stdin.isatty() and err.is_terminal
+
+
 def print_error(message: str) -> None:
     """One error line on stderr, as every command shows its errors."""
     err.print(f"[bold red]Error:[/] {escape(message)}", markup=True, soft_wrap=True)

@@ -8,8 +8,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from crmtui.cli.common import (DATA, DbOption, JsonOption, PlainTable, db_path, err, handles_errors, open_db, out,
-                               print_error, print_json, record_table)
+from crmtui.cli.common import (DATA, DbOption, JsonOption, PlainTable, db_path, err, handles_errors, interactive,
+                               open_db, out, print_error, print_json, record_table)
 
 app = typer.Typer()
 imports_app = typer.Typer(help="Past imports: list them, undo one.", no_args_is_help=True)
@@ -270,13 +270,6 @@ def _stdout_is_a_file() -> bool:
         return False
 
 
-def _interactive() -> bool:
-    """A person at a terminal, who can be asked (not a script, a pipe or a test runner)."""
-    import sys
-
-    return sys.stdin.isatty() and err.is_terminal
-
-
 def _undo_preview_text(import_id: int, p: dict[str, Any]) -> str:
     """What undoing an import will do, in a few sentences, listing what it keeps (see `undo_preview`)."""
     when = p["imported_at"][:16].replace("T", " ")
@@ -322,7 +315,7 @@ def imports_undo(
 
     database = open_db(ctx, db)
     try:
-        if not yes and _interactive():
+        if not yes and interactive():
             with _working(f"Looking at import #{import_id}…"):
                 preview = undo_preview(database, import_id)
             err.print(_undo_preview_text(import_id, preview), soft_wrap=False, markup=False)

@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 
 from crmtui import __version__
-from crmtui.cli import data, fields, followups, records, reports, safety, settings, setup
+from crmtui.cli import data, fields, followups, records, reports, safety, settings, setup, trash
 from crmtui.cli.common import DbOption, err, handles_errors
 from crmtui.locations import resolve_db_path
 
@@ -24,7 +24,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-for group in (followups, records, data, setup, fields, settings, reports, safety):
+for group in (followups, records, trash, data, setup, fields, settings, reports, safety):
     app.add_typer(group.app)
 
 

@@ -1,6 +1,5 @@
 """Records from the shell: `crmtui add`, `deals|companies|contacts list`, `deal show`, `move`,
-`won`, `lost`, and the trash. Record ids: `12` or `D12` a deal, `C7` a company, `P31` a contact
-(person), `A88` an activity or task, `F3` a custom field (see store/trash.py)."""
+`won` and `lost` (the trash and erasing for good: cli/trash.py)."""
 
 from __future__ import annotations
 
@@ -18,13 +17,11 @@ deals_app = typer.Typer(help="List deals.", no_args_is_help=True)
 companies_app = typer.Typer(help="List companies.", no_args_is_help=True)
 contacts_app = typer.Typer(help="List contacts.", no_args_is_help=True)
 deal_app = typer.Typer(help="Show one deal.", no_args_is_help=True)
-trash_app = typer.Typer(help="What was deleted, and bringing it back.", no_args_is_help=True)
 app.add_typer(add_app, name="add", rich_help_panel=RECORDS)
 app.add_typer(deals_app, name="deals", rich_help_panel=RECORDS)
 app.add_typer(deal_app, name="deal", rich_help_panel=RECORDS)
 app.add_typer(companies_app, name="companies", rich_help_panel=RECORDS)
 app.add_typer(contacts_app, name="contacts", rich_help_panel=RECORDS)
-app.add_typer(trash_app, name="trash", rich_help_panel=RECORDS)
 
 
 # --- add ---------------------------------------------------------------------------------------
@@ -325,45 +322,3 @@ def lost(
     with open_session(ctx, db) as s:
         result = mark_lost(s, deal_id, reason)
     out.print(f"Marked deal #{result.deal.id} lost ({result.deal.lost_reason})")
-
-
-@trash_app.command("list")
-@handles_errors
-def trash_list_cmd(
-    ctx: typer.Context,
-    json_out: JsonOption = False,
-    db: DbOption = None,
-) -> None:
-    """What is in the trash, newest first. IDs: D deal, C company, P contact, A activity/task, F custom field."""
-    from crmtui.store.trash import trash_list
-
-    with open_session(ctx, db) as s:
-        rows = trash_list(s)
-    if json_out:
-        print_json(rows)
-        return
-    if not rows:
-        err.print("The trash is empty.")
-        return
-    table = PlainTable(show_edge=False, header_style="bold")
-    for name in ("ID", "Kind", "What", "Deleted"):
-        table.add_column(name, overflow="fold" if name == "What" else "ellipsis")
-    for r in rows:
-        table.add_row(r["ref"], r["kind"], r["label"], r["deleted_at"][:16].replace("T", " "))
-    out.print(table)
-
-
-@trash_app.command("restore")
-@handles_errors
-def trash_restore_cmd(
-    ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(metavar="ID", help="As `crmtui trash list` shows: D12, C7, P31, A88, F3.")],
-    db: DbOption = None,
-) -> None:
-    """Bring a deal, company, contact, activity or custom field (with its values) back from the trash."""
-    from crmtui.store.trash import parse_ref, restore
-
-    parsed = parse_ref(ref)
-    with open_session(ctx, db) as s:
-        done, label = restore(s, parsed)
-    out.print(f"Restored {done.kind} {done} {label!r}", markup=False)

@@ -61,6 +61,8 @@ SPECS: dict[str, SettingSpec] = {
                     " comma-separated; none: the usual card)", rule=False),
         SettingSpec("backup-keep", "keep", Keep(), "Backups kept in backups/ beside the database: the newest of"
                     " each of the last N days, weeks and months (and all of the last 24 hours)", rule=False),
+        SettingSpec("trash-days", "int", 30, "Days a deleted record stays in the trash before the app offers to"
+                    " erase it for good (0: until you empty it, crmtui trash empty)", 0, 3650, rule=False),
     )
 }
 RULES = tuple(key for key, spec in SPECS.items() if spec.rule)
