@@ -206,7 +206,7 @@ def test_a_locked_database_is_reported(seeded: Path) -> None:
         locker.execute("ROLLBACK")
         locker.close()
     assert result.exit_code == 1
-    assert "locked by another program" in result.stderr
+    assert "another crmtui is writing to this database" in result.stderr
     assert "Traceback" not in result.output
     assert snapshot_of(seeded) == before
 

@@ -273,3 +273,122 @@ def test_schema_11_keeps_stages_and_fields_and_gives_them_colours_required_and_l
         conn.execute("INSERT INTO custom_field (entity, name, kind) VALUES ('deal', 'budget', 'text')")
     conn.execute("INSERT INTO custom_field (entity, name, kind) VALUES ('company', 'Budget', 'text')")
     conn.close()
+
+
+# --- a full disk, a read-only file ------------------------------------------------------------
+
+FULL = "the disk is full (or the database reached its size limit); nothing was saved. Free some space and try again"
+READ_ONLY = "the database file is read-only; nothing was saved (check the file's permissions)"
+LONG_NOTE = "Call with the board: " + "budget, scope and dates agreed; " * 150  # pages more than the file has
+
+
+@pytest.fixture
+def a_deal(db_path: Path) -> Path:
+    from crmtui.store.deals import create_deal
+
+    db = open_database(db_path)
+    with db.session() as s:
+        create_deal(s, "Website relaunch", company="Acme", amount="12500")
+    db.close()
+    conn = sqlite3.connect(db_path)
+    conn.execute("VACUUM")  # no free pages left: what is written next needs new ones
+    conn.close()
+    return db_path
+
+
+@pytest.fixture
+def full_disk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every connection crmtui opens may not grow the file (`max_page_count`: SQLite's SQLITE_FULL,
+    as on a full disk)."""
+    from crmtui.store import db
+
+    apply_pragmas = db._apply_pragmas
+
+    def no_room(conn: sqlite3.Connection, busy_timeout: float) -> None:
+        apply_pragmas(conn, busy_timeout)
+        conn.execute("PRAGMA max_page_count = 1")  # (never below the pages the file has)
+
+    monkeypatch.setattr(db, "_apply_pragmas", no_room)
+
+
+@pytest.fixture
+def read_only_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """crmtui writes over a read-only open of the file, as SQLite opens a file the user may not
+    write (chmod 0444). Tests run as root too, whom chmod does not stop: so the open is made so."""
+    from crmtui.store import db
+
+    make_engine = db._make_engine
+    monkeypatch.setattr(db, "_make_engine", lambda path, busy_timeout: make_engine(
+        f"file:{path}?mode=ro&uri=true", busy_timeout))
+
+
+def _crmtui(*args: str):  # noqa: ANN202
+    from typer.testing import CliRunner
+
+    from crmtui.cli import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+def test_a_full_disk_refuses_a_command_and_an_import_clearly_and_writes_nothing(
+    a_deal: Path, tmp_path: Path, full_disk: None
+) -> None:
+    from tests.conftest import snapshot_of
+
+    before = snapshot_of(a_deal)
+    logged = _crmtui("--db", str(a_deal), "log", "1", "--call", LONG_NOTE)
+    deals = tmp_path / "deals.csv"
+    deals.write_text("title,company,amount\n" + "".join(f"Deal {i},Company {i},{i}00\n" for i in range(300)))
+    imported = _crmtui("--db", str(a_deal), "import", str(deals), "--quiet")
+    for result in (logged, imported):
+        assert result.exit_code == 1, result.output
+        assert result.stderr.strip() == f"Error: {a_deal}: {FULL}"
+    assert snapshot_of(a_deal) == before
+    assert fetch(a_deal, "PRAGMA integrity_check") == [("ok",)]
+    assert fetch(a_deal, "PRAGMA journal_mode") == [("wal",)]
+
+
+def test_a_read_only_file_refuses_a_command_clearly(a_deal: Path, read_only_file: None) -> None:
+    from tests.conftest import snapshot_of
+
+    before = snapshot_of(a_deal)
+    result = _crmtui("--db", str(a_deal), "log", "1", "--call", "Budget agreed")
+    assert result.exit_code == 1, result.output
+    assert result.stderr.strip() == f"Error: {a_deal}: {READ_ONLY}"
+    listed = _crmtui("--db", str(a_deal), "deals", "list")  # reading still works
+    assert listed.exit_code == 0 and "Website relaunch" in listed.stdout
+    assert snapshot_of(a_deal) == before
+
+
+@pytest.mark.parametrize(("trouble", "message"), [("full_disk", FULL), ("read_only_file", READ_ONLY)])
+async def test_the_app_keeps_what_was_typed_when_the_disk_is_full_or_the_file_read_only(
+    a_deal: Path, request: pytest.FixtureRequest, trouble: str, message: str
+) -> None:
+    from textual.widgets import Input, Static
+
+    from crmtui.app import make_app
+    from crmtui.screens.deal_detail import DealDetailScreen
+    from crmtui.screens.edit_forms import FormScreen
+    from tests.conftest import snapshot_of
+
+    before = snapshot_of(a_deal)
+    request.getfixturevalue(trouble)
+    app = make_app(open_database(a_deal))
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.open_record("deal", 1)
+        await pilot.pause()
+        await pilot.press("a")
+        form = app.screen
+        assert isinstance(form, FormScreen)
+        form.query_one("#field-text", Input).value = LONG_NOTE
+        await pilot.pause()
+        typed = form.values()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen is form and form.values() == typed
+        assert str(form.query_one("#form-message", Static).render()) == f"Not saved: {a_deal}: {message}"
+        assert snapshot_of(a_deal) == before
+        await pilot.press("escape", "y")  # drop it: the app goes on
+        await pilot.pause()
+        assert isinstance(app.screen, DealDetailScreen)
+    assert snapshot_of(a_deal) == before

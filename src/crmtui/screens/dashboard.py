@@ -219,7 +219,7 @@ class DashboardScreen(Screen[None]):
     def _load(self, filt: ReportFilter, by_field: str | None) -> None:
         worker = get_current_worker()
         try:
-            with self.app.database.session() as session:
+            with self.app.database.session(write=False) as session:  # (writers in other shells go on)
                 report = full_report(session, filt, by=[by_field] if by_field else ())
                 report["breakdown_fields"] = [f["name"] for f in breakdown_fields(session)]
         except CrmError as exc:

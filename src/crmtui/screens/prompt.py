@@ -1,4 +1,6 @@
-"""A one-line question in a modal: returns the text typed (checked by a validator) or None."""
+"""A one-line question in a modal: returns the text typed (checked by a validator) or None. With
+`save`, what was typed is written before the prompt closes, so a refused write (another crmtui
+writing, a full disk) leaves the text in the prompt to try again."""
 
 from __future__ import annotations
 
@@ -11,9 +13,12 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
+from crmtui.store.errors import CrmError
+
 
 class PromptScreen(ModalScreen[str | None]):
-    """Ask for one value. `check` returns an error message for a bad value, or None."""
+    """Ask for one value. `check` returns an error message for a bad value, or None; `save(value)`
+    writes it (a CrmError it raises is shown, and the prompt stays open)."""
 
     DEFAULT_CSS = """
     PromptScreen { align: center middle; }
@@ -34,6 +39,7 @@ class PromptScreen(ModalScreen[str | None]):
         placeholder: str = "",
         hint: str = "",
         check: Callable[[str], str | None] | None = None,
+        save: Callable[[str], object] | None = None,
     ) -> None:
         super().__init__()
         self.title_text = title
@@ -41,6 +47,7 @@ class PromptScreen(ModalScreen[str | None]):
         self.placeholder = placeholder
         self.hint = hint
         self.check = check
+        self.save = save
 
     def compose(self) -> ComposeResult:
         with Vertical(id="prompt-box"):
@@ -57,6 +64,11 @@ class PromptScreen(ModalScreen[str | None]):
     def _submitted(self, event: Input.Submitted) -> None:
         value = event.value.strip()
         problem = self.check(value) if self.check else None
+        if not problem and self.save is not None:
+            try:
+                self.save(value)
+            except CrmError as exc:
+                problem = exc.message
         if problem:
             self.query_one("#prompt-error", Static).update(problem)
             return

@@ -199,22 +199,15 @@ class RecordScreen(Screen[None]):
             except ValidationError as exc:
                 return exc.message
 
-        def chosen(value: str | None) -> None:
-            if not value:
-                return
-            try:
-                with self.database.session() as s:
-                    due = reschedule_task(s, task_id, value, scope=undo_scope(self.kind, self.record_id)).due_on
-            except CrmError as exc:
-                self.notify(exc.message, severity="error")
-                return
+        def save(value: str) -> None:  # (a refusal stays in the prompt, with the date typed)
+            with self.database.session() as s:
+                due = reschedule_task(s, task_id, value, scope=undo_scope(self.kind, self.record_id)).due_on
             self.notify(f"{body}: due {due.isoformat()} (u undoes)", timeout=3)
             self.refresh_data()
 
         self.app.push_screen(
             PromptScreen(plain(f"New due date for {body!r} (due {due_on.isoformat() if due_on else 'never'})"), value="+1d",
-                         hint="+1d, +1w, fri or 2026-12-01 · esc to cancel", check=check),
-            chosen,
+                         hint="+1d, +1w, fri or 2026-12-01 · esc to cancel", check=check, save=save)
         )
 
     def action_open_link(self) -> None:

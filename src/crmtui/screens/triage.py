@@ -171,8 +171,9 @@ class TriageScreen(Screen[None]):
 
     # --- acting --------------------------------------------------------------------------------
 
-    def _act(self, change, *, advance: bool = False) -> bool:  # noqa: ANN001
-        """Run a store change in one transaction; remember its undo entry; report errors."""
+    def _act(self, change, *, advance: bool = False, typed: bool = False) -> bool:  # noqa: ANN001
+        """Run a store change in one transaction; remember its undo entry; report errors (raise
+        them when the change is what was `typed` in a prompt: it shows them and keeps the text)."""
         deal_id = self.current
         if deal_id is None:
             return False
@@ -182,6 +183,8 @@ class TriageScreen(Screen[None]):
                 message = change(session, deal_id)
                 after = undo.latest_id(session)
         except CrmError as exc:
+            if typed:
+                raise
             self.notify(exc.message, severity="error")
             return False
         if after is not None and after != before:
@@ -206,14 +209,11 @@ class TriageScreen(Screen[None]):
         from crmtui.screens.prompt import PromptScreen
         from crmtui.store.activities import log_activity
 
-        def done(body: str | None) -> None:
-            if body:
-                self._act(lambda s, d: log_activity(s, kind, "deal", d, body) and f"Logged a {kind}")
+        def save(body: str) -> None:
+            self._act(lambda s, d: log_activity(s, kind, "deal", d, body) and f"Logged a {kind}", typed=True)
 
-        self.app.push_screen(
-            PromptScreen(f"Log a {kind}", placeholder="What happened?", check=lambda v: None if v else "text: required"),
-            done,
-        )
+        self.app.push_screen(PromptScreen(f"Log a {kind}", placeholder="What happened?",
+                                          check=lambda v: None if v else "text: required", save=save))
 
     def action_task(self) -> None:
         from crmtui.screens.prompt import PromptScreen
@@ -228,10 +228,9 @@ class TriageScreen(Screen[None]):
                 return exc.message
             return None if due else "due date: required (+1d, +1w, fri, 2026-12-01)"
 
-        def done(value: str | None) -> None:
-            if value:
-                due, _, body = value.partition(" ")
-                self._act(lambda s, d: _next_task(s, d, due, body.strip()))
+        def save(value: str) -> None:
+            due, _, body = value.partition(" ")
+            self._act(lambda s, d: _next_task(s, d, due, body.strip()), typed=True)
 
         self.app.push_screen(
             PromptScreen(
@@ -239,19 +238,19 @@ class TriageScreen(Screen[None]):
                 value="+1d ",
                 hint="+1d, +1w, fri or 2026-12-01, then what to do · reschedules the open task if there is one",
                 check=check,
-            ),
-            done,
+                save=save,
+            )
         )
 
     def action_snooze(self) -> None:
         from crmtui.screens.prompt import PromptScreen
         from crmtui.store.deals import snooze_deal
 
-        def done(value: str | None) -> None:
+        def save(value: str) -> None:
             if value:
-                self._act(lambda s, d: f"Snoozed until {snooze_deal(s, d, value)[1]}", advance=True)
+                self._act(lambda s, d: f"Snoozed until {snooze_deal(s, d, value)[1]}", advance=True, typed=True)
 
-        self.app.push_screen(PromptScreen("Snooze until", value="+1w", hint="+3d, +1w, mon, 2026-12-01"), done)
+        self.app.push_screen(PromptScreen("Snooze until", value="+1w", hint="+3d, +1w, mon, 2026-12-01", save=save))
 
     def action_won(self) -> None:
         from crmtui.store import board_actions
@@ -267,14 +266,13 @@ class TriageScreen(Screen[None]):
         with self.app.database.session() as session:
             reasons = values(session, "lost_reason")
 
-        def done(reason: str | None) -> None:
-            if reason:
-                self._act(lambda s, d: board_actions.lose(s, d, reason) and f"Marked lost: {reason}", advance=True)
+        def save(reason: str) -> None:
+            self._act(lambda s, d: board_actions.lose(s, d, reason) and f"Marked lost: {reason}", advance=True,
+                      typed=True)
 
         self.app.push_screen(
             PromptScreen("Lost: why?", placeholder=reasons[0] if reasons else "", hint="e.g. " + ", ".join(reasons[:4]),
-                         check=lambda v: None if v else "reason: required"),
-            done,
+                         check=lambda v: None if v else "reason: required", save=save)
         )
 
     def action_open(self) -> None:

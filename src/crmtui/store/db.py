@@ -38,11 +38,13 @@ class Database:
         return _make_engine(self.path, self.busy_timeout)
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """One transaction: committed when the block ends, rolled back on any error."""
+    def session(self, *, write: bool = True) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back on any error. It holds the
+        write lock from its start (waiting up to busy_timeout for another writer); `write=False`
+        reads one snapshot instead, never waiting for a writer, and must not write."""
         from sqlmodel import Session
 
-        session = Session(self.engine, expire_on_commit=False)
+        session = Session(self.engine if write else reading(self.engine), expire_on_commit=False)
         try:
             with translate_errors(self.path, self.busy_timeout):
                 yield session
@@ -58,11 +60,6 @@ class Database:
         conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
         _apply_pragmas(conn, self.busy_timeout)
         return conn
-
-    def data_version(self) -> int:
-        """A number that changes when another connection commits (cheap change check)."""
-        with self.engine.connect() as conn:
-            return conn.exec_driver_sql("PRAGMA data_version").scalar_one()
 
     def close(self) -> None:
         if "engine" in self.__dict__:
@@ -88,17 +85,25 @@ def _database_errors() -> tuple[type[BaseException], ...]:
 
 
 def database_error(path: Path, exc: BaseException, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> DatabaseError:
+    """The readable DatabaseError for an exception of sqlite3 (or SQLAlchemy's wrapper of one).
+    A change refused this way wrote nothing: its transaction was rolled back."""
     orig = getattr(exc, "orig", None) or exc
     text = str(orig).lower()
     if "locked" in text or "busy" in text:
         return DatabaseError(
-            f"{path}: the database is locked by another program (waited {busy_timeout:g} s); "
-            "close it and try again"
+            f"{path}: another crmtui is writing to this database (waited {busy_timeout:g} s); try again"
+        )
+    if "database or disk is full" in text:  # SQLITE_FULL: the disk, or the database's size limit
+        return DatabaseError(
+            f"{path}: the disk is full (or the database reached its size limit); nothing was saved. "
+            "Free some space and try again"
         )
     if "not a database" in text or "malformed" in text or "corrupt" in text:
         return DatabaseError(f"{path}: the database file is damaged or not a database ({orig})")
     if "readonly" in text or "read-only" in text:
-        return DatabaseError(f"{path}: the database is read-only")
+        return DatabaseError(
+            f"{path}: the database file is read-only; nothing was saved (check the file's permissions)"
+        )
     if "unable to open" in text:
         return DatabaseError(f"{path}: cannot open the database file")
     return DatabaseError(f"{path}: database error: {orig}")
@@ -241,9 +246,19 @@ def _make_engine(path: Path, busy_timeout: float) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # noqa: ANN001
-        conn.exec_driver_sql("BEGIN")
+        # The write lock from the start, waiting up to busy_timeout for another writer: a
+        # deferred transaction that read first cannot wait when it comes to write (WAL hands
+        # it SQLITE_BUSY at once), and a change reads before it writes (checks, undo entries).
+        # A reading one (`reading`) is deferred: a snapshot that waits for nobody.
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("crmtui_reading") else "BEGIN IMMEDIATE")
 
     return engine
 
 
-__all__ = ["Database", "open_database", "translate_errors"]
+def reading(engine: Engine) -> Engine:
+    """The engine for sessions that only read (`Database.session(write=False)`, the dashboard's
+    scans side by side): they neither wait for a writer nor hold one up."""
+    return engine.execution_options(crmtui_reading=True)
+
+
+__all__ = ["Database", "open_database", "reading", "translate_errors"]

@@ -30,7 +30,7 @@ from crmtui.store.dates import parse_date
 from crmtui.store.errors import ValidationError
 from crmtui.store.models import Company, Contact, DealLink
 from crmtui.store.money import format_money_input
-from crmtui.store.tags import clean_tags, set_tags, tags_of
+from crmtui.store.tags import clean_tags, newest_tag_id, set_tags, tags_after, tags_of
 from crmtui.store.validate import (
     clean_amount,
     clean_confidence,
@@ -222,11 +222,14 @@ def update_record(session: Session, kind: str, record_id: int, values: Mapping[s
                     "values": {str(fid): old_custom.get(fid) for fid in custom_changed}})
         write_custom_values(session, record_id, custom_changed)
     if "tags" in changed:
-        ops.append({"op": "set_tags", "entity": kind, "id": record_id, "tags": tags_of(session, kind, record_id)})
+        tags_op = {"op": "set_tags", "entity": kind, "id": record_id, "tags": tags_of(session, kind, record_id)}
+        ops.append(tags_op)
     for field in changed:
         value = cleaned[field]
         if field == "tags":
+            newest = newest_tag_id(session)
             set_tags(session, kind, record_id, value)
+            tags_op["made"] = tags_after(session, newest)  # undoing the edit drops them again
         elif field == "company":
             record.company_id = _linked_company(session, value)
         elif field == "contact":

@@ -28,6 +28,7 @@ from sqlmodel import Session
 
 from crmtui.store import clock
 from crmtui.store.dates import parse_date
+from crmtui.store.db import reading
 from crmtui.store.errors import ValidationError
 from crmtui.store.pipelines import find_pipeline, list_pipelines, list_stages
 
@@ -795,7 +796,7 @@ def _prefetch(session: Session, sc: _Scope, workers: int) -> None:
     so on a machine with two or more cores the report takes about as long as its slowest scan.
     Each connection reads its own snapshot: a write committed in the few milliseconds between
     their starts could show in one scan and not in another (this is a dashboard, not a ledger)."""
-    engine = session.get_bind()
+    engine = reading(session.get_bind())  # (a writing session each would run them one at a time)
 
     def run(scan: Any) -> None:
         with Session(engine) as own:

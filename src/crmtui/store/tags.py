@@ -49,6 +49,26 @@ def set_tags(session: Session, entity: str, entity_id: int, names: Iterable[str]
     return cleaned
 
 
+def newest_tag_id(session: Session) -> int:
+    """The id of the newest tag (0: none yet): see `tags_after`."""
+    return session.exec(select(func.coalesce(func.max(Tag.id), 0))).one()
+
+
+def tags_after(session: Session, tag_id: int) -> list[int]:
+    """The ids of the tags made after tag `tag_id` (the newest one before a change)."""
+    return list(session.exec(select(Tag.id).where(Tag.id > tag_id).order_by(Tag.id)))
+
+
+def drop_unused_tags(session: Session, tag_ids: Iterable[int]) -> None:
+    """Delete those of the tags that no record carries (the tags a change made, once it is undone:
+    a tag typed by mistake and undone is not offered afterwards)."""
+    for tag_id in tag_ids:
+        in_use = any(session.exec(select(link.tag_id).where(link.tag_id == tag_id).limit(1)).first() is not None
+                     for link, _column in _LINKS.values())
+        if not in_use:
+            session.exec(delete(Tag).where(Tag.id == tag_id))
+
+
 def add_tags(session: Session, entity: str, entity_id: int, names: Iterable[str]) -> list[str]:
     """Add tags to a record, keeping the ones it has."""
     return set_tags(session, entity, entity_id, tags_of(session, entity, entity_id) + list(names))

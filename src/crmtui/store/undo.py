@@ -11,7 +11,8 @@ Operations (JSON):
 - {"op": "delete_row", "table": T, "id": N}   remove a row the change inserted (a stage change)
 - {"op": "trash", "table": T, "id": N}        soft-delete a record the change created
 - {"op": "restore", "table": T, "id": N}      bring back a record the change trashed
-- {"op": "set_tags", "entity": E, "id": N, "tags": [...]}  restore a record's tags
+- {"op": "set_tags", "entity": E, "id": N, "tags": [...], "made": [tag id, ...]}  restore a record's tags,
+  and drop the tags the change made (`made`, optional) that no record carries any more
 - {"op": "set_custom", "entity": E, "id": N, "values": {field_id: value or null}}  custom fields
 - {"op": "insert", "table": T, "values": {column: value, ...}}  put back a row the change deleted
   (with its id), e.g. a choice-list value
@@ -109,9 +110,10 @@ def undo_last(session: Session, *, scope: str | None = "board") -> UndoEntry | N
     for op in reversed(json.loads(entry.payload)):
         kind = op["op"]
         if kind == "set_tags":
-            from crmtui.store.tags import set_tags
+            from crmtui.store.tags import drop_unused_tags, set_tags
 
             set_tags(session, op["entity"], op["id"], op["tags"])
+            drop_unused_tags(session, op.get("made", []))
             continue
         if kind == "set_custom":
             from crmtui.store.custom_fields import restore_custom_values
