@@ -115,7 +115,7 @@ class BoardView(Widget, can_focus=True):
 
 
 class BoardScreen(Screen[None]):
-    """Columns per stage of the current pipeline; the keys of issue 7."""
+    """Columns per stage of the current pipeline, and the keys that triage and move deals on them."""
 
     CSS_PATH = "board.tcss"
     BINDINGS = [

@@ -330,7 +330,7 @@ def _v2(conn: sqlite3.Connection) -> None:
     conn.executescript_in_tx(V2_SETTINGS_UNDO_LINKS)  # type: ignore[attr-defined]
 
 
-# Imports (issue 3): each `crmtui import` run, and what it created or changed, so that
+# Imports: each `crmtui import` run, and what it created or changed, so that
 # `crmtui imports undo ID` can take it back. Created records are kept as id ranges (an import
 # assigns consecutive ids), changed ones with their columns before and after.
 V3_IMPORTS = """
@@ -364,7 +364,7 @@ def _v3(conn: sqlite3.Connection) -> None:
     conn.executescript_in_tx(V3_IMPORTS)  # type: ignore[attr-defined]
 
 
-# The finder (issue 4): one FTS5 index over deal titles, company names/domains/emails and contact
+# The finder: one FTS5 index over deal titles, company names/domains/emails and contact
 # names/emails. rowid = record id * 4 + kind (1 deal, 2 company, 3 contact), so the triggers that
 # keep it in step touch one row by rowid. Only live records (deleted_at IS NULL) are indexed.
 V4_SEARCH = """
@@ -440,7 +440,7 @@ def _v6(conn: sqlite3.Connection) -> None:
     conn.executescript_in_tx(V6_FUNNEL_INDEX)  # type: ignore[attr-defined]
 
 
-# The dashboard's scans (issue 5) group 100,000s of deals into a few hundred groups. SQLite groups
+# The dashboard's scans group 100,000s of deals into a few hundred groups. SQLite groups
 # by sorting every row unless an index already hands them over in group order: these indexes do,
 # and hold every column the scans read (filters included), so no deal row is read and nothing
 # is sorted (100k deals: created 106 -> 11 ms, closed 83 -> 22 ms, open 66 -> 25 ms).
