@@ -10,7 +10,7 @@ For each N it writes a demo database (`crmtui demo --deals N`), then, each in a 
   `press` waits for frames, so wall time says little; CPU time is what the app spends;
 - memory: the peak resident set size of that process.
 
-Budgets (issue 7) at 10,000 deals: first paint <= 1.0 s, no-op key <= 10 ms, navigation <= 10 ms
+Budgets at 10,000 deals: first paint <= 1.0 s, no-op key <= 10 ms, navigation <= 10 ms
 over the no-op key, a move (saved and shown) <= 25 ms over it, memory <= 250 MB; at 100,000
 deals within twice those.
 """

@@ -6,7 +6,7 @@
   screen; and from `d` pressed 2 s after start (the board read, the app warmed up).
 
 Usage: python bench/reports.py [DB]   (default: a fresh `crmtui demo --deals 100000` in a temp dir)
-Targets (issue 5): figures <= 200 ms, dashboard painted <= 1 s.
+Targets: figures <= 200 ms, dashboard painted <= 1 s.
 """
 
 from __future__ import annotations
