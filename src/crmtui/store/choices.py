@@ -165,12 +165,7 @@ def move_choice(session: Session, typed_list: str, value: str, *, after: str | N
             raise ValidationError(f"{shown_name(name)}: cannot move {moving['value']!r} after itself", "after")
         at = rest.index(anchor) + 1
     order = rest[:at] + [moving] + rest[at:]
-    ops = []
-    for position, row in enumerate(order):
-        if row["position"] != position:
-            ops.append(undo.update_op(session, "choice", row["id"], ["position"]))
-            session.connection().execute(text("UPDATE choice SET position = :p WHERE id = :id"),
-                                         {"p": position, "id": row["id"]})
+    ops = undo.renumber(session, "choice", order)
     if ops:
         undo.record(session, f"Move {moving['value']!r} in {shown_name(name)}", ops, scope="settings")
     return [r["value"] for r in order]

@@ -259,12 +259,7 @@ def move_field(
     else:
         index = 0 if first else len(fields)
     fields.insert(index, field)
-    ops = []
-    for position, f in enumerate(fields):
-        if f["position"] != position:
-            ops.append(undo.update_op(session, "custom_field", f["id"], ["position"]))
-            session.connection().execute(text("UPDATE custom_field SET position = :p WHERE id = :id"),
-                                         {"p": position, "id": f["id"]})
+    ops = undo.renumber(session, "custom_field", fields)
     if ops:
         undo.record(session, f"move {field['entity']} field {field['name']}", ops, scope="settings")
     return [f["name"] for f in fields]

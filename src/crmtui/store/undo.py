@@ -160,6 +160,19 @@ def undo_last(session: Session, *, scope: str | None = "board") -> UndoEntry | N
     return entry
 
 
+def renumber(session: Session, table: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Give `rows` (each with its `id` and `position`, in their new order) the positions 0, 1, ...
+    Returns the ops that put back the positions of those that moved (a reorder's undo entry)."""
+    _check(table, ["position"])
+    ops = []
+    for position, row in enumerate(rows):
+        if row["position"] != position:
+            ops.append(update_op(session, table, row["id"], ["position"]))
+            session.connection().execute(text(f"UPDATE {table} SET position = :p WHERE id = :id"),
+                                         {"p": position, "id": row["id"]})
+    return ops
+
+
 def setting_op(session: Session, key: str) -> dict[str, Any]:
     """An op that puts setting `key` back to what is stored now: call it before changing it."""
     value = session.connection().execute(text("SELECT value FROM setting WHERE key = :k"), {"k": key}).scalar()
