@@ -151,14 +151,16 @@ def db_path(ctx: typer.Context, db: Path | None) -> Path:
     return resolve_db_path(db or (root.obj or {}).get("db"))
 
 
-def open_db(ctx: typer.Context, db: Path | None) -> Any:  # noqa: ANN401 - a store Database
+def open_db(ctx: typer.Context, db: Path | None, *, create: bool = True,
+            daily_backup: bool = True) -> Any:  # noqa: ANN401 - a store Database
     """The command's database, opened (and upgraded, saying where the copy of the old one is);
-    money and dates are written as its `locale` setting says from here on."""
+    money and dates are written as its `locale` setting says from here on. `create=False`: a
+    missing file is an error; `daily_backup=False`: no day's backup on opening (a restore, a purge)."""
     from crmtui.store.db import open_database
     from crmtui.store.money import use_locale
     from crmtui.store.settings import read_settings
 
-    database = open_database(db_path(ctx, db))
+    database = open_database(db_path(ctx, db), create=create, daily_backup=daily_backup)
     if database.backup_path:
         err.print(f"Upgraded the database; a copy of the old one is at {database.backup_path}", markup=False)
     if database.backup_problem:

@@ -8,7 +8,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from crmtui.cli.common import SAFETY, DbOption, JsonOption, db_path, err, handles_errors, out, print_json, record_table
+from crmtui.cli.common import (SAFETY, DbOption, JsonOption, db_path, handles_errors, open_db, out, print_json,
+                               record_table)
 
 app = typer.Typer()
 backups_app = typer.Typer(help="The backups of the database (in backups/ beside it).", no_args_is_help=True)
@@ -17,16 +18,6 @@ app.add_typer(backups_app, name="backups", rich_help_panel=SAFETY)
 
 def _path(ctx: typer.Context, db: Path | None) -> Path:
     return db_path(ctx, db).expanduser().absolute()
-
-
-def _open(ctx: typer.Context, db: Path | None, *, daily_backup: bool = True) -> Any:  # noqa: ANN401 - a Database
-    """An existing database, opened (and upgraded, saying where the copy of the old one is)."""
-    from crmtui.store.db import open_database
-
-    database = open_database(_path(ctx, db), create=False, daily_backup=daily_backup)
-    if database.backup_path:
-        err.print(f"Upgraded the database; a copy of the old one is at {database.backup_path}", markup=False)
-    return database
 
 
 def _size(n: float) -> str:
@@ -53,7 +44,7 @@ def backup(
     """Back the database up now: a consistent copy, even while the app is open."""
     from crmtui.store import backups
 
-    database = _open(ctx, db, daily_backup=False)
+    database = open_db(ctx, db, create=False, daily_backup=False)
     database.close()
     if output is not None:
         written = backups.backup_to(database.path, output.expanduser(), database.busy_timeout)
@@ -131,7 +122,7 @@ def doctor(
     Prints each problem and exits 1 when there is one; --repair rebuilds what is derived, after a backup."""
     from crmtui.store import doctor as checks
 
-    database = _open(ctx, db)
+    database = open_db(ctx, db, create=False)
     try:
         findings = checks.examine(database)
         repaired = checks.repair(database, findings) if repair else []

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from crmtui.cli.common import (RECORDS, DbOption, JsonOption, PlainTable, db_path, err, handles_errors, interactive,
+from crmtui.cli.common import (RECORDS, DbOption, JsonOption, PlainTable, err, handles_errors, interactive,
                                open_db, open_session, out, print_json)
 
 if TYPE_CHECKING:
@@ -178,16 +178,13 @@ def purge_cmd(
     of it is left in the database. A company's deals and contacts stay, no
     longer linked to it. Backups are not rewritten."""
     from crmtui.store import backups
-    from crmtui.store.db import open_database
     from crmtui.store.erasure import purge, purge_preview
     from crmtui.store.errors import ValidationError
     from crmtui.store.trash import parse_ref
 
     record = parse_ref(ref, allowed=("deal", "company", "contact"))
     # No day's backup first: it would copy what is about to be erased into a new file.
-    database = open_database(db_path(ctx, db), create=False, daily_backup=False)
-    if database.backup_path:
-        err.print(f"Upgraded the database; a copy of the old one is at {database.backup_path}", markup=False)
+    database = open_db(ctx, db, create=False, daily_backup=False)
     try:
         backups.refuse_if_open(database.path, "purge")  # (before asking; `purge` checks again)
         plan = purge_preview(database, record.kind, record.id)
