@@ -42,6 +42,14 @@ def import_file(
         "--pipeline", help="Pipeline for the deals (default: the default pipeline).")] = None,
     create_stages: Annotated[bool, typer.Option(
         "--create-stages", help="Add stages the pipeline lacks as open stages.")] = False,
+    map_stages: Annotated[Optional[list[str]], typer.Option(
+        "--map-stage", help="'Their stage=Our stage' (repeat): a stage of the file as one of the pipeline's.")] = None,
+    new_pipeline: Annotated[Optional[str], typer.Option(
+        "--new-pipeline", help="Make a pipeline of this name from the file's stages; the deals go there.")] = None,
+    stage_order: Annotated[Optional[str], typer.Option(
+        "--stage-order", help="'A,B,C': the order of the new pipeline's open stages.")] = None,
+    create_fields: Annotated[bool, typer.Option(
+        "--create-fields", help="Make custom fields of the columns that match no field.")] = False,
     date_order: Annotated[Optional[str], typer.Option(
         "--date-order", help="dmy, mdy or ymd, for dates like 03/04/2026 when the file does not prove it.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No mapping table and no progress bar.")] = False,
@@ -63,6 +71,7 @@ def import_file(
         write_rejects,
     )
     from crmtui.store.importer.plan import ImportOptions
+    from crmtui.store.importer.stages import parse_stage_map, parse_stage_order
 
     if date_order is not None and date_order.lower() not in DATE_ORDERS:
         raise ValidationError(f"--date-order: {date_order!r} is not one of dmy, mdy, ymd", "date_order")
@@ -78,7 +87,8 @@ def import_file(
         _show_mapping(csv_text, mapping)
     options = ImportOptions(record_type=mapping.record_type, pipeline=pipeline, create_stages=create_stages,
                             date_order=date_order.lower() if date_order else None, skip_invalid=skip_invalid,
-                            follow_up=follow_up)
+                            follow_up=follow_up, stage_map=parse_stage_map(map_stages), new_pipeline=new_pipeline,
+                            stage_order=parse_stage_order(stage_order), create_fields=create_fields)
     rejects_path = rejects or default_rejects_path(file)
     bar = _progress(csv_text, enabled=not quiet and err.is_terminal)
 

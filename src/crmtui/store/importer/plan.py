@@ -39,6 +39,11 @@ class ImportOptions:
     date_order: str | None = None
     skip_invalid: bool = False
     follow_up: bool | None = None  # add the "Follow up" task to new open deals; None: the rules decide
+    # The file's stage -> one of ours (`--map-stage 'Theirs=Ours'`), as written on the command line.
+    stage_map: list[tuple[str, str]] = field(default_factory=list)
+    new_pipeline: str | None = None  # make this pipeline from the file's stages (`--new-pipeline`)
+    stage_order: list[str] | None = None  # the open stages of the new pipeline, in order (`--stage-order`)
+    create_fields: bool = False  # columns that match no field become custom fields (`--create-fields`)
 
 
 @dataclass

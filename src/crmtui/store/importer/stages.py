@@ -23,6 +23,27 @@ def stage_key(name: str) -> str:
     return " ".join(name.casefold().split())
 
 
+def parse_stage_map(options: list[str] | None) -> list[tuple[str, str]]:
+    """`--map-stage 'Their stage=Our stage'` options as (theirs, ours) pairs."""
+    pairs = []
+    for option in options or []:
+        theirs, eq, ours = option.rpartition("=")
+        if not eq or not theirs.strip() or not ours.strip():
+            raise ValidationError(f"--map-stage {option!r}: write it as 'Their stage=Our stage'", "map_stage")
+        pairs.append((" ".join(theirs.split()), " ".join(ours.split())))
+    return pairs
+
+
+def parse_stage_order(option: str | None) -> list[str] | None:
+    """`--stage-order 'A,B,C'` as the stage names, in order."""
+    if option is None:
+        return None
+    names = [" ".join(n.split()) for n in option.split(",")]
+    if not all(names):
+        raise ValidationError(f"--stage-order {option!r}: write the stages as 'A,B,C'", "stage_order")
+    return names
+
+
 class Stages:
     """The database's pipelines and stages (read once), and those the plan adds."""
 
