@@ -53,8 +53,8 @@ def test_hubspot_deals_export(empty_db: Path, fixed_clock) -> None:
     assert "'Deal Name' → title" in result.stderr and "'Deal owner' (not a known field)" in result.stderr
     assert deals(empty_db) == [
         ("Website relaunch", "Acme Inc.", "jo@acme.com", "Proposal sent", 1250000, None, "2027-03-15", None, "9001"),
-        ("Brand refresh", "Bolt GmbH", None, "Won", 400000, None, "2026-10-01", "2026-10-01", "9002"),
-        ("SEO audit", "Acme Inc.", "ann@acme.com", "Lost", 750000, None, "2026-10-20", "2026-10-20", "9003"),
+        ("Brand refresh", "Bolt GmbH", None, "Won", 400000, None, None, "2026-10-01", "9002"),
+        ("SEO audit", "Acme Inc.", "ann@acme.com", "Lost", 750000, None, None, "2026-10-20", "9003"),
         ('Logo, stationery "and" cards', "Cobalt & Co", "lee@cobalt.example", "Negotiation", 123456, "EUR",
          "2027-01-30", None, "9004"),
     ]
@@ -64,10 +64,17 @@ def test_hubspot_deals_export(empty_db: Path, fixed_clock) -> None:
         ("Cobalt & Co", None, None)]
     assert fetch(empty_db, "SELECT t.name FROM deal_tag dt JOIN tag t ON t.id = dt.tag_id WHERE dt.deal_id = 4"
                            " ORDER BY t.name") == [("branding",), ("print",)]
-    # every deal has its stage history; the board and reports read it
-    assert fetch(empty_db, "SELECT deal_id, to_stage_id IS NOT NULL, changed_at FROM stage_change ORDER BY deal_id") == [
-        (1, 1, "2026-09-01 10:15:00.000000"), (2, 1, "2026-10-01 00:00:00.000000"),
-        (3, 1, "2026-10-20 00:00:00.000000"), (4, 1, "2026-10-02 00:00:00.000000")]
+    # every deal has its stage history; the board and reports read it. A won or lost deal was
+    # created (in the first stage) on its create date, and closed on its close date.
+    assert fetch(empty_db, "SELECT sc.deal_id, f.name, t.name, sc.changed_at FROM stage_change sc"
+                           " LEFT JOIN stage f ON f.id = sc.from_stage_id JOIN stage t ON t.id = sc.to_stage_id"
+                           " ORDER BY sc.deal_id, sc.changed_at") == [
+        (1, None, "Proposal sent", "2026-09-01 10:15:00.000000"),
+        (2, None, "Unqualified", "2026-08-12 00:00:00.000000"),
+        (2, "Unqualified", "Won", "2026-10-01 00:00:00.000000"),
+        (3, None, "Unqualified", "2026-08-20 00:00:00.000000"),
+        (3, "Unqualified", "Lost", "2026-10-20 00:00:00.000000"),
+        (4, None, "Negotiation", "2026-10-02 00:00:00.000000")]
     assert fetch(empty_db, "SELECT created_at FROM deal WHERE id = 1") == [("2026-09-01 10:15:00.000000",)]
     assert "dates dmy" in result.stdout
     assert "deals" in result.stdout and "Import #1 done" in result.stdout
@@ -137,7 +144,7 @@ def test_salesforce_unknown_stage_is_listed_and_create_stages_adds_it(empty_db: 
     stages = fetch(empty_db, "SELECT name, kind FROM stage ORDER BY position")
     assert stages[5:8] == [("Contract out for signature", "open"), ("Prospecting", "open"), ("Won", "won")]
     assert deals(empty_db) == [
-        ("Analytics setup", "Foxtrot Inc", None, "Won", 800000, None, "2026-03-15", "2026-03-15", "006A1"),
+        ("Analytics setup", "Foxtrot Inc", None, "Won", 800000, None, None, "2026-03-15", "006A1"),
         ("Dashboard build", "Foxtrot Inc", None, "Prospecting", 1200000, None, "2026-04-30", None, "006A2"),
     ]
     assert fetch(empty_db, "SELECT source FROM deal ORDER BY id") == [("Partner",), ("Website",)]
@@ -668,7 +675,7 @@ def test_undo_puts_back_the_links_it_changed_before_removing_what_they_point_at(
 def test_undo_removes_created_stages(empty_db: Path) -> None:
     imp(empty_db, str(DATA / "salesforce_opps.csv"), "--create-stages")
     result = run(empty_db, "imports", "undo", "1")
-    assert result.exit_code == 0 and "contacts." in result.stdout and "restored" not in result.stdout
+    assert result.exit_code == 0 and "0 contacts and 1 stage." in result.stdout and "restored" not in result.stdout
     assert ("Prospecting",) not in fetch(empty_db, "SELECT name FROM stage")
     assert fetch(empty_db, "SELECT count(*) FROM deal") == [(0,)]
 
@@ -853,7 +860,8 @@ def test_a_finished_plan_leaves_no_reference_cycle_for_the_gc(empty_db: Path) ->
 
 def test_a_won_or_lost_deal_never_closes_after_the_day_it_is_imported(empty_db: Path, tmp_path: Path,
                                                                        fixed_clock) -> None:
-    # today is 2026-11-23: a "Close Date" still ahead was only expected, and the deal closed early
+    # today is 2026-11-23: a won or lost row's "Close Date" is the day it closed (not an expected
+    # close); one still ahead was only expected, and the deal closed early
     f = tmp_path / "closed.csv"
     f.write_text("Deal Name,Deal Stage,Close Date,Create Date,Stage Change Time\n"
                  "Early win,Closed Won,2027-01-15,2026-03-01,\n"
@@ -864,10 +872,10 @@ def test_a_won_or_lost_deal_never_closes_after_the_day_it_is_imported(empty_db: 
                  "Still open,Negotiation,2027-01-15,,\n")
     imp(empty_db, str(f))
     assert fetch(empty_db, "SELECT title, expected_close, closed_on, date(stage_entered_at) FROM deal ORDER BY id") == [
-        ("Early win", "2027-01-15", "2026-11-23", "2026-11-23"),
-        ("Early loss", "2026-12-20", "2026-11-02", "2026-11-02"),  # the day it entered its stage
-        ("Won before", "2026-10-01", "2026-10-01", "2026-10-01"),
-        ("Won today", "2026-11-23", "2026-11-23", "2026-11-23"),
+        ("Early win", None, "2026-11-23", "2026-11-23"),
+        ("Early loss", None, "2026-11-02", "2026-11-02"),  # the day it entered its stage
+        ("Won before", None, "2026-10-01", "2026-10-01"),
+        ("Won today", None, "2026-11-23", "2026-11-23"),
         ("No date", None, "2026-03-01", "2026-03-01"),
         ("Still open", "2027-01-15", None, "2026-11-23"),
     ]

@@ -49,7 +49,7 @@ def test_the_first_date_that_tells_the_day_month_order_sets_it_for_the_rows_afte
     c = cells()
     with pytest.raises(RowError) as caught:
         c.parsed(row("A", "", "03/04/2026"))  # either order
-    assert caught.value.field == "expected_close" and c.order is None
+    assert caught.value.field == "close_date" and c.order is None
     assert c.parsed(row("A", "", "25/12/2026"))[4] == "2026-12-25"
     assert c.order == "dmy"
     assert c.parsed(row("A", "", "03/04/2026"))[4] == "2026-04-03"

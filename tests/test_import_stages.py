@@ -77,8 +77,9 @@ def test_with_create_stages_an_unknown_stage_is_planned_after_the_last_open_one(
     assert s.stage_for(1, "Discovery call", None, "", 7) == (10, None)
     assert s.stage_for(1, "Demo", "won", "won", 8) == (WON, 11)  # went through it, then won
     assert s.stage_for(1, "DISCOVERY CALL", None, "", 9) == (10, None)  # planned once
+    s.finish()
     # after "Contract out for signature" (position 5, 90%), before Won: Won and the rest move on by two
-    assert s.plan.new_stages == [(10, 1, "Discovery call", 6, 90), (11, 1, "Demo", 7, 90)]
+    assert s.plan.new_stages == [(10, 1, "Discovery call", 6, 90, "open"), (11, 1, "Demo", 7, 90, "open")]
     assert s.plan.stage_shifts == {1: (5, 2)}
 
 

@@ -41,13 +41,15 @@ def import_file(
     pipeline: Annotated[Optional[str], typer.Option(
         "--pipeline", help="Pipeline for the deals (default: the default pipeline).")] = None,
     create_stages: Annotated[bool, typer.Option(
-        "--create-stages", help="Add stages the pipeline lacks as open stages.")] = False,
+        "--create-stages", help="Add the stages the pipeline lacks (open ones before its won and lost stages).")
+    ] = False,
     map_stages: Annotated[Optional[list[str]], typer.Option(
         "--map-stage", help="'Their stage=Our stage' (repeat): a stage of the file as one of the pipeline's.")] = None,
     new_pipeline: Annotated[Optional[str], typer.Option(
         "--new-pipeline", help="Make a pipeline of this name from the file's stages; the deals go there.")] = None,
     stage_order: Annotated[Optional[str], typer.Option(
-        "--stage-order", help="'A,B,C': the order of the new pipeline's open stages.")] = None,
+        "--stage-order", help="'A,B,C': the order of the open stages --new-pipeline or --create-stages makes.")
+    ] = None,
     create_fields: Annotated[bool, typer.Option(
         "--create-fields", help="Make custom fields of the columns that match no field.")] = False,
     date_order: Annotated[Optional[str], typer.Option(
@@ -79,7 +81,7 @@ def import_file(
     csv_text = read_file(file, record_type=record_type, maps=maps, encoding=encoding, delimiter=delimiter)
     database = open_db(ctx, db)
     try:
-        mapping = map_columns(csv_text, record_type=record_type, maps=maps, db=database)
+        mapping = map_columns(csv_text, record_type=record_type, maps=maps, db=database, create_fields=create_fields)
     except BaseException:
         database.close()
         raise
@@ -89,6 +91,8 @@ def import_file(
                             date_order=date_order.lower() if date_order else None, skip_invalid=skip_invalid,
                             follow_up=follow_up, stage_map=parse_stage_map(map_stages), new_pipeline=new_pipeline,
                             stage_order=parse_stage_order(stage_order), create_fields=create_fields)
+    if not json_out and interactive():
+        _ask_stage_order(csv_text, mapping, options)
     rejects_path = rejects or default_rejects_path(file)
     bar = _progress(csv_text, enabled=not quiet and err.is_terminal)
 
@@ -124,12 +128,50 @@ def import_file(
             "import_id": result.import_id, "dry_run": dry_run, "type": mapping.record_type,
             "encoding": csv_text.encoding, "delimiter": csv_text.delimiter_name, "rows": plan.rows_read,
             "merged_rows": plan.merged_rows, "counts": plan.counts(), "new_stages": [s[2] for s in plan.new_stages],
-            "mapping": dict(mapping.pairs()), "ignored": [h for h, _why in mapping.ignored],
+            "new_pipeline": _new_pipeline(plan), "warnings": plan.warnings,
+            "mapping": dict(plan.mapping.pairs()), "ignored": [h for h, _why in plan.mapping.ignored],
+            "unmatched": _unmatched(plan.mapping), "titles_made_from": plan.mapping.titles_made_from(),
+            "new_fields": [f.summary() for f in plan.new_fields],
             "rejects_file": str(rejects_path) if plan.rejects else None,
             "errors": plan.error_lines(),
         })
         return
     _show_summary(result, rejects_path)
+
+
+def _ask_stage_order(csv_text: Any, mapping: Any, options: Any) -> None:
+    """--new-pipeline without --stage-order: the person at the terminal puts the file's open
+    stages in order (their order of first appearance when they just press Enter)."""
+    from crmtui.store.errors import ValidationError
+    from crmtui.store.importer.stages import check_stage_options, new_pipeline_open_stages, parse_order_answer
+
+    if options.new_pipeline is None or options.stage_order is not None:
+        return
+    check_stage_options(options, mapping)
+    found = new_pipeline_open_stages(csv_text, mapping, options.stage_map)
+    if len(found) < 2:
+        return
+    err.print(f"The open stages of {csv_text.name}, as they first appear:", markup=False)
+    for i, stage in enumerate(found, 1):
+        err.print(f"  {i}. {stage.name} ({_rows(stage.rows)})", markup=False)
+    names = [s.name for s in found]
+    while options.stage_order is None:
+        answer = typer.prompt(f"Their order in pipeline {options.new_pipeline!r}, first stage first (e.g. "
+                              f"{' '.join(str(n) for n in range(len(names), 0, -1))}; Enter keeps this order)",
+                              default="", show_default=False, err=True)
+        try:
+            options.stage_order = parse_order_answer(answer, names)
+        except ValidationError as exc:
+            print_error(exc.message)
+
+
+def _new_pipeline(plan: Any) -> dict[str, Any] | None:
+    """The pipeline the import makes (--new-pipeline), with its stages in order; None: none."""
+    if plan.new_pipeline is None:
+        return None
+    pid, name, _position = plan.new_pipeline
+    stages = sorted((s for s in plan.new_stages if s[1] == pid), key=lambda s: s[3])
+    return {"name": name, "stages": [{"name": s[2], "kind": s[5], "probability": s[4]} for s in stages]}
 
 
 def _show_mapping(csv_text: Any, mapping: Any) -> None:
@@ -138,8 +180,55 @@ def _show_mapping(csv_text: Any, mapping: Any) -> None:
               + (f", header on line {csv_text.header_line}" if csv_text.header_line != 1 else ""), markup=False)
     # Headers are the file's text: never Rich markup.
     err.print("Columns: " + ", ".join(f"{h!r} → {f}" for h, f in mapping.pairs()), markup=False)
-    if mapping.ignored:
-        err.print("Ignored: " + ", ".join(f"{h!r} ({why})" for h, why in mapping.ignored), markup=False)
+    if mapping.titles_made_from():
+        err.print(f"Titles: none in the file; made of {_titles_text(mapping)}", soft_wrap=True, markup=False)
+    if mapping.new_fields:
+        err.print("New fields: " + ", ".join(f"{mapping.header[f.column]!r} → {_field_text(f)}"
+                                             for f in mapping.new_fields), markup=False)
+    made = {mapping.header[f.column] for f in mapping.new_fields or ()}
+    ignored = [(h, why) for h, why in mapping.ignored if h not in made]
+    if ignored:
+        err.print("Ignored: " + ", ".join(f"{h!r} ({why})" for h, why in ignored), markup=False)
+    unmatched = _unmatched(mapping)
+    if unmatched and mapping.new_fields is None:
+        err.print(f"To keep a column that matches no field: --create-fields makes it a custom field, or "
+                  f"--map {_shell_quoted(unmatched[0]['column'] + '=FIELD')} maps it to one", markup=False)
+
+
+def _unmatched(mapping: Any) -> list[dict[str, str]]:
+    """The columns that match no field, each with how to keep it."""
+    out = []
+    for i in mapping.unknown:
+        column = mapping.header[i]
+        if not column:
+            continue
+        keep = ("it has no values: nothing to keep" if mapping.new_fields is not None else
+                f"--create-fields makes it a custom field, or --map {_shell_quoted(column + '=FIELD')} maps it to one")
+        out.append({"column": column, "to_keep": keep})
+    return out
+
+
+def _shell_quoted(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
+def _titles_text(mapping: Any) -> str:
+    """How a deals file without a title column titles its deals: "'product' and 'account':
+    "<product> – <account>", or "<account> deal" when a row has no product"."""
+    product, customer = (None if i is None else mapping.header[i] for i in (mapping.title_product,
+                                                                            mapping.title_customer))
+    if product is not None and customer is not None:
+        return (f"{product!r} and {customer!r}: \"<{product}> – <{customer}>\", or \"<{customer}> deal\" when a row"
+                f" has no {product}")
+    return f"{product!r}" if product is not None else f"{customer!r}: \"<{customer}> deal\""
+
+
+def _field_text(f: Any) -> str:
+    """A new field as the mapping lines show it: `choice (A, B, C)`."""
+    shown = ", ".join(f.options[:6]) + (", …" if len(f.options) > 6 else "")
+    return f"{f.kind} ({shown})" if f.options else f.kind
 
 
 class _progress:
@@ -210,8 +299,22 @@ def _show_summary(result: Any, rejects_path: Path) -> None:
     if plan.merged_rows:
         out.print(f"{_rows(plan.merged_rows)} repeated a record seen earlier in the file and "
                   f"{'was' if plan.merged_rows == 1 else 'were'} merged into it.")
-    if plan.new_stages:
+    made = _new_pipeline(plan)
+    if made:
+        out.print(f"New pipeline {made['name']!r}: " + ", ".join(
+            f"{s['name']} ({s['probability']}%)" if s["kind"] == "open" else f"{s['name']} ({s['kind']})"
+            for s in made["stages"]), markup=False)
+    elif plan.new_stages:
         out.print("New stages: " + ", ".join(s[2] for s in plan.new_stages), markup=False)
+    for warning in plan.warnings:
+        err.print(f"Note: {warning}", soft_wrap=True, markup=False)
+    if plan.mapping.titles_made_from():
+        out.print(f"The file has no title column: titles made of {_titles_text(plan.mapping)}.", soft_wrap=True,
+                  markup=False)
+    if plan.new_fields:
+        entity = {"deals": "deal", "companies": "company", "contacts": "contact"}[plan.mapping.record_type]
+        out.print(f"New {entity} fields: " + "; ".join(f"{f.name}: {_field_text(f)}" for f in plan.new_fields),
+                  markup=False)
     if plan.rejects:
         for line in plan.error_lines(5):
             err.print(f"  {line}", soft_wrap=True, markup=False)
@@ -284,12 +387,13 @@ def _undo_preview_text(import_id: int, p: dict[str, Any]) -> str:
     """What undoing an import will do, in a few sentences, listing what it keeps (see `undo_preview`)."""
     when = p["imported_at"][:16].replace("T", " ")
     made = [_count(p[key], one, key) for key, one in (("deals", "deal"), ("companies", "company"),
-                                                      ("contacts", "contact"), ("stages", "stage")) if p[key]]
+                                                      ("contacts", "contact"), ("pipelines", "pipeline"),
+                                                      ("stages", "stage"), ("fields", "field")) if p.get(key)]
     made_text = ", ".join(made[:-1]) + " and " + made[-1] if len(made) > 1 else made[0] if made else "nothing"
     text = f"Import #{import_id} ({p['source']}, {when}) created {made_text}."
     kept, kept_edits = p.get("kept", []), p.get("kept_edits", [])
     if made:
-        total = sum(p[key] for key in ("deals", "companies", "contacts", "stages"))
+        total = sum(p.get(key, 0) for key in ("deals", "companies", "contacts", "pipelines", "stages", "fields"))
         if not kept:
             text += " Undoing it deletes " + ("it." if total == 1 else "them.")
         elif len(kept) >= total:
@@ -337,9 +441,11 @@ def imports_undo(
     finally:
         database.close()
     restored = f"; restored {_count(r['restored'], 'changed record', 'changed records')}" if r["restored"] else ""
-    out.print(f"Undid import #{import_id}: removed {_count(r['deals'], 'deal', 'deals')}, "
-              f"{_count(r['companies'], 'company', 'companies')} and {_count(r['contacts'], 'contact', 'contacts')}"
-              f"{restored}.")
+    removed = [_count(r[key], one, key) for key, one in (("deals", "deal"), ("companies", "company"),
+                                                         ("contacts", "contact"), ("pipelines", "pipeline"),
+                                                         ("stages", "stage"), ("fields", "field"))
+               if r[key] or key not in ("pipelines", "stages", "fields")]
+    out.print(f"Undid import #{import_id}: removed {', '.join(removed[:-1])} and {removed[-1]}{restored}.")
     if r["kept"]:
         out.print(f"Kept {_count(len(r['kept']), 'record', 'records')} it created:" + _kept_lines(r["kept"]),
                   markup=False)

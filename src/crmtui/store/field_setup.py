@@ -78,6 +78,12 @@ def _clean_name(db: Db, entity: str, name: str, *, keep_id: int | None = None) -
     return name
 
 
+def check_new_field_name(db: Db, entity: str, name: str) -> str:
+    """`name` as a new custom field of `entity` would have it, checked as `add_field` checks it
+    (an import making fields of its columns asks); ValidationError saying why it cannot be."""
+    return _clean_name(db, record_type(entity), name)
+
+
 def _clean_kind(kind: str) -> str:
     value = str(kind).strip().lower().replace("/", "").replace("-", "").replace("_", "")
     value = {"multiplechoice": "multichoice", "multi": "multichoice"}.get(value, value)

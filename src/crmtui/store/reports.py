@@ -741,14 +741,18 @@ def _funnel_counts(session: Session, sc: _Scope) -> tuple[Any, list[tuple[Any, i
 
 def funnel(session: Session, filt: ReportFilter, *, _sc: _Scope | None = None) -> dict[str, Any]:
     """Of the deals created in the period (in one pipeline), how many reached each open stage and
-    the won stage, from the stage history. Reached = entered that stage or a later one (a lost
-    or N/A stage is not "later"). Conversion = share of a stage's deals that reached the next."""
+    the won stage, from the stage history, cumulatively: reached = entered that stage or a later
+    one, in the pipeline's order (a deal that skipped stages counts in each of them; a lost or
+    N/A stage is not "later"). Every deal reached the first open stage: one that never was in
+    an open stage of the pipeline (imported straight into Lost) entered the pipeline there.
+    Conversion = share of a stage's deals that reached the next."""
     sc = _sc or _scope(session, filt)
     pipe, ranked, counts = _funnel_counts(session, sc)
     total = sum(counts.values())
+    least = 0 if ranked and ranked[0][0].kind == "open" else -1  # the rank every deal reached
     stages_out = []
     for s, rank in ranked:
-        reached = sum(n for r, n in counts.items() if r >= rank)
+        reached = sum(n for r, n in counts.items() if max(r, least) >= rank)
         stages_out.append({"stage_id": s.id, "stage": s.name, "kind": s.kind, "rank": rank, "reached": reached})
     for i, row in enumerate(stages_out):
         row["conversion"] = _ratio(stages_out[i + 1]["reached"], row["reached"]) if i + 1 < len(stages_out) else None
@@ -967,11 +971,12 @@ def _drill_where(session: Session, sc: _Scope, drill: Drill) -> tuple[str, dict[
         names = {s.id: s.name for s, _ in ranked}
         id_list = ", ".join(str(i) for i in ids)  # stage ids from the database: ints
         p["funnel_pipeline"] = pipe.id
-        return (
-            f"d.pipeline_id = :funnel_pipeline AND {sc.created_in} AND (d.stage_id IN ({id_list}) OR EXISTS ("
-            f"SELECT 1 FROM stage_change x WHERE x.deal_id = d.id AND x.to_stage_id IN ({id_list})))",
-            p, f"Deals that reached {names[int(key)]}",  # type: ignore[arg-type]
-        )
+        first_open = rank == 0 and ranked[0][0].kind == "open"  # every deal reached it: see `funnel`
+        reached = "" if first_open else (
+            f" AND (d.stage_id IN ({id_list}) OR EXISTS ("
+            f"SELECT 1 FROM stage_change x WHERE x.deal_id = d.id AND x.to_stage_id IN ({id_list})))")
+        return (f"d.pipeline_id = :funnel_pipeline AND {sc.created_in}{reached}", p,
+                f"Deals that reached {names[int(key)]}")  # type: ignore[arg-type]
     simple = {
         "open": ("s.kind = 'open'", "Open deals"),
         "won_period": (f"s.kind = 'won' AND {sc.closed_in}", "Deals won in the period"),

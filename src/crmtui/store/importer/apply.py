@@ -26,7 +26,7 @@ from crmtui.store.errors import CrmError, ValidationError
 from crmtui.store.importer.mapping import (ENTITY_OF_TYPE, Mapping, build_mapping, detect_type, parse_map_options,
                                           RECORD_TYPES)
 from crmtui.store.importer.custom import import_fields
-from crmtui.store.importer import stream
+from crmtui.store.importer import new_fields, stream
 from crmtui.store.importer.handover import DealChunk
 from crmtui.store.importer.plan import COLS, CUSTOM_PREFIX, ImportOptions, Plan, stage_history
 from crmtui.store.importer.planner import start_plan
@@ -77,9 +77,10 @@ def read_file(source: str | Path, *, record_type: str | None = None, maps: list[
 
 
 def map_columns(csv_text: CsvText, *, record_type: str | None = None, maps: list[str] | None = None,
-                db: Database | None = None) -> Mapping:
+                db: Database | None = None, create_fields: bool = False) -> Mapping:
     """The record type (`record_type`, else told by the headers) and which column feeds which
-    field: the built-in ones and, with `db`, the record type's custom fields."""
+    field: the built-in ones and, with `db`, the record type's custom fields; with
+    `create_fields` too, the fields --create-fields would make (`mapping.new_fields`)."""
     kind = record_type or detect_type(csv_text.header)
     if kind is None:
         raise ValidationError(
@@ -93,7 +94,10 @@ def map_columns(csv_text: CsvText, *, record_type: str | None = None, maps: list
                 fields = import_fields(conn, ENTITY_OF_TYPE[kind])
             finally:
                 conn.close()
-    return build_mapping(csv_text.header, kind, parse_map_options(maps), fields)
+    mapping = build_mapping(csv_text.header, kind, parse_map_options(maps), fields)
+    if create_fields and db is not None:
+        mapping.new_fields = new_fields.propose(db, csv_text, mapping)
+    return mapping
 
 
 def run_import(db: Database, csv_text: CsvText, mapping: Mapping, options: ImportOptions, *, dry_run: bool = False,
@@ -101,6 +105,8 @@ def run_import(db: Database, csv_text: CsvText, mapping: Mapping, options: Impor
                before_write: Callable[[Plan], None] | None = None) -> ImportResult:
     """Plan the rows of `csv_text` against `db` and, unless `dry_run`, write them in one transaction.
 
+    With `options.create_fields`, the columns that match no field become custom fields first, in
+    the same transaction (a dry run makes them and rolls them back with the rest).
     Raises RowsRejected when rows are invalid and `options.skip_invalid` is off, ValidationError
     for unknown stages (without `create_stages`); nothing is written then.
     """
@@ -119,11 +125,15 @@ def run_import(db: Database, csv_text: CsvText, mapping: Mapping, options: Impor
             _set_up_for_bulk(conn)
             conn.execute("BEGIN IMMEDIATE")
             try:
+                made: list[new_fields.NewField] = []
+                if options.create_fields:
+                    mapping, made = new_fields.make(conn, csv_text, mapping)
                 planner = start_plan(conn, csv_text, mapping, options, progress)
                 if not dry_run and options.record_type == "deals" and stream.available():
                     writer = _DealWriter(conn)
                     planner.hand_over_to(stream.Fork(writer, writer.threshold, progress))
                 plan = planner.complete()
+                plan.new_fields = made
                 del planner
                 csv_text.text = ""  # every row is planned; let the file's text go before writing
                 _check(plan)
@@ -213,10 +223,12 @@ def _check(plan: Plan) -> None:
         names = list(dict.fromkeys(name for _line, name in found))
         shown = ", ".join(repr(n) for n in names[:12]) + (" …" if len(names) > 12 else "")
         first = found[0][0]
+        one = len(names) == 1
         raise ValidationError(
-            f"{plan.csv.name}: {len(names)} unknown stage{'s' if len(names) != 1 else ''}: {shown} "
-            f"(first on line {first}); use the pipeline's stage names (see crmtui stages), or add "
-            f"{'it as an open stage' if len(names) == 1 else 'them as open stages'} with --create-stages", "stage")
+            f"{plan.csv.name}: {len(names)} unknown stage{'' if one else 's'}: {shown} (first on line {first}). "
+            f"Map {'it' if one else 'each'} to a stage of the pipeline with --map-stage '{names[0]}=STAGE' (see "
+            f"crmtui stages), make a new pipeline of the file's stages with --new-pipeline NAME, or add "
+            f"{'it' if one else 'them'} to the pipeline with --create-stages", "stage")
     if plan.rows_read == 0:
         raise ValidationError(f"{plan.csv.name}: the file has a header but no rows", "file")
     if plan.rejects and not plan.options.skip_invalid:
@@ -233,6 +245,7 @@ def write_plan(conn: sqlite3.Connection, plan: Plan, writer: _DealWriter | None 
     streamed = writer is not None and writer.started
     if plan.stream_broken or streamed != (plan.streamed_from_change is not None):
         raise RuntimeError("the import's new deals were written only in part")  # never: _check stops it first
+    record += [("custom_field", "created", f.id, f.id, None, None) for f in plan.new_fields]  # (made before planning)
     _write_stages_and_tags(conn, plan, record)
     rebuild: list[str] = list(writer.rebuild) if streamed else []
     rebuild += _write_records(conn, plan, record, streamed)
@@ -248,14 +261,20 @@ def write_plan(conn: sqlite3.Connection, plan: Plan, writer: _DealWriter | None 
 
 
 def _write_stages_and_tags(conn: sqlite3.Connection, plan: Plan, record: list[Change]) -> None:
+    if plan.new_pipeline is not None:
+        pid, name, position = plan.new_pipeline
+        conn.execute("INSERT INTO pipeline (id, name, position, is_default, created_at) VALUES (?, ?, ?, 0, ?)",
+                     (pid, name, position, plan.now))
+        record.append(("pipeline", "created", pid, pid, None, None))
     if plan.new_stages:
         for pipeline_id, (after, count) in plan.stage_shifts.items():
             conn.execute("UPDATE stage SET position = position + ? WHERE pipeline_id = ? AND position > ?",
                          (count, pipeline_id, after))
         conn.executemany(
-            "INSERT INTO stage (id, pipeline_id, name, position, probability, kind) VALUES (?, ?, ?, ?, ?, 'open')",
+            "INSERT INTO stage (id, pipeline_id, name, position, probability, kind) VALUES (?, ?, ?, ?, ?, ?)",
             plan.new_stages)
-        record.append(("stage", "created", plan.new_stages[0][0], plan.new_stages[-1][0], None, None))
+        ids = sorted(s[0] for s in plan.new_stages)
+        record.append(("stage", "created", ids[0], ids[-1], None, None))
     if plan.new_tags:
         tags = sorted(plan.new_tags.values())
         conn.executemany("INSERT INTO tag (id, name) VALUES (?, ?)", tags)
@@ -336,6 +355,8 @@ def _record_import(conn: sqlite3.Connection, plan: Plan, record: list[Change]) -
     summary = {
         "counts": plan.counts(), "rows": plan.rows_read, "merged_rows": plan.merged_rows,
         "new_stages": [s[2] for s in plan.new_stages], "date_order": plan.date_order,
+        "new_pipeline": plan.new_pipeline[1] if plan.new_pipeline else None,
+        "new_fields": [f.name for f in plan.new_fields],
     }
     cur = conn.execute(
         "INSERT INTO import_run (source, record_type, encoding, delimiter, rows_read, summary, created_at)"

@@ -98,7 +98,12 @@ class DealCells(Cells):
     def __init__(self, mapping: Mapping, date_order: str | None, default_currency: str) -> None:
         super().__init__(mapping, date_order)
         self.default_currency = default_currency  # an amount in it is stored without a currency
-        self._pick_parsed = operator.itemgetter(*(self.index(name) for name in _DEAL_PARSED))
+        # A "close date" is read where an expected close is: the row's stage tells which it is
+        # (`DealRows`). (A file never has both: `mapping` makes the close date closed_on then.)
+        self.expected_name = "close_date" if "close_date" in self.ix else "expected_close"
+        self.make_title = _title_maker(mapping)
+        self._pick_parsed = operator.itemgetter(*(self.index(self.expected_name if name == "expected_close" else name)
+                                                  for name in _DEAL_PARSED))
         self.plain = operator.itemgetter(*(self.index(name) for name in _DEAL_PLAIN))  # row -> those cells
 
     def parsed(self, fields: list[str]) -> tuple[Any, ...]:
@@ -107,7 +112,9 @@ class DealCells(Cells):
          r_proposal, r_email, r_website, r_tags) = self._pick_parsed(fields)
         title = " ".join(r_title.split())
         if not title:
-            raise RowError("title", "", "the deal title is empty")
+            if self.make_title is None:
+                raise RowError("title", "", "the deal title is empty")
+            title = self.make_title(fields)
         if len(title) > MAX_TEXT:
             raise RowError("title", title[:20] + "…", f"longer than {MAX_TEXT} characters")
         # The cells in order, each parser's error naming its field (`name`); inline rather than
@@ -124,7 +131,7 @@ class DealCells(Cells):
                 currency = None
             expected = closed_on = created_at = entered_at = None
             if r_expected:
-                name = "expected_close"
+                name = self.expected_name
                 if order is None:
                     order = self.hint(r_expected)
                 expected = V.date(r_expected, order)
@@ -157,3 +164,26 @@ class DealCells(Cells):
             raise row_error(name, self.cell(fields, name), exc) from exc
         return (title, cents, cost_cents, currency, expected, closed_on, created_at, entered_at, confidence, proposal,
                 contact_email, website, tags)
+
+
+def _title_maker(mapping: Mapping) -> Callable[[list[str]], str] | None:
+    """What makes a row's title when the file has no title column (None: it has one, or nothing
+    to make one of): "Website redesign – Acme" of its product and customer, the product alone,
+    or "Acme deal" (as Pipedrive names a deal it is given no title for)."""
+    product, customer = mapping.title_product, mapping.title_customer
+    if product is None and customer is None:
+        return None
+    p, c = (-1 if i is None else i for i in (product, customer))  # (-1: the row's empty cell)
+    columns = " and ".join(repr(h) for h in mapping.titles_made_from())
+
+    def make(fields: list[str]) -> str:
+        what, who = " ".join(fields[p].split()), " ".join(fields[c].split())
+        title = f"{what} – {who}" if what and who else what or (f"{who} deal" if who else "")
+        if not title:
+            raise RowError(None, "", f"no title, and none to make: {columns} {'is' if ' and ' not in columns else 'are'}"
+                                     " empty")
+        if len(title) > MAX_TEXT:
+            raise RowError(None, title[:20] + "…", f"the title made of {columns} is longer than {MAX_TEXT} characters")
+        return title
+
+    return make

@@ -66,8 +66,12 @@ class DealRows:
         self.tomorrow = (clock.today() + dt.timedelta(days=1)).isoformat()
         self._parsed, self._pick_plain = cells.parsed, cells.plain
         self._custom = custom
-        # what tells two rows apart when the file has no external id: an `id` column
+        # what tells two rows apart when the file has no external id: an `id` column; in a file
+        # whose titles are made (of product and customer), where two rows say nothing more alike
+        # than that, the row itself (a re-import still finds the deals: by title and customer)
         self._plain_id_ix = next((i for i, h in enumerate(plan.mapping.header) if h.strip().casefold() == "id"), -1)
+        self._row_is_a_deal = cells.make_title is not None
+        self.close_date = cells.expected_name == "close_date"  # won and lost rows: the day they closed
         # Big files name the same stage, customer and tags on many rows: the same cells give the
         # same answer, found once.
         self.stage_cache: dict[tuple[int, str, str], tuple[int, int | None]] = {}
@@ -111,7 +115,7 @@ class DealRows:
         company_id, contact_id = self._customer(company_name, website, contact_name, contact_email)
         did = self.dl_by_ext.get(ext) if ext else None
         key = (title.casefold(), company_id, None if company_id else contact_id)
-        row_id = ext or fields[self._plain_id_ix].strip() or None
+        row_id = ext or fields[self._plain_id_ix].strip() or (f"line {line}" if self._row_is_a_deal else None)
         # Most rows of a big file name a deal no other has the key of: no matching call for them.
         fresh_key = did is None and self.matcher.key_log is None and key not in self.dl_by_key
         if did is None and not fresh_key:
@@ -120,6 +124,8 @@ class DealRows:
             if row_id is not None and row_id == self.deals.rows[did][_EXT]:
                 row_id = self.deals.rows[did][_EXT]  # the same text: keep one copy, not the file's as well
             self.claimed[did] = row_id
+        if kind != "open" and expected is not None and self.close_date:
+            expected, closed_on = None, closed_on or self._closed_on(expected, entered_at, did)
         # The deal as the row gives it, in DEAL_COLS order (amount, creation and stage entry as
         # written: a new deal fills them in)
         given = [did, title, company_id, contact_id, pipeline_id, stage_id, entered_at, cents, cost_cents, currency,
@@ -138,6 +144,16 @@ class DealRows:
         status = cells.parse(fields, "status", V.status)
         return self.stages.stage_for(pipeline_id, cells.cell(fields, "stage").strip(), status,
                                      cells.cell(fields, "status"), line)
+
+    def _closed_on(self, close_date: str, entered_at: str | None, did: int | None) -> str | None:
+        """The day a won or lost row closed, from its "close date". One still ahead was only
+        expected, and the deal closed early: a new deal on the day it entered its stage or today,
+        one that exists as it stands (None)."""
+        if close_date <= self.today:
+            return close_date
+        if did is not None:
+            return None
+        return min((entered_at or self.today)[:10], self.today)
 
     def _closed_by_today(self, closed_on: str, kind: str, fields: list[str]) -> str:
         """A won or lost deal's close date, which is after today: today when it is tomorrow (the
@@ -198,6 +214,10 @@ class DealRows:
         else:
             entered = created
         row[_ENTERED] = created if entered < created else entered
+        if through is None and row[_ENTERED] > created:
+            # It entered its stage after its creation: its history starts where deals start, the
+            # pipeline's first open stage, on the day it was created.
+            through = self.stages.first_open.get(row[_PIPELINE])
         if not row[_AMOUNT]:
             row[_AMOUNT] = 0
         t.rows[did] = row
@@ -285,6 +305,8 @@ class DealRows:
         if kind != "lost":
             row[_LOST] = None
         if did >= t.first_new:
+            if through is None and when > row[_CREATED]:  # (as `_new_deal` has it)
+                through = self.stages.first_open.get(given[_PIPELINE])
             if through is not None:
                 self.through[did] = through
             else:

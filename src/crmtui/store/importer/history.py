@@ -1,12 +1,13 @@
 """The record of past imports, and undoing one (`crmtui imports list`, `crmtui imports undo ID`).
 
 Undo removes what the import created (records with their custom values, stage changes, stages,
-tags it added) and puts back the columns and custom values it changed, in one transaction. It
-never takes work done since: a record the import created stays when it was worked on since
-(saved, moved, given an activity or a link, tagged by a later import) or when a record that stays
-refers to it (a deal added since to an imported company, an imported deal's company); a column or
-custom value edited again since keeps the newer value. Both are listed, so the user knows what is
-left.
+the pipeline it made, tags it added) and puts back the columns and custom values it changed, in
+one transaction. It never takes work done since: a record the import created stays when it was
+worked on since (saved, moved, given an activity or a link, tagged by a later import) or when a
+record that stays refers to it (a deal added since to an imported company, an imported deal's
+company; a deal in a stage it made); a column or custom value edited again since keeps the newer
+value; a custom field it made (`--create-fields`) stays while values are left in it or something
+shows it. All are listed, so the user knows what is left.
 
 "Since" is read from the database: the import stamped every record it wrote with its own time
 (`updated_at`), and activities, links, stage changes and tags are rows of their own.
@@ -27,8 +28,8 @@ from crmtui.store.importer.plan import CUSTOM_PREFIX
 
 _TABLES = {"deal", "company", "contact"}
 _LINKS = {"deal_tag": "deal_id", "company_tag": "company_id", "contact_tag": "contact_id"}
-_NAMES = {"deal": "title", "company": "name", "contact": "name", "stage": "name"}
-_ORDER = ("deal", "contact", "company", "stage")  # how the records an undo keeps are listed
+_NAMES = {"deal": "title", "company": "name", "contact": "name", "stage": "name", "pipeline": "name"}
+_ORDER = ("deal", "contact", "company", "stage", "pipeline")  # how the records an undo keeps are listed
 # What a record that stays needs: (the record, its column, the kind it points at). Deals first,
 # so that a contact kept for its deal keeps its company too.
 _NEEDS = (("deal", "contact_id", "contact"), ("deal", "company_id", "company"), ("contact", "company_id", "company"))
@@ -86,9 +87,10 @@ def _writing(db: Database, *, commit: bool) -> Iterator[Any]:
 
 def undo_import(db: Database, import_id: int) -> dict[str, Any]:
     """Take back import `import_id`. Returns how many records of each kind it removed (`deals`,
-    `companies`, `contacts`, `stages`) and put back (`restored`); `kept`, the records the import
-    created that stay (kind, id, name, why: worked on since, or needed by one that stays); and
-    `kept_edits`, the records it changed that keep fields edited since (kind, id, name, fields)."""
+    `companies`, `contacts`, `stages`, `pipelines`) and put back (`restored`); `kept`, the
+    records the import created that stay (kind, id, name, why: worked on since, or needed by one
+    that stays); and `kept_edits`, the records it changed that keep fields edited since (kind,
+    id, name, fields)."""
     backups.backup_before(db, "before-import-undo")
     with _writing(db, commit=True) as conn:
         return _undo(conn, import_id)
@@ -97,14 +99,18 @@ def undo_import(db: Database, import_id: int) -> dict[str, Any]:
 def undo_preview(db: Database, import_id: int) -> dict[str, Any]:
     """What undoing import `import_id` would do, to show before asking: the undo itself, rolled
     back, so it says exactly what the undo does (and refuses as it would). The file and when,
-    the records it created that are still there (`deals`, `companies`, `contacts`, `stages`),
-    how many records it changed (`changed`), and `kept` and `kept_edits` as `undo_import` has them."""
+    the records it created that are still there (`deals`, `companies`, `contacts`, `stages`,
+    `pipelines`), how many records it changed (`changed`), and `kept` and `kept_edits` as
+    `undo_import` has them."""
     with _writing(db, commit=False) as conn:
         run, changes, created = _load_run(conn, import_id)
         out: dict[str, Any] = {"source": run[1], "imported_at": _iso(run[2])}
-        for entity, key in (("deal", "deals"), ("company", "companies"), ("contact", "contacts"), ("stage", "stages")):
+        for entity, key in (("deal", "deals"), ("company", "companies"), ("contact", "contacts"), ("stage", "stages"),
+                            ("pipeline", "pipelines")):
             out[key] = sum(conn.execute(f"SELECT count(*) FROM {entity} WHERE id BETWEEN ? AND ?", r).fetchone()[0]
                            for r in created.get(entity, []))
+        out["fields"] = sum(conn.execute("SELECT count(*) FROM custom_field WHERE id BETWEEN ? AND ?", r).fetchone()[0]
+                            for r in created.get("custom_field", []))
         out["changed"] = len({(e, rid) for e, action, rid, _l, _o, _n in changes
                               if action == "updated" and e in _TABLES})
         done = _undo(conn, import_id)
@@ -134,7 +140,8 @@ def _load_run(conn: Any, import_id: int) -> tuple[tuple, list[tuple], dict[str, 
 def _undo(conn: Any, import_id: int) -> dict[str, Any]:
     run, changes, created = _load_run(conn, import_id)
     kept = _staying(conn, import_id, run[2], created, _links_put_back(changes))
-    result: dict[str, Any] = {"deals": 0, "companies": 0, "contacts": 0, "restored": 0, "stages": 0, "kept_edits": []}
+    result: dict[str, Any] = {"deals": 0, "companies": 0, "contacts": 0, "restored": 0, "stages": 0, "pipelines": 0,
+                              "kept_edits": []}
     moved_since: set[int] = set()  # deals it moved that were moved again since: its move stays in their history
     for entity, action, first, last, old, new in reversed(changes):
         if action == "linked" and entity in _LINKS:
@@ -166,6 +173,7 @@ def _undo(conn: Any, import_id: int) -> dict[str, Any]:
             (first, last)).rowcount
         kept["stage"].update((rid, ["in use"]) for (rid,) in conn.execute(
             "SELECT id FROM stage WHERE id BETWEEN ? AND ?", (first, last)))
+    result["pipelines"], kept["pipeline"] = _remove_pipelines(conn, created.get("pipeline", []))
     for first, last in created.get("tag", []):
         conn.execute(
             "DELETE FROM tag WHERE id BETWEEN ? AND ?"
@@ -173,9 +181,56 @@ def _undo(conn: Any, import_id: int) -> dict[str, Any]:
             " AND NOT EXISTS (SELECT 1 FROM company_tag WHERE tag_id = tag.id)"
             " AND NOT EXISTS (SELECT 1 FROM contact_tag WHERE tag_id = tag.id)", (first, last))
     result["kept"] = _listed(conn, kept)
+    result["fields"], kept_fields = _remove_fields(conn, created.get("custom_field", []))
+    result["kept"] += kept_fields
     result["kept_edits"].sort(key=lambda r: (_ORDER.index(r["kind"]), r["id"]))
     conn.execute("UPDATE import_run SET undone_at = ? WHERE id = ?", (clock.to_db(clock.utcnow()), import_id))
     return result
+
+
+def _remove_fields(conn: Any, ranges: list[tuple[int, int]]) -> tuple[int, list[dict[str, Any]]]:
+    """Delete the custom fields an import made (`--create-fields`), once the undo took its values
+    away, but those still in use: with values it leaves (on records it keeps, or given since),
+    shown by a lookup field, or put on the board's cards since. Returns how many went, and the
+    others as `kept` lists records (kind "field")."""
+    from crmtui.store.settings import settings_from_rows
+
+    removed, kept = 0, []
+    on_cards = {name.casefold() for name in settings_from_rows(conn.execute("SELECT key, value FROM setting"))[
+        "card-fields"]}
+    for first, last in ranges:
+        for fid, entity, name, deleted in conn.execute(
+                "SELECT id, entity, name, deleted_at FROM custom_field WHERE id BETWEEN ? AND ?", (first, last)).fetchall():
+            values = conn.execute("SELECT count(*) FROM custom_value WHERE field_id = ?", (fid,)).fetchone()[0]
+            lookups = conn.execute("SELECT count(*) FROM custom_field WHERE lookup = ? AND deleted_at IS NULL",
+                                   (f"{entity}.{CUSTOM_PREFIX}{fid}",)).fetchone()[0]
+            why = [f"{values:,} value{'' if values == 1 else 's'} stay{'s' if values == 1 else ''}"] if values else []
+            why += [f"{lookups} lookup field{'' if lookups == 1 else 's'} show{'s' if lookups == 1 else ''} it"
+                    ] if lookups else []
+            why += ["on the board's cards"] if entity == "deal" and name.casefold() in on_cards else []
+            if why:
+                kept.append({"kind": "field", "id": fid, "name": name, "why": why + (["in the trash"] if deleted else [])})
+            else:
+                removed += conn.execute("DELETE FROM custom_field WHERE id = ?", (fid,)).rowcount
+    return removed, kept
+
+
+def _remove_pipelines(conn: Any, ranges: list[tuple[int, int]]) -> tuple[int, dict[int, list[str]]]:
+    """Delete the pipelines an import made (`--new-pipeline`) once their stages are gone, but the
+    one made the default since. (A stage stays while a deal the undo keeps, or one added or moved
+    there since, is or was in it.) Returns how many went, and why each other one stays."""
+    removed, kept = 0, {}
+    for first, last in ranges:
+        for pid, is_default, stages in conn.execute(
+                "SELECT id, is_default, (SELECT count(*) FROM stage s WHERE s.pipeline_id = p.id) FROM pipeline p"
+                " WHERE id BETWEEN ? AND ?", (first, last)).fetchall():
+            why = [f"{stages} of its stages stay{'s' if stages == 1 else ''}"] if stages else []
+            why += ["the default pipeline"] if is_default else []
+            if why:
+                kept[pid] = why
+            else:
+                removed += conn.execute("DELETE FROM pipeline WHERE id = ?", (pid,)).rowcount
+    return removed, kept
 
 
 def _staying(conn: Any, import_id: int, since: str, created: dict[str, list[tuple[int, int]]],

@@ -3,7 +3,10 @@ overrides, and the record type a file holds when `--type` is not given.
 
 Headers are compared case- and punctuation-insensitively ("Deal - Title", "deal_title" and
 "DealTitle" are all `dealtitle`). Each field lists its synonyms best first, so when a file has
-both Outlook's "Title" (Mr./Ms.) and "Job Title", the job title wins.
+both Outlook's "Title" (Mr./Ms.) and "Job Title", the job title wins. A header no synonym names
+is read by its words (`_WORD_RULES`: "close_value" is the amount, "Date Added" the creation,
+"client_name" the company), for a field no other column has. A deals file without a title
+column makes its titles of its product and customer columns (`Mapping.title_product`).
 
 A column named like one of the record type's custom fields (as `custom_fields.name_key` compares
 names), or `field:NAME`, feeds that field; so does `--map 'Col=field:NAME'`. The export writes a
@@ -46,8 +49,10 @@ DEAL_FIELDS: dict[str, tuple[str, ...]] = {
                 "primarycontact", "contactperson"),
     "contact_email": ("contactemail", "personemail", "email", "emailaddress", "primaryemail", "personemailwork",
                       "associatedcontactemail"),
-    "expected_close": ("expectedclose", "closedate", "expectedclosedate", "dealexpectedclosedate", "closingdate",
-                       "estimatedclosedate"),
+    "expected_close": ("expectedclose", "expectedclosedate", "dealexpectedclosedate", "estimatedclosedate"),
+    # Salesforce's and HubSpot's "Close Date": the day a won or lost deal closed, the day an open
+    # one is expected to close. Next to an expected close column it is the day deals closed.
+    "close_date": ("closedate", "closingdate", "dealclosedate"),
     "closed_on": ("closedat", "closedon", "closeddate", "dateclosed", "actualclosedate", "dealclosedon",
                   "dealwontime", "wontime", "deallosttime", "losttime", "closedtime"),
     "created_at": ("createdat", "createdate", "createddate", "dealdealcreated", "dealcreated", "dealcreatedate",
@@ -108,9 +113,103 @@ _COMPANY_MARKERS = {"companyname", "domain", "companydomainname", "website", "or
                     "industry", "companyid", "accountid", "organizationid", "companysize", "numberofemployees"}
 
 
+# A header no synonym names is read by its words ("close_value", "Opportunity Amount", "Date
+# Added", "client_name"): a rule matches a header that has a word of each of its groups (`|`
+# between groups; `date` stands for the words of a date) and no other words than those, the
+# rule's other words and the words that name the file's record type. The first rule that
+# matches wins. So "Account owner", "Expected revenue" or "Weighted amount" match none.
+_DATE_WORDS = "date time on at day when"
+_RECORD_WORDS = {"deals": "deal deals opportunity opportunities opp",
+                 "companies": "company account organisation organization org client customer business firm",
+                 "contacts": "contact person"}
+_NOTES = ("notes", "notes note comments comment description remarks", "internal")
+_TAGS = ("tags", "tags tag labels label", "")
+_ID = ("external_id", "id identifier", "record crm external")
+_WORD_RULES: dict[str, tuple[tuple[str, str, str], ...]] = {  # record type -> (field, groups, other words)
+    "deals": (
+        ("currency", "currency", "value amount code iso"),
+        ("expected_close", "expected estimated target forecast projected planned | close closing", "date"),
+        ("closed_on", "won lost closed actual | date", "close"),
+        ("close_date", "close closing | date", ""),
+        ("created_at", "created creation create engaged engage engagement opened added | date", "first"),
+        ("amount", "value amount worth", "close closing closed won total contract sale sales final net gross"),
+        ("stage", "stage phase", "sales pipeline current name"),
+        ("lost_reason", "lost loss | reason cause", "for"),
+        ("company", "account company organisation organization org client customer firm", "name associated"),
+        ("contact", "contact person", "name primary main"),
+        ("contact_email", "email mail", "e contact person primary work address"),
+        ("source", "source channel origin", "lead original acquisition marketing"),
+        ("confidence", "confidence", "level rating"),
+        _NOTES, _TAGS, _ID,
+        ("title", "project", "name title"),
+    ),
+    "companies": (
+        ("name", _RECORD_WORDS["companies"], "name legal"),
+        ("domain", "domain", "web email name"),
+        ("website", "website site web homepage url", "address main"),
+        ("email", "email mail", "e address general main info contact"),
+        ("phone", "phone telephone tel", "number main office"),
+        ("address", "address street location headquarters hq", "office billing main head postal full"),
+        ("category", "sector industry vertical category", "main primary"),
+        ("size", "size segment", ""),
+        ("source", "source channel origin", "lead original acquisition"),
+        _NOTES, _TAGS, _ID,
+    ),
+    "contacts": (
+        ("company", "account company organisation organization org client customer employer firm", "name"),
+        ("email", "email mail", "e address work primary business"),
+        ("phone", "phone telephone tel mobile cell", "number work business main primary direct"),
+        ("title", "title position role", "job work"),
+        _NOTES, _TAGS, _ID,
+    ),
+}
+
+
+def _word_sets(text: str) -> frozenset[str]:
+    return frozenset(" ".join(_DATE_WORDS if w == "date" else w for w in text.split()).split())
+
+
+_RULES = {kind: [(name, [_word_sets(g) for g in groups.split("|")],
+                  frozenset().union(*(_word_sets(g) for g in groups.split("|")), _word_sets(others),
+                                    _word_sets(_RECORD_WORDS[kind])))
+                 for name, groups, others in rules] for kind, rules in _WORD_RULES.items()}
+# Columns a file of companies has (with a column that names the company): "sector", "employees",
+# "year_established", "revenue", "office_location", "subsidiary_of".
+_COMPANY_LIKE = frozenset("sector industry vertical employees employee headcount staff revenue revenues turnover "
+                          "founded established incorporated website domain homepage subsidiary parent headquarters "
+                          "hq office location size".split())
+_DEAL_ONLY = {"amount", "stage", "expected_close", "close_date", "closed_on", "lost_reason"}
+# A deals file without a title column makes its titles of its product or service and its customer.
+_PRODUCT_WORDS = frozenset("product products service services offering item package sku".split())
+_PRODUCT_OTHER = _PRODUCT_WORDS | frozenset("name type line sold deal".split())
+
+
 def normalise_header(text: str) -> str:
     """`Deal - Title` -> `dealtitle`, `E-mail 1 - Value` -> `email1value`."""
     return re.sub(r"[\W_]+", "", text.casefold())
+
+
+def header_words(text: str) -> frozenset[str]:
+    """The words of a header, split on punctuation, `_`, spaces and camelCase:
+    `close_value` and `CloseValue` -> {close, value}."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", text)
+    return frozenset(w for w in re.split(r"[\W_]+", spaced.casefold()) if w)
+
+
+def word_field(header: str, record_type: str) -> str | None:
+    """The field of `record_type` a header's words name (`_WORD_RULES`), or None."""
+    words = header_words(header)
+    if words:
+        for name, groups, allowed in _RULES[record_type]:
+            if words <= allowed and all(words & group for group in groups):
+                return name
+    return None
+
+
+def _names_companies(header: tuple[str, ...]) -> bool:
+    """A column names the company ("account", "Client name") and another is company-like."""
+    named = [h for h in header if word_field(h, "companies") == "name"]
+    return bool(named) and any(header_words(h) & _COMPANY_LIKE for h in header if h not in named)
 
 
 @dataclass
@@ -125,6 +224,13 @@ class Mapping:
     # A column that feeds a custom field has `field:NAME` in `columns`; this is that field (a
     # `custom_fields.custom_fields` dict) by it.
     custom: dict[str, dict[str, Any]] = field(default_factory=dict)
+    unknown: list[int] = field(default_factory=list)  # the columns that match no field, in file order
+    # A deals file without a title column: the columns its titles are made of (None: none such).
+    title_product: int | None = None
+    title_customer: int | None = None
+    # The custom fields --create-fields makes of the unknown columns (`new_fields.NewField`);
+    # None: not asked for.
+    new_fields: list[Any] | None = None
 
     def index(self, name: str) -> int | None:
         try:
@@ -143,6 +249,10 @@ class Mapping:
         """(CSV column, field) for every mapped column, in file order."""
         return [(self.header[i], f) for i, f in enumerate(self.columns) if f]
 
+    def titles_made_from(self) -> list[str]:
+        """The columns a deals file without a title column makes titles of ([]: it has one)."""
+        return [self.header[i] for i in (self.title_product, self.title_customer) if i is not None]
+
 
 def detect_type(header: tuple[str, ...]) -> str | None:
     """The record type the headers make clear, or None."""
@@ -153,6 +263,10 @@ def detect_type(header: tuple[str, ...]) -> str | None:
     if person and len(person) >= len(company):
         return "contacts"
     if company:
+        return "companies"
+    if {word_field(h, "deals") for h in header} & _DEAL_ONLY:  # "close_value", "Sales stage"
+        return "deals"
+    if _names_companies(header):
         return "companies"
     if names & {"email", "emailaddress", "email1value"}:  # Name, Email, Phone: people
         return "contacts"
@@ -200,6 +314,8 @@ def build_mapping(header: tuple[str, ...], record_type: str, overrides: list[tup
         if not target:
             ignored_why[idx] = "--map"
     best: dict[str, tuple[int, int]] = {}  # field -> (synonym position, column)
+    unknown: list[int] = []  # no synonym names them
+    named_missing: list[int] = []
     for i, h in enumerate(header):
         if i in overridden:
             continue
@@ -213,10 +329,12 @@ def build_mapping(header: tuple[str, ...], record_type: str, overrides: list[tup
                 custom[key] = found
                 continue
             ignored_why[i] = why or "not a known field"
+            if found is None and (why or "").startswith("no "):  # `field:NAME` of no such field
+                named_missing.append(i)
             continue
         found_builtin = rank.get(normalise_header(h))
         if found_builtin is None:
-            ignored_why[i] = "not a known field"
+            unknown.append(i)
             continue
         name, position = found_builtin
         if name in columns:  # taken by --map
@@ -230,11 +348,64 @@ def build_mapping(header: tuple[str, ...], record_type: str, overrides: list[tup
             ignored_why[i] = f"{name} comes from {header[best[name][1]]!r}"
     for name, (_pos, i) in best.items():
         columns[i] = name
+    unknown = _by_words(header, record_type, columns, unknown, ignored_why)
+    if record_type == "deals":
+        _settle_close_date(header, columns, ignored_why)
     ignored = [(header[i], ignored_why.get(i, "not a known field")) for i in range(len(header))
                if columns[i] is None and header[i]]
-    mapping = Mapping(record_type, header, columns, ignored, overridden, custom)
+    mapping = Mapping(record_type, header, columns, ignored, overridden, custom, sorted(unknown + named_missing))
+    if record_type == "deals":
+        _titles_to_make(mapping, rank)
     _require(mapping)
     return mapping
+
+
+def _titles_to_make(mapping: Mapping, rank: dict[str, tuple[str, int]]) -> None:
+    """A deals file with no title column (not even one --map leaves out) makes its titles of its
+    product or service column and its customer's: set `title_product` and `title_customer`."""
+    header, columns = mapping.header, mapping.columns
+    if mapping.has("title") or any(rank.get(normalise_header(h), ("",))[0] == "title"
+                                   or word_field(h, "deals") == "title" for h in header):
+        return
+    mapping.title_customer = next((columns.index(f) for f in ("company", "contact") if f in columns), None)
+    # (the product column may feed tags or a custom field too: made by a first import, say)
+    mapping.title_product = next((i for i, h in enumerate(header) if _names_a_product(h) and i not in mapping.overridden
+                                  and (columns[i] in (None, "tags") or columns[i].startswith(FIELD_PREFIX))), None)
+
+
+def _by_words(header: tuple[str, ...], record_type: str, columns: list[str | None], unmatched: list[int],
+              ignored_why: dict[int, str]) -> list[int]:
+    """The `unmatched` columns mapped by their words where they name a field no other column
+    has; returns those that match no field."""
+    unknown = []
+    for i in unmatched:
+        name = word_field(header[i], record_type)
+        if name is None:
+            unknown.append(i)
+        elif name in columns:
+            ignored_why[i] = f"{name} comes from {header[columns.index(name)]!r}"
+        else:
+            columns[i] = name
+    return unknown
+
+
+def _settle_close_date(header: tuple[str, ...], columns: list[str | None], ignored_why: dict[int, str]) -> None:
+    """A "close date" next to an expected close column is the day deals closed."""
+    if "close_date" not in columns or "expected_close" not in columns:
+        return
+    i = columns.index("close_date")
+    if "closed_on" not in columns:
+        columns[i] = "closed_on"
+    else:
+        columns[i] = None
+        ignored_why[i] = (f"expected_close and closed_on come from {header[columns.index('expected_close')]!r} and "
+                          f"{header[columns.index('closed_on')]!r}")
+
+
+def _names_a_product(header: str) -> bool:
+    """"product", "Service", "Product name": what a deal sold, to make its title of."""
+    words = header_words(header)
+    return bool(words & _PRODUCT_WORDS) and words <= _PRODUCT_OTHER
 
 
 class _CustomFields:
@@ -318,7 +489,7 @@ def _require(mapping: Mapping) -> None:
     """The field a record cannot be made without must come from some column."""
     needed = {"deals": ("title",), "companies": ("name",), "contacts": ("name", "first_name", "last_name", "email")}
     options = needed[mapping.record_type]
-    if not any(mapping.has(f) for f in options):
+    if not any(mapping.has(f) for f in options) and not mapping.titles_made_from():
         what = " or ".join(options)
         raise ValidationError(
             f"no column gives the {mapping.record_type[:-1]} {what}; name one with --map 'CSV column={options[0]}' "

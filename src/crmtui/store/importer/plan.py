@@ -88,7 +88,9 @@ class Plan:
     merged_rows: int = 0
     rejects: list[Reject] = field(default_factory=list)
     unknown_stages: dict[tuple[int, str], tuple[int, str]] = field(default_factory=dict)  # -> (line, as written)
-    new_stages: list[tuple[int, int, str, int, int]] = field(default_factory=list)  # id, pipeline, name, pos, prob
+    # id, pipeline, name, position, probability, kind
+    new_stages: list[tuple[int, int, str, int, int, str]] = field(default_factory=list)
+    new_pipeline: tuple[int, str, int] | None = None  # id, name, position (`--new-pipeline`)
     stage_shifts: dict[int, tuple[int, int]] = field(default_factory=dict)  # pipeline -> (after position, by)
     stage_changes: list[tuple[int, int | None, int, str]] = field(default_factory=list)
     first_stage_change: int = 1
@@ -101,6 +103,8 @@ class Plan:
     # this import gave out (stage_changes then only holds those not written yet).
     streamed_from_change: int | None = None
     stream_broken: bool = False  # handing over stopped half-way: this plan must not be written
+    new_fields: list[Any] = field(default_factory=list)  # the custom fields made (`new_fields.NewField`)
+    warnings: list[str] = field(default_factory=list)  # what the import did on its own, and how to choose
 
     def counts(self) -> dict[str, dict[str, int]]:
         """created / updated / unchanged (and rejected for the file's own type) per record type."""
@@ -121,7 +125,7 @@ class Plan:
     def changes_anything(self) -> bool:
         c = self.counts()
         return any(v.get("created") or v.get("updated") for v in c.values()) or bool(self.new_stages) or any(
-            self.linked_existing.values())
+            self.linked_existing.values()) or bool(self.new_fields)
 
     def updates(self, entity: str) -> list[tuple[int, dict[str, Any], dict[str, Any]]]:
         """(id, old values, new values) of the existing rows the import changes; a custom value

@@ -34,7 +34,7 @@ from crmtui.store.importer.stages import Stages
 from crmtui.store.importer.tags import TagLinks
 
 _STAGE = POS["deal"]["stage_id"]
-_DATES = ("expected_close", "closed_on", "created_at", "stage_entered_at")
+_DATES = ("expected_close", "close_date", "closed_on", "created_at", "stage_entered_at")
 
 
 class Planner:
@@ -53,7 +53,7 @@ class Planner:
         currency = (conn.execute("SELECT value FROM setting WHERE key = 'currency'").fetchone() or ("USD",))[0]
         self.cells = cells = (DealCells(mapping, options.date_order, currency) if self.entity == "deal"
                               else Cells(mapping, options.date_order))
-        stages = Stages(conn, options, plan)
+        self.stages = stages = Stages(conn, options, plan)
         self.tag_links = tag_links = TagLinks(conn, plan, self.entity, load_links="tags" in cells.ix)
         matcher = Matcher(conn, tables, self.entity)
         self.custom = (CustomCells(conn, mapping, cells, self.entity, tables[self.entity]) if mapping.custom
@@ -192,6 +192,7 @@ class Planner:
         if self.handing.streaming:
             self.handing.finish(self)
         plan.new_links = self.tag_links.new
+        self.stages.finish()
         own = plan.tables[self.entity]
         own.custom_dirty = custom_changed(own)
         t = plan.tables["deal"]
