@@ -37,6 +37,7 @@ class CrmApp(App[None]):
         Binding("C", "companies", "Companies", id="app.companies"),
         Binding("P", "contacts", "Contacts", id="app.contacts"),
         Binding("T", "trash", "Trash", id="app.trash"),
+        Binding("I", "import_file", "Import", show=False, id="app.import"),
         Binding("comma", "settings", "Settings", show=False, id="app.settings"),
     ]
     COMMANDS = App.COMMANDS | {lambda: _record_commands()}
@@ -196,6 +197,13 @@ class CrmApp(App[None]):
 
         if not isinstance(self.screen, TrashScreen):
             self.push_screen(TrashScreen())
+
+    def action_import_file(self) -> None:
+        """Import a CSV file: choose it, check its columns and stages, see the preview, import."""
+        from crmtui.screens.import_screen import ImportScreen
+
+        if not isinstance(self.screen, ImportScreen):
+            self.push_screen(ImportScreen())
 
     def action_settings(self) -> None:
         """Pipelines, stages, fields, choice lists, rules and general settings, from anywhere."""
