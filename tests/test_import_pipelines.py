@@ -143,8 +143,10 @@ def test_new_pipeline_is_made_of_the_files_stages_in_stage_order(empty_db: Path,
     assert ("New pipeline 'Legacy CRM': Lead (25%), Meeting (50%), Proposal (75%), Closed Won (won), Dead (lost),"
             " Cancelled (closed)") in result.stdout
     assert "Note:" not in result.stderr
-    assert fetch(empty_db, "SELECT name, is_default FROM pipeline ORDER BY position") == [("Sales", 1),
-                                                                                         ("Legacy CRM", 0)]
+    # a database without deals opens on the pipeline it was filled into
+    assert fetch(empty_db, "SELECT name, is_default FROM pipeline ORDER BY position") == [("Sales", 0),
+                                                                                         ("Legacy CRM", 1)]
+    assert "'Legacy CRM' is the default pipeline now: the database had no deals before." in result.stdout
     assert [(title, stage) for title, pipeline, stage in deal_stages(empty_db) if pipeline == "Legacy CRM"] == [
         ("A1", "Proposal"), ("A2", "Lead"), ("A3", "Closed Won"), ("A4", "Dead"), ("A5", "Closed Won"),
         ("A6", "Cancelled"), ("A7", "Meeting"), ("A8", "Dead"), ("A9", "Lead")]
@@ -318,6 +320,24 @@ def test_undo_removes_the_new_pipeline_and_its_stages(empty_db: Path, own_stages
     assert result.stdout == ("Undid import #1: removed 9 deals, 9 companies, 0 contacts, 1 pipeline and 6 stages.\n")
     assert {t: fetch(empty_db, f"SELECT * FROM {t} ORDER BY id") for t in ("pipeline", "stage", "deal")} == before
     assert fetch(empty_db, "SELECT count(*) FROM stage_change") == [(0,)]
+
+
+def test_a_new_pipeline_stays_beside_the_default_when_the_database_has_deals(empty_db: Path,
+                                                                             own_stages: Path) -> None:
+    ok(empty_db, "add", "deal", "Ours already")
+    result = ok(empty_db, "import", str(own_stages), "--new-pipeline", "Legacy", "--stage-order", IN_ORDER, "--json")
+    assert json.loads(result.stdout)["new_pipeline"]["default"] is False
+    assert fetch(empty_db, "SELECT name, is_default FROM pipeline ORDER BY position") == [("Sales", 1), ("Legacy", 0)]
+
+
+def test_undo_gives_the_default_back_unless_another_was_chosen_since(empty_db: Path, own_stages: Path,
+                                                                     tmp_path: Path) -> None:
+    ok(empty_db, "import", str(own_stages), "--new-pipeline", "Legacy", "--stage-order", IN_ORDER)
+    report = json.loads(ok(empty_db, "report", "--json", "--period", "all").stdout)
+    assert report["funnel"]["pipeline"] == "Legacy"  # the funnel shows the deals without --pipeline
+    ok(empty_db, "add", "deal", "Added since", "--pipeline", "Legacy", "--stage", "Meeting")
+    ok(empty_db, "imports", "undo", "1")  # Legacy stays for the deal added since, no longer the default
+    assert fetch(empty_db, "SELECT name, is_default FROM pipeline ORDER BY position") == [("Sales", 1), ("Legacy", 0)]
 
 
 def test_undo_keeps_the_new_pipeline_while_a_deal_added_since_is_in_it(empty_db: Path, own_stages: Path) -> None:

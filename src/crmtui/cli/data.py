@@ -171,7 +171,8 @@ def _new_pipeline(plan: Any) -> dict[str, Any] | None:
         return None
     pid, name, _position = plan.new_pipeline
     stages = sorted((s for s in plan.new_stages if s[1] == pid), key=lambda s: s[3])
-    return {"name": name, "stages": [{"name": s[2], "kind": s[5], "probability": s[4]} for s in stages]}
+    return {"name": name, "default": plan.default_from is not None,
+            "stages": [{"name": s[2], "kind": s[5], "probability": s[4]} for s in stages]}
 
 
 def _show_mapping(csv_text: Any, mapping: Any) -> None:
@@ -304,6 +305,8 @@ def _show_summary(result: Any, rejects_path: Path) -> None:
         out.print(f"New pipeline {made['name']!r}: " + ", ".join(
             f"{s['name']} ({s['probability']}%)" if s["kind"] == "open" else f"{s['name']} ({s['kind']})"
             for s in made["stages"]), markup=False)
+        if made["default"]:
+            out.print(f"{made['name']!r} is the default pipeline now: the database had no deals before.", markup=False)
     elif plan.new_stages:
         out.print("New stages: " + ", ".join(s[2] for s in plan.new_stages), markup=False)
     for warning in plan.warnings:

@@ -266,6 +266,10 @@ def _write_stages_and_tags(conn: sqlite3.Connection, plan: Plan, record: list[Ch
         conn.execute("INSERT INTO pipeline (id, name, position, is_default, created_at) VALUES (?, ?, ?, 0, ?)",
                      (pid, name, position, plan.now))
         record.append(("pipeline", "created", pid, pid, None, None))
+        if plan.default_from is not None:
+            conn.execute("UPDATE pipeline SET is_default = (id = ?)", (pid,))
+            record.append(("pipeline", "updated", pid, pid, json.dumps({"default": plan.default_from}),
+                           json.dumps({"default": pid})))
     if plan.new_stages:
         for pipeline_id, (after, count) in plan.stage_shifts.items():
             conn.execute("UPDATE stage SET position = position + ? WHERE pipeline_id = ? AND position > ?",

@@ -173,6 +173,12 @@ def _undo(conn: Any, import_id: int) -> dict[str, Any]:
             (first, last)).rowcount
         kept["stage"].update((rid, ["in use"]) for (rid,) in conn.execute(
             "SELECT id FROM stage WHERE id BETWEEN ? AND ?", (first, last)))
+    for entity, action, _first, _last, old, new in changes:
+        if (entity, action) == ("pipeline", "updated"):  # back to the default it took over from, if both are there
+            old_default, new_default = json.loads(old)["default"], json.loads(new)["default"]
+            conn.execute("UPDATE pipeline SET is_default = (id = ?) WHERE EXISTS (SELECT 1 FROM pipeline"
+                         " WHERE id = ? AND is_default = 1) AND EXISTS (SELECT 1 FROM pipeline WHERE id = ?"
+                         " AND deleted_at IS NULL)", (old_default, new_default, old_default))
     result["pipelines"], kept["pipeline"] = _remove_pipelines(conn, created.get("pipeline", []))
     for first, last in created.get("tag", []):
         conn.execute(

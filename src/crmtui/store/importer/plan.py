@@ -91,6 +91,9 @@ class Plan:
     # id, pipeline, name, position, probability, kind
     new_stages: list[tuple[int, int, str, int, int, str]] = field(default_factory=list)
     new_pipeline: tuple[int, str, int] | None = None  # id, name, position (`--new-pipeline`)
+    # The default pipeline the new one takes over from: a database without deals opens on the
+    # pipeline it was filled into.
+    default_from: int | None = None
     stage_shifts: dict[int, tuple[int, int]] = field(default_factory=dict)  # pipeline -> (after position, by)
     stage_changes: list[tuple[int, int | None, int, str]] = field(default_factory=list)
     first_stage_change: int = 1

@@ -244,6 +244,8 @@ class Stages:
         pid = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM pipeline").fetchone()[0]
         position = conn.execute("SELECT coalesce(max(position), -1) + 1 FROM pipeline").fetchone()[0]
         self.plan.new_pipeline = (pid, name, position)
+        if conn.execute("SELECT NOT EXISTS (SELECT 1 FROM deal)").fetchone()[0]:
+            self.plan.default_from = self.default_pipeline
         for position, (stage_name, kind, probability) in enumerate(stages):
             sid = self.next_stage_id
             self.next_stage_id += 1
