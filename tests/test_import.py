@@ -706,6 +706,32 @@ def test_the_shipped_samples_import_cleanly(tmp_path: Path, name: str) -> None:
     assert "Nothing changed" in imp(db, str(SAMPLES / f"{name}.csv")).stdout
 
 
+def test_the_move_in_example_of_the_readme(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    first = imp(db, str(SAMPLES / "accounts.csv"), "--create-fields", "--json")
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout)["type"] == "companies"
+    second = imp(db, str(SAMPLES / "opportunities.csv"), "--create-fields", "--new-pipeline", "Opportunities",
+                 "--stage-order", "Prospecting,Engaging")
+    assert second.exit_code == 0, second.output
+    assert "'Opportunities' is the default pipeline now" in second.stdout
+    assert fetch(db, "SELECT count(*), count(company_id) FROM deal") == [(60, 57)]  # 3 prospects name no account
+    assert fetch(db, "SELECT entity, name, kind FROM custom_field ORDER BY id") == [
+        ("company", "year_established", "number"), ("company", "revenue", "money"),
+        ("company", "employees", "number"), ("company", "subsidiary_of", "text"),
+        ("deal", "sales_agent", "choice"), ("deal", "product", "choice")]
+    report = json.loads(run(db, "report", "--period", "all", "--json").stdout)
+    assert [(s["stage"], s["reached"]) for s in report["funnel"]["stages"]] == [
+        ("Prospecting", 60), ("Engaging", 36), ("Won", 21)]
+    assert (report["cards"]["won_deals"], report["cards"]["lost_deals"]) == (21, 12)
+    before = fetch(db, "SELECT name, is_default FROM pipeline")
+    assert run(db, "imports", "undo", "2", "--yes").exit_code == 0
+    assert run(db, "imports", "undo", "1", "--yes").exit_code == 0
+    assert fetch(db, "SELECT name, is_default FROM pipeline") == [("Sales", 1)] != before
+    assert fetch(db, "SELECT (SELECT count(*) FROM deal) + (SELECT count(*) FROM company)"
+                     " + (SELECT count(*) FROM custom_field)") == [(0,)]
+
+
 def test_too_long_names_are_rejected_not_cut(empty_db: Path, tmp_path: Path) -> None:
     f = tmp_path / "long.csv"
     f.write_text("Deal Name,Company\nA," + "C" * 300 + "\n" + "T" * 250 + ",Acme\n")
