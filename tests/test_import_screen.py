@@ -408,6 +408,10 @@ async def test_N_makes_a_new_pipeline_of_the_files_stages(
             screen, "#import-counts")
         await pilot.press("i")
         await settle(pilot)
+        await pilot.press("escape")  # back on the board: it shows the new pipeline, where the deals went
+        await settle(pilot)
+        [(resale,)] = fetch(db_path, "SELECT id FROM pipeline WHERE name = 'Resale'")
+        assert app.screen.board.snapshot.pipeline_id == resale
     assert pipeline_stages(db_path, "Resale") == [("Prospecting", "open"), ("Engaging", "open"), ("Won", "won"),
                                                   ("Lost", "lost")]
     assert fetch(db_path, "SELECT count(*) FROM deal d JOIN pipeline p ON p.id = d.pipeline_id"

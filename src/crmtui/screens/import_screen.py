@@ -124,9 +124,11 @@ class Planned(Message):
 
 
 class Imported(Message):
-    def __init__(self, import_id: int | None, outcome: Any, rejects: Path | None) -> None:  # noqa: ANN401
+    def __init__(self, import_id: int | None, outcome: Any, rejects: Path | None,  # noqa: ANN401
+                 new_pipeline: int | None) -> None:
         super().__init__()
         self.import_id, self.outcome, self.rejects = import_id, outcome, rejects
+        self.new_pipeline = new_pipeline
 
 
 class Failed(Message):
@@ -842,7 +844,8 @@ class ImportScreen(Screen[None]):
             self.post_message(Failed(self.version, "importing", exc))
             return
         plan = result.plan
-        self.post_message(Imported(result.import_id, preview_of(plan), rejects if plan.rejects else None))
+        self.post_message(Imported(result.import_id, preview_of(plan), rejects if plan.rejects else None,
+                                   plan.new_pipeline[0] if plan.new_pipeline and result.import_id else None))
 
     @on(Imported)
     def _imported(self, message: Imported) -> None:
@@ -858,6 +861,12 @@ class ImportScreen(Screen[None]):
             lines.append(f"The rejected rows are in {message.rejects}")
         self.query_one("#import-counts", Static).update("\n".join(lines))
         self._show_step("preview")
+        if message.new_pipeline is not None:  # the board behind shows where the deals went
+            from crmtui.screens.board import BoardScreen
+
+            for screen in self.app.screen_stack:
+                if isinstance(screen, BoardScreen):
+                    screen.reload(pipeline_id=message.new_pipeline)
 
     @on(Failed)
     def _failed(self, message: Failed) -> None:
