@@ -37,14 +37,22 @@ class Database:
     def engine(self) -> Engine:
         return _make_engine(self.path, self.busy_timeout)
 
+    def engine_on(self, conn: sqlite3.Connection) -> Engine:
+        """An engine whose one connection is `conn` (from `raw()`, used in its thread): a caller
+        that watches `PRAGMA data_version` on `conn` writes through it, and its own commits then
+        do not look like another program's."""
+        return _make_engine(self.path, self.busy_timeout, conn)
+
     @contextmanager
-    def session(self, *, write: bool = True) -> Iterator[Session]:
+    def session(self, *, write: bool = True, engine: Engine | None = None) -> Iterator[Session]:
         """One transaction: committed when the block ends, rolled back on any error. It holds the
         write lock from its start (waiting up to busy_timeout for another writer); `write=False`
-        reads one snapshot instead, never waiting for a writer, and must not write."""
+        reads one snapshot instead, never waiting for a writer, and must not write. `engine`: one
+        from `engine_on`, instead of the shared one."""
         from sqlmodel import Session
 
-        session = Session(self.engine if write else reading(self.engine), expire_on_commit=False)
+        engine = engine or self.engine
+        session = Session(engine if write else reading(engine), expire_on_commit=False)
         try:
             with translate_errors(self.path, self.busy_timeout):
                 yield session
@@ -231,13 +239,17 @@ def open_database(
     return db
 
 
-def _make_engine(path: Path, busy_timeout: float) -> Engine:
+def _make_engine(path: Path, busy_timeout: float, conn: sqlite3.Connection | None = None) -> Engine:
     from sqlalchemy import create_engine, event
+    from sqlalchemy.pool import StaticPool
 
-    engine = create_engine(
-        f"sqlite:///{path}",
-        connect_args={"timeout": busy_timeout, "check_same_thread": False},
-    )
+    if conn is not None:
+        engine = create_engine("sqlite://", creator=lambda: conn, poolclass=StaticPool)
+    else:
+        engine = create_engine(
+            f"sqlite:///{path}",
+            connect_args={"timeout": busy_timeout, "check_same_thread": False},
+        )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):  # noqa: ANN001
