@@ -31,7 +31,7 @@ def test_new_database_is_private_and_safe(db_path: Path) -> None:
 
 
 def test_opening_a_database_left_in_rollback_journal_mode_puts_it_back_in_wal_mode(db_path: Path) -> None:
-    # (what a big import killed before switching back leaves: see importer.apply._write_pages_once)
+    # (what a big import killed before switching back leaves: see bulk.write_pages_once)
     open_database(db_path).close()
     conn = sqlite3.connect(db_path)
     assert conn.execute("PRAGMA journal_mode = DELETE").fetchone() == ("delete",)

@@ -188,7 +188,7 @@ def test_a_big_file_read_again_from_disk_gives_the_same_rows_as_held_in_memory(
 def test_insert_many_writes_every_row_across_statement_boundaries(n: int) -> None:
     import sqlite3
 
-    from crmtui.store.importer.apply import insert_many
+    from crmtui.store.bulk import insert_many
 
     conn = sqlite3.connect(":memory:")
     conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 10)  # 3 rows of 3 values per statement

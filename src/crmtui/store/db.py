@@ -192,7 +192,7 @@ def prepare_file(path: Path, *, create: bool = True, busy_timeout: float = DEFAU
             raise DatabaseError(f"{path}: not a crmtui database")
         elif conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             # A big import writes with a rollback journal and switches back to WAL at its end
-            # (importer.apply._write_pages_once); killed before that, it left the file in rollback
+            # (bulk.write_pages_once); killed before that, it left the file in rollback
             # mode (the read above rolled its journal back). Still running, it switches back itself.
             switch_journal_now(conn, "WAL", busy_timeout)
         if version > migrations.LATEST_VERSION:

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 from crmtui.store import clock
 from crmtui.store.clock import to_db
-from crmtui.store.db import Database, switch_journal_now, translate_errors
+from crmtui.store.bulk import back_to_wal, insert_many, write_pages_once
+from crmtui.store.db import Database, translate_errors
 from crmtui.store.errors import ValidationError
 from crmtui.store.settings import settings_from_rows
 
@@ -149,11 +150,8 @@ def generate_demo(db: Database, *, deals: int = 200, seed: int = 42, force: bool
             # foreign key row by row only costs time (and this connection is closed at the end).
             conn.execute("PRAGMA foreign_keys = OFF")
             conn.execute("PRAGMA ignore_check_constraints = ON")  # and its values are valid by construction
-            # Into a database nobody else has open, each page is written once, into the file with a
-            # rollback journal, not into the write-ahead log and then copied into the file.
-            once = not existing and switch_journal_now(conn, "DELETE", db.busy_timeout) == "delete"
-            if once:  # the commit removes the journal: EXTRA syncs the directory too, as durable as WAL
-                conn.execute("PRAGMA synchronous = EXTRA")
+            # Into a new database nobody else has open, each page is written once (see `bulk`).
+            once = not existing and write_pages_once(conn, db.busy_timeout)
             conn.execute("BEGIN IMMEDIATE")
             try:
                 # Into empty tables, building the indexes once at the end (a sort) is much faster
@@ -175,19 +173,10 @@ def generate_demo(db: Database, *, deals: int = 200, seed: int = 42, force: bool
                 raise
             finally:
                 if once:
-                    _back_to_wal(conn)
+                    back_to_wal(conn)
         finally:
             conn.close()
     return summary
-
-
-def _back_to_wal(conn: sqlite3.Connection) -> None:
-    """WAL mode again; if another program opened the database meanwhile, the next crmtui to open
-    it switches."""
-    try:
-        conn.execute("PRAGMA journal_mode = WAL")
-    except sqlite3.Error:
-        pass
 
 
 _BULK_TABLES = ("company", "contact", "deal", "stage_change", "activity", "deal_tag")
@@ -220,13 +209,9 @@ _DEALS_A_WRITE = 5000  # deals generated, then written: their rows stay few and 
 
 
 def _insert(conn: sqlite3.Connection, into: str, rows: list[tuple]) -> None:
-    """`INSERT {into}` ("INTO table (columns)") of `rows`, 100 rows a statement: half the time of
-    one statement per row."""
-    marks = "(" + ", ".join("?" * (into.count(",") + 1)) + ")"
-    for i in range(0, len(rows), 100):
-        batch = rows[i:i + 100]
-        values = tuple(itertools.chain.from_iterable(batch))
-        conn.execute(f"INSERT {into} VALUES " + ", ".join([marks] * len(batch)), values)
+    """`INSERT {into} VALUES` ("INTO table (columns)") for `rows`, 100 rows a statement."""
+    width = into.count(",") + 1
+    insert_many(conn, f"INSERT {into} VALUES", width, rows, values=100 * width)
 
 
 def _write(conn: sqlite3.Connection, tables: dict[str, list[tuple]], written: Counter[str]) -> None:

@@ -16,12 +16,12 @@ import json
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
 from crmtui.store import clock, search_index
-from crmtui.store.db import Database, switch_journal_now, translate_errors
+from crmtui.store.bulk import back_to_wal, insert_many, write_pages_once
+from crmtui.store.db import Database, translate_errors
 from crmtui.store.errors import CrmError, ValidationError
 from crmtui.store.importer.mapping import (ENTITY_OF_TYPE, Mapping, build_mapping, detect_type, parse_map_options,
                                           RECORD_TYPES)
@@ -121,7 +121,7 @@ def run_import(db: Database, csv_text: CsvText, mapping: Mapping, options: Impor
         conn = db.raw()
         once = False
         try:
-            once = not dry_run and csv_text.path is not None and _write_pages_once(conn, db.busy_timeout)
+            once = not dry_run and csv_text.path is not None and write_pages_once(conn, db.busy_timeout)
             _set_up_for_bulk(conn)
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -153,7 +153,7 @@ def run_import(db: Database, csv_text: CsvText, mapping: Mapping, options: Impor
                 raise
         finally:
             if once:
-                _back_to_wal(conn)
+                back_to_wal(conn)
             conn.close()
             if plan is not None:
                 plan.release()
@@ -174,36 +174,6 @@ def _set_up_for_bulk(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA foreign_keys = OFF")
     # ANALYZE after a bulk load: from a sample of each index, not every row (0.12 s -> 0.01 s).
     conn.execute("PRAGMA analysis_limit = 1000")
-
-
-def _write_pages_once(conn: sqlite3.Connection, busy_timeout: float) -> bool:
-    """Have a big file's import write each page once, into the database file, with a rollback
-    journal that holds the pages it changes as they were; instead of writing every page to the
-    write-ahead log first and copying it into the database at the commit (checkpoint).
-
-    New pages are not journaled, so for a file of 100,000 new deals that is 80 MB written and
-    synced once, not twice: 1.95 s against 2.15 s into an empty database, 2.63 against 2.81 s
-    into one with 20,000 deals. The journal keeps the one transaction as safe: a crash or a kill
-    leaves a journal that the next connection rolls back from. Only while no other connection
-    has the database open (WAL mode cannot be left then): with crmtui open elsewhere, the import
-    stays in WAL mode and the other program reads on meanwhile. Returns whether it switched;
-    `_back_to_wal` switches back after the commit (or, after a crash, `db.prepare_file`)."""
-    if switch_journal_now(conn, "DELETE", busy_timeout) != "delete":  # open elsewhere: import in WAL mode
-        return False
-    # A commit in DELETE mode is the journal's removal: EXTRA also syncs the directory after it,
-    # as durable as a WAL commit with synchronous = FULL.
-    conn.execute("PRAGMA synchronous = EXTRA")
-    return True
-
-
-def _back_to_wal(conn: sqlite3.Connection) -> None:
-    """After `_write_pages_once`: the database in WAL mode again. When that cannot be done now
-    (another program opened the database meanwhile), the next crmtui to open it does it."""
-    try:
-        conn.execute("PRAGMA synchronous = FULL")
-        conn.execute("PRAGMA journal_mode = WAL")
-    except sqlite3.Error:
-        pass
 
 
 def ensure_import_tables(conn: sqlite3.Connection) -> None:
@@ -537,26 +507,6 @@ def _set_aside_finder_trigger(conn: sqlite3.Connection, table: str) -> str | Non
         return None
     conn.execute(f"DROP TRIGGER search_{table}_ai")
     return found[0]
-
-
-# Values per statement: 1,000 is as fast as SQLite's maximum (32,766), and such a statement
-# takes ~5 MB compiled, kept in the statement cache (+23 MB peak for an import of 100,000 deals).
-INSERT_MANY_VALUES = 1000
-
-
-def insert_many(conn: sqlite3.Connection, insert: str, width: int, rows: Any) -> None:
-    """`insert` ("INSERT ... VALUES") for every row of `rows` (tuples of `width` values), as
-    statements of up to INSERT_MANY_VALUES values: one step per ~50 rows instead of one per row
-    (staging 100,000 deals: 0.38 -> 0.28 s; stage changes and tag links: 0.16 -> 0.09 s each)."""
-    per = max(1, min(conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER), INSERT_MANY_VALUES) // width)
-    row_marks = "(" + ", ".join("?" * width) + ")"
-    full = f"{insert} " + ", ".join([row_marks] * per)
-    rows = iter(rows)
-    while batch := list(islice(rows, per)):
-        values = tuple(chain.from_iterable(batch))
-        if len(values) != len(batch) * width:
-            raise ValueError(f"{insert}: a row without {width} values")
-        conn.execute(full if len(batch) == per else f"{insert} " + ", ".join([row_marks] * len(batch)), values)
 
 
 def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
