@@ -14,24 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from crmtui.cli import app
 from crmtui.store import backups, clock, migrations
+from tests.commands import ok, run
 from tests.conftest import FIXED_NOW, fetch, snapshot_of
-
-runner = CliRunner()
-
-
-def run(db: Path, *args: str):
-    return runner.invoke(app, ["--db", str(db), *args], catch_exceptions=False)
-
-
-def ok(db: Path, *args: str):
-    result = run(db, *args)
-    assert result.exit_code == 0, result.output
-    return result
-
 
 def refused(db: Path, *args: str) -> str:
     result = run(db, *args)

@@ -10,25 +10,11 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from crmtui.cli import app
 from crmtui.store import backups, clock, doctor
 from crmtui.store.db import Database
+from tests.commands import ok, run
 from tests.conftest import FIXED_NOW, assert_finder_in_step, fetch, snapshot_of
-
-runner = CliRunner()
-
-
-def run(db: Path, *args: str):
-    return runner.invoke(app, ["--db", str(db), *args], catch_exceptions=False)
-
-
-def ok(db: Path, *args: str):
-    result = run(db, *args)
-    assert result.exit_code == 0, result.output
-    return result
-
 
 def found(db: Path, *args: str) -> list[str]:
     """The findings doctor prints (exit 1), one line each."""

@@ -9,24 +9,12 @@ from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from crmtui.cli import app
 from crmtui.store.db import open_database
+from tests.commands import ok, run
 from tests.conftest import snapshot_of
 
-runner = CliRunner()
 DATA = Path(__file__).parent / "data" / "import"
-
-
-def run(db: Path, *args: str):
-    return runner.invoke(app, ["--db", str(db), *args], catch_exceptions=False)
-
-
-def ok(db: Path, *args: str):
-    result = run(db, *args)
-    assert result.exit_code == 0, result.output
-    return result
 
 
 @pytest.fixture

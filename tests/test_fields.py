@@ -10,25 +10,11 @@ import re
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from crmtui.cli import app
 from crmtui.store import undo
 from crmtui.store.db import open_database
+from tests.commands import ok, run
 from tests.conftest import fetch, snapshot_of
-
-runner = CliRunner()
-
-
-def run(db: Path, *args: str):
-    return runner.invoke(app, ["--db", str(db), *args], catch_exceptions=False)
-
-
-def ok(db: Path, *args: str):
-    result = run(db, *args)
-    assert result.exit_code == 0, result.output
-    return result
-
 
 def refused(db: Path, *args: str) -> str:
     """Run a command that must fail: one error line, exit 1, the database as it was."""

@@ -12,34 +12,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from crmtui.cli import app
 from crmtui.store.importer import apply, handover
-from tests.conftest import fetch, snapshot_of
-
-runner = CliRunner()
-
-
-def run(db: Path, *args: str):
-    return runner.invoke(app, ["--db", str(db), *args], catch_exceptions=False)
-
-
-def ok(db: Path, *args: str):
-    result = run(db, *args)
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def refused(db: Path, *args: str) -> str:
-    """An import that must fail: exit 1, no traceback, the database as it was; returns stderr."""
-    before = snapshot_of(db)
-    result = run(db, *args)
-    assert result.exit_code == 1, result.output
-    assert "Traceback" not in result.output
-    assert snapshot_of(db) == before
-    return result.stderr
-
+from tests.commands import ok, refused
+from tests.conftest import fetch
 
 def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
     with path.open("w", newline="", encoding="utf-8") as fh:

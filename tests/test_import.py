@@ -14,14 +14,11 @@ from typer.testing import CliRunner
 
 from crmtui.cli import app
 from crmtui.store.db import open_database
+from tests.commands import run
 from tests.conftest import assert_finder_in_step, fetch, snapshot_of
 
 DATA = Path(__file__).parent / "data" / "import"
 runner = CliRunner()
-
-
-def run(db: Path, *args: str, input: bytes | str | None = None):
-    return runner.invoke(app, ["--db", str(db), *args], input=input, catch_exceptions=False)
 
 
 def imp(db: Path, *args: str, input: bytes | str | None = None):

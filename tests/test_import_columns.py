@@ -11,34 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from crmtui.cli import app
 from crmtui.store.db import open_database
+from tests.commands import ok, refused, run
 from tests.conftest import fetch, snapshot_of
-
-runner = CliRunner()
-
-
-def run(db: Path, *args: str):
-    return runner.invoke(app, ["--db", str(db), *args], catch_exceptions=False)
-
-
-def ok(db: Path, *args: str):
-    result = run(db, *args)
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def refused(db: Path, *args: str) -> str:
-    """A command that must fail: exit 1, no traceback, the database as it was; returns stderr."""
-    before = snapshot_of(db)
-    result = run(db, *args)
-    assert result.exit_code == 1, result.output
-    assert "Traceback" not in result.output
-    assert snapshot_of(db) == before
-    return result.stderr
-
 
 def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> str:
     with path.open("w", newline="", encoding="utf-8") as fh:

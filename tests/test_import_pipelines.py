@@ -9,17 +9,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 import crmtui.cli.data
-from crmtui.cli import app
 from crmtui.store import reports as R
 from crmtui.store.db import open_database
 from crmtui.store.importer.apply import prepare
 from crmtui.store.importer.stages import file_stages
+from tests.commands import ok, run
 from tests.conftest import fetch, snapshot_of
 
-runner = CliRunner()
 
 # Stages of their own: open ones named out of their order (Proposal, Lead, Meeting: really Lead,
 # Meeting, Proposal), and won / lost / closed ones in several words. A8 was lost the day it was
@@ -37,16 +35,6 @@ A8,Hotel,Lost,800,2026-02-05,2026-02-05
 A9,India,LEAD ,900,2026-02-06,
 """
 IN_ORDER = "Lead,Meeting,Proposal"
-
-
-def run(db: Path, *args: str, input: str | None = None):
-    return runner.invoke(app, ["--db", str(db), *args], input=input, catch_exceptions=False)
-
-
-def ok(db: Path, *args: str, input: str | None = None):
-    result = run(db, *args, input=input)
-    assert result.exit_code == 0, result.output
-    return result
 
 
 @pytest.fixture

@@ -8,13 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from crmtui.cli import app
 from crmtui.store.db import open_database
+from tests.commands import ok, run
 from tests.conftest import assert_finder_in_step, fetch, snapshot_of
 
-runner = CliRunner()
 IMPORTED = "2026-11-23T09:30:00"
 LATER = "2026-11-24T14:00:00"
 
@@ -24,16 +22,6 @@ FIVE_DEALS = ("Deal Name,Associated Company,Contact Name,Contact Email,Deal Stag
               "Workshop,Cato,,,Qualification,300\n"
               "Website,Dune,,,Qualification,400\n"
               "Logo,Eon,,,Qualification,500\n")
-
-
-def run(db: Path, *args: str, input: str | None = None):
-    return runner.invoke(app, ["--db", str(db), *args], input=input, catch_exceptions=False)
-
-
-def ok(db: Path, *args: str, input: str | None = None):
-    result = run(db, *args, input=input)
-    assert result.exit_code == 0, result.output
-    return result
 
 
 @pytest.fixture

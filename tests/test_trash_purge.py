@@ -20,6 +20,7 @@ from crmtui.screens.confirm import ConfirmScreen
 from crmtui.store import backups, clock
 from crmtui.store.db import open_database
 from crmtui.store.doctor import examine
+from tests.commands import ok
 from tests.conftest import FIXED_NOW, assert_finder_in_step, fetch, snapshot_of
 
 runner = CliRunner()
@@ -29,12 +30,6 @@ LATELY = FIXED_NOW - dt.timedelta(days=10)
 
 def run(db: Path, *args: str, input: str | None = None):  # noqa: ANN201
     return runner.invoke(cli, ["--db", str(db), *args], input=input, catch_exceptions=False)
-
-
-def ok(db: Path, *args: str, input: str | None = None):  # noqa: ANN201
-    result = run(db, *args, input=input)
-    assert result.exit_code == 0, result.output
-    return result
 
 
 def refused(db: Path, *args: str) -> str:
