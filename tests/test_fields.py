@@ -172,6 +172,15 @@ def test_renaming_an_option_rewrites_the_records_that_have_it_in_one_undo_entry(
     assert fetch(seeded, "SELECT options FROM custom_field WHERE id = 1") == [('["New", "Upsell"]',)]
 
 
+def test_deal_show_lists_the_custom_fields_as_written(seeded: Path) -> None:
+    ok(seeded, "fields", "add", "deal", "Services", "--kind", "multichoice", "--options", "SEO,Ads,Web")
+    ok(seeded, "fields", "add", "deal", "Signed", "--kind", "yesno")
+    ok(seeded, "fields", "add", "deal", "Owner", "--kind", "text")
+    ok(seeded, "set", "1", "services=web; seo", "signed=yes", "owner=[b]Ana")
+    lines = [" ".join(line.split()) for line in ok(seeded, "deal", "show", "1").stdout.splitlines()]
+    assert {"Services SEO, Web", "Signed yes", "Owner [b]Ana"} <= set(lines)
+
+
 def test_a_removed_option_is_no_longer_offered_but_records_keep_it(seeded: Path) -> None:
     from crmtui.store.custom_fields import custom_rows, custom_text
     from crmtui.store.editing import update_record

@@ -264,6 +264,7 @@ def deal_show(
         ("Tags", ", ".join(row["tags"]) or "—"),
         ("Proposal", row["proposal_url"] or "—"),
     ]
+    fields += [(name, _shown(value)) for name, value in row.get("fields", {}).items()]  # custom fields
     for k, v in fields:
         table.add_row(k, v)
     out.print(table)
@@ -271,6 +272,15 @@ def deal_show(
     out.print("[bold]Stage history[/]")
     for h in row["stage_history"]:
         out.print(f"  {h['at'][:10]}  {(h['from'] or 'created') + ' → ' if h['from'] else 'created in '}{h['to']}", markup=False)
+
+
+def _shown(value: Any) -> str:
+    """A custom field's value as `--json` gives it, for reading."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return ", ".join(value) if isinstance(value, list) else str(value)
 
 
 @app.command(rich_help_panel=DAILY)
