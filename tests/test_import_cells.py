@@ -4,9 +4,14 @@ field each error names, and the day/month order the file's dates tell."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
+from crmtui.store.errors import ValidationError
+from crmtui.store.importer import values as V
 from crmtui.store.importer.cells import Cells, DealCells, RowError, unguard
 from crmtui.store.importer.mapping import build_mapping
+from crmtui.store.money import parse_amount
 
 HEADER = ("Deal Name", "Amount", "Close Date", "Create Date", "Contact Email", "Tags", "Lead Source")
 
@@ -63,3 +68,46 @@ def test_plain_cells_and_formula_guards() -> None:
     with pytest.raises(RowError, match="longer than 5 characters"):
         c.text(["Acme Inc", "", ""], "name", 5)
     assert [unguard(v) for v in ("'=SUM(A1)", "'-5", "'quoted", "=x")] == ["=SUM(A1)", "-5", "'quoted", "=x"]
+
+
+def general_amount(value: str) -> tuple[int | None, str | None] | str:
+    """What the general parser makes of an amount (its complaint, as text)."""
+    try:
+        return parse_amount(value), V.currency_in(value)
+    except ValidationError as exc:
+        return exc.message
+
+
+# Amounts of the shapes the fast path reads, and near misses: digits and marks in any order, a
+# currency before, spaces, other scripts' digits.
+_AMOUNT_PARTS = st.sampled_from(["0", "1", "5", "9", "00", "12", "123", "500", "999", "1234", "000", ",", ".",
+                                 ",000", ".500", ",5", ".05", "$", "€", " ", "-", "٣", "1\u00a0000"])
+
+
+@given(st.lists(_AMOUNT_PARTS, max_size=8).map("".join) | st.text("0123456789,.$ ", max_size=16))
+@example("0,500")  # half a unit, not five hundred
+@example("1,234,56")  # a grouping mark where the cents go: not an amount
+@example("1.500")  # fifteen hundred
+@example("9999999999999")  # beyond the fast path's twelve digits
+@example("١٢٣")  # Arabic-Indic digits: not an amount
+def test_common_amounts_read_as_the_general_parser_reads_them(value: str) -> None:
+    expected = general_amount(value)
+    fast = V.common_amount(value)
+    if fast is not None:
+        assert fast == expected
+    if isinstance(expected, tuple) and (expected[0] or 0) < 0:
+        expected = f"{value.strip()!r}: an amount must not be negative"
+    V.amount.cache_clear()
+    try:
+        got: tuple[int | None, str | None] | str = V.amount(value)
+    except ValidationError as exc:
+        got = exc.message
+    assert got == expected
+
+
+@pytest.mark.parametrize(("value", "cents", "currency"), [
+    ("12500", 1250000, None), ("12,500.00", 1250000, None), ("$12,500.50", 1250050, "USD"),
+    ("9.000,00", 900000, None), ("1234,5", 123450, None), ("1.500", 150000, None), ("1,234,567.89", 123456789, None),
+])
+def test_common_amount_shapes_take_the_fast_path(value: str, cents: int, currency: str | None) -> None:
+    assert V.common_amount(value) == (cents, currency)

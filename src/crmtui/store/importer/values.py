@@ -44,9 +44,33 @@ def text(value: str) -> str | None:
     return value or None
 
 
-@lru_cache(maxsize=65536)
+# The amounts most files write: `12500`, `12,500.00`, `$12,500.50`, `9.000,00`, `1234,5`: digits,
+# maybe grouped in threes by one mark, maybe cents after the other. (Not a group after a lone `0`:
+# `0,500` is half a unit to the general parser.)
+_COMMON_AMOUNT = re.compile(r"(\$?)(\d{1,12}|[1-9]\d{0,2}(?:,\d{3}){1,3}|[1-9]\d{0,2}(?:\.\d{3}){1,3})"
+                            r"(?:([.,])(\d\d?))?", re.ASCII)
+
+
+def common_amount(value: str) -> tuple[int, str | None] | None:
+    """`amount` of an amount written in a common shape, without the general parser (5x faster: a
+    file of amounts with cents repeats few of them); None for any other shape."""
+    m = _COMMON_AMOUNT.fullmatch(value)
+    if m is None:
+        return None
+    dollar, units, mark, fraction = m.groups()
+    if mark is not None and mark in units:
+        return None  # `1,234,56`: the grouping mark again
+    cents = int(units.replace(",", "").replace(".", "")) * 100
+    if fraction:
+        cents += int(fraction) * 10 if len(fraction) == 1 else int(fraction)
+    return cents, "USD" if dollar else None
+
+
+@lru_cache(maxsize=4096)  # (a file's repeated amounts; distinct ones with cents miss any cache, a small one faster)
 def amount(value: str) -> tuple[int | None, str | None]:
     """(cents, currency written with it) from `$12,500.00`, `USD 4,000`, `1.234,56 €`, `7 500`."""
+    if (common := common_amount(value)) is not None:
+        return common
     cents = parse_amount(value)
     if cents is not None and cents < 0:
         raise ValidationError(f"{value.strip()!r}: an amount must not be negative")
