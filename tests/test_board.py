@@ -534,7 +534,8 @@ async def test_empty_database_explains_how_to_start(db_path: Path) -> None:
         await pilot.pause()
         empty = board(app).query_one("#board-empty")
         text = str(empty.render())
-        assert empty.display and "n" in text and "crmtui import FILE" in text and "crmtui demo" in text
+        assert empty.display and "n" in text and "crmtui import FILE" in text and "press I" in text
+        assert "crmtui demo" in text
         assert not board(app).query_one(BoardView).display
         await pilot.press("n", *"First deal", "enter")
         assert not empty.display and board(app).query_one(BoardView).display

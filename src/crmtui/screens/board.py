@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 EMPTY_TEXT = """[b]No deals yet.[/b]
 
 Add one here:                press [b]n[/b]
-Import a CSV from the shell: [b]crmtui import FILE[/b]
+Import a CSV file:           press [b]I[/b], or from the shell [b]crmtui import FILE[/b]
 Or try it with sample data:  [b]crmtui demo[/b]  (then [b]r[/b] here)"""
 
 MIN_COLUMN_WIDTH = 26
