@@ -370,3 +370,10 @@ def test_funnel_and_win_rate_after_a_new_pipeline_import(empty_db: Path, own_sta
             assert R.drill_count(s, filt, R.Drill("funnel", funnel["stages"][1]["stage_id"]))[0] == 4
     finally:
         database.close()
+
+
+def test_the_importer_limits_stage_names_as_the_pipeline_setup_does() -> None:
+    from crmtui.store import setup_pipelines
+    from crmtui.store.importer import stages
+
+    assert stages.NAME_MAX == setup_pipelines.NAME_MAX  # (kept apart: setup_pipelines loads SQLAlchemy)
