@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import json
 import sqlite3
 from pathlib import Path
@@ -97,6 +99,41 @@ def test_record_lists_fit_an_80_column_terminal_one_line_each() -> None:
         assert "Case studies – Pioneerwave number 0" in capture.get() and "…" not in capture.get()
     finally:
         out.width = width
+
+
+@pytest.mark.parametrize("width", [None, 200, 80, 60])
+def test_record_lists_are_drawn_as_a_rich_table_would_draw_them(width: int | None) -> None:
+    """The listing's own line drawing gives the text of the Rich table it stands for: wide (CJK)
+    and accented names, emoji, empty cells, values cut at every width where the figures fit."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from crmtui.cli.common import Output, record_table
+
+    columns = [("ID", "figure"), ("Title", "text"), ("Customer", "text"), ("Amount", "figure"),
+               ("Close", "fixed"), ("Tags", "text")]
+    names = ["Łódź Åkerö Straße", "株式会社 山田デザイン事務所", "Café 🚀 launch", "", "x", "A" * 70, "[b]not markup"]
+    rows = [[str(7 ** i), names[i % len(names)], names[(i * 3) % len(names)], f"{i * 12_345:,}", "2027-02-03",
+             ", ".join(names[: i % 3])] for i in range(14)]
+    console = Output(width=width, highlight=False) if width else Output(highlight=False, file=io.StringIO())
+    import crmtui.cli.common as common
+
+    saved, common.out = common.out, console
+    try:
+        lines = record_table(columns, rows, main="Title")
+    finally:
+        common.out = saved
+    reference = Table(show_edge=False, header_style="bold")
+    for (name, kind), w in zip(columns, lines.widths):
+        reference.add_column(name, justify="right" if kind == "figure" else "left", no_wrap=True,
+                             overflow="ellipsis", width=w)
+    for row in rows:
+        reference.add_row(*(Text(cell) for cell in row))
+    with console.capture() as ours:
+        console.print(lines)
+    with console.capture() as theirs:
+        console.print(reference)
+    assert ours.get() == theirs.get()
 
 
 def test_fit_widths() -> None:

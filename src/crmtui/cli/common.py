@@ -63,23 +63,55 @@ class PlainTable(Table):
         super().add_row(*(Text(r) if isinstance(r, str) else r for r in renderables), **kwargs)
 
 
-def record_table(columns: list[tuple[str, str]], rows: list[list[str | Text]], *, main: str) -> PlainTable:
+def record_table(columns: list[tuple[str, str]], rows: list[list[str]], *, main: str) -> RecordLines:
     """A list of records, one line each, fitted to the terminal. `columns` are (header, kind):
     "figure" (right-aligned, never cut), "fixed" (a date or time: never cut), or "text" (cut
     with an ellipsis when there is no room; see `fit_widths`)."""
     from rich.cells import cell_len
 
-    natural = [max([cell_len(name)] + [cell_len(str(row[i])) for row in rows]) for i, (name, _kind) in enumerate(columns)]
+    natural = [max([cell_len(name)] + [cell_len(row[i]) for row in rows]) for i, (name, _kind) in enumerate(columns)]
     room = out.width - 3 * len(columns) + 1  # one cell of padding each side, a rule between columns
     widths = fit_widths(natural, [kind == "text" for _name, kind in columns],
                         [2 if name == main else 1 for name, _kind in columns], room)
-    table = PlainTable(show_edge=False, header_style="bold")
-    for (name, kind), width in zip(columns, widths):
-        table.add_column(name, justify="right" if kind == "figure" else "left", no_wrap=True,
-                         overflow="ellipsis", width=width)
-    for row in rows:
-        table.add_row(*row)
-    return table
+    return RecordLines(columns, rows, widths)
+
+
+_ONE_LINE = str.maketrans("\t\n\r\v\f", "     ")  # a record is one line, whatever its text holds
+
+
+class RecordLines:
+    """`record_table`'s lines, as a Rich table without edges would draw them (a bold header, a
+    heavy rule, cells padded by one space and parted by a bar), written line by line: a Rich
+    Table lays out every cell (~20 µs each: 3 s for 10,000 deals of 7 columns)."""
+
+    def __init__(self, columns: list[tuple[str, str]], rows: list[list[str]], widths: list[int]) -> None:
+        self.columns, self.rows, self.widths = columns, rows, widths
+        self.right = [kind == "figure" for _name, kind in columns]
+
+    def _cells(self, values: list[str]) -> list[str]:
+        from rich.cells import cell_len, set_cell_size
+
+        cells = []
+        for value, width, right in zip(values, self.widths, self.right):
+            value = value.translate(_ONE_LINE)
+            size = cell_len(value)
+            if size > width:
+                value, size = set_cell_size(value, width - 1) + "…", width
+            cells.append(" " * (width - size) + value if right else value + " " * (width - size))
+        return cells
+
+    def __rich_console__(self, console: Console, options: Any) -> Iterator[Any]:  # noqa: ANN401
+        from rich.segment import Segment
+        from rich.style import Style
+
+        bold = Style(bold=True)
+        for i, cell in enumerate(self._cells([name for name, _kind in self.columns])):
+            yield Segment("┃" if i else "")
+            yield Segment(f" {cell} ", bold)
+        yield Segment("\n")
+        yield Segment("╇".join("━" * (width + 2) for width in self.widths) + "\n")
+        for row in self.rows:
+            yield Segment(" " + " │ ".join(self._cells(row)) + " \n")
 
 
 def fit_widths(natural: list[int], cuttable: list[bool], weights: list[int], room: int) -> list[int]:
