@@ -136,6 +136,27 @@ def test_record_lists_are_drawn_as_a_rich_table_would_draw_them(width: int | Non
     assert ours.get() == theirs.get()
 
 
+def test_long_listings_go_through_a_pager_in_a_terminal(seeded: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from crmtui.cli import common
+
+    paged = tmp_path / "paged.txt"
+    monkeypatch.setattr(common.out, "_force_terminal", True)
+    monkeypatch.setenv("CRMTUI_PAGER", f"sh -c 'cat > {paged}'")
+    result = run("--db", str(seeded), "deals", "list")
+    assert result.exit_code == 0 and "Website relaunch" not in result.stdout
+    assert "Website relaunch" in paged.read_text() and "Brand refresh" in paged.read_text()
+    paged.unlink()
+    result = run("--db", str(seeded), "--no-pager", "companies", "list")
+    assert "Acme" in result.stdout and not paged.exists()
+    assert run("--db", str(seeded), "settings", "set", "pager", "off").exit_code == 0
+    result = run("--db", str(seeded), "contacts", "list")
+    assert "jo@acme.com" in result.stdout and not paged.exists()
+    monkeypatch.setenv("CRMTUI_PAGER", "no-such-pager-here")  # a pager that cannot start: the text as it is
+    assert run("--db", str(seeded), "settings", "set", "pager", "on").exit_code == 0
+    assert "Website relaunch" in run("--db", str(seeded), "deals", "list").stdout
+
+
 def test_fit_widths() -> None:
     from crmtui.cli.common import fit_widths
 

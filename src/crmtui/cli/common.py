@@ -199,7 +199,45 @@ def open_db(ctx: typer.Context, db: Path | None, *, create: bool = True,
         err.print(f"Warning: no backup today: {database.backup_problem}", markup=False)
     settings = read_settings(database)
     use_locale(settings["locale"], settings["currency"])
+    if isinstance(ctx.obj, dict):
+        ctx.obj.setdefault("pager", settings["pager"])
     return database
+
+
+@contextmanager
+def paged(ctx: typer.Context) -> Iterator[None]:
+    """What the block prints goes through a pager when it is read in a terminal, as git's long
+    output does: $CRMTUI_PAGER, else $PAGER, else `less` (with LESS=FRX unless set: a listing that
+    fits on the screen just prints, and stays there). `--no-pager` or the `pager` setting off: no pager."""
+    options = ctx.find_root().obj or {}
+    if not out.is_terminal or not options.get("pager", True) or options.get("no_pager"):
+        yield
+        return
+    with out.capture() as captured:
+        yield
+    _page(captured.get())
+
+
+def print_paged(ctx: typer.Context, renderable: Any) -> None:  # noqa: ANN401
+    """Print a long listing, through a pager in a terminal (see `paged`)."""
+    with paged(ctx):
+        out.print(renderable)
+
+
+def _page(text: str) -> None:
+    import os
+    import shlex
+    import subprocess
+    import sys
+
+    command = shlex.split(os.environ.get("CRMTUI_PAGER") or os.environ.get("PAGER") or "less")
+    if not command or command == ["cat"]:
+        sys.stdout.write(text)
+        return
+    try:
+        subprocess.run(command, input=text, text=True, check=False, env={"LESS": "FRX", **os.environ})
+    except OSError:  # no such pager: the text as it is
+        sys.stdout.write(text)
 
 
 @contextmanager

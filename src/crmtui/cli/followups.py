@@ -10,7 +10,7 @@ import typer
 from rich.text import Text
 
 from crmtui.cli.common import (DAILY, DbOption, JsonOption, PlainTable, err, handles_errors, open_session, out,
-                               print_json)
+                               print_json, print_paged)
 
 app = typer.Typer()
 task_app = typer.Typer(help="Add a task to a record, or mark one done.", no_args_is_help=True)
@@ -210,4 +210,4 @@ def tasks_list(
         due = r["due_on"] or ""
         style = "red" if r["overdue"] else ("bold" if r["due_today"] else "")
         table.add_row(str(r["id"]), Text(due, style=style or ""), r["body"], about)
-    out.print(table)
+    print_paged(ctx, table)

@@ -41,8 +41,9 @@ def root(
     version: Annotated[
         bool, typer.Option("--version", "-V", help="Print the version and exit.", callback=_version, is_eager=True)
     ] = False,
+    no_pager: Annotated[bool, typer.Option("--no-pager", help="Print long listings without a pager.")] = False,
 ) -> None:
-    ctx.obj = {"db": db}
+    ctx.obj = {"db": db, "no_pager": no_pager}
     if ctx.invoked_subcommand is None:
         run_tui(db)
 

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from crmtui.cli.common import (DAILY, RECORDS, DbOption, JsonOption, PlainTable, err, handles_errors, open_session, out,
-                               print_json, record_table)
+                               print_json, print_paged, record_table)
 
 app = typer.Typer()
 add_app = typer.Typer(help="Add a deal, company or contact.", no_args_is_help=True)
@@ -157,7 +157,7 @@ def deals_list(
     if not rows:
         err.print("No deals match. Add one with [bold]crmtui add deal TITLE[/], or try [bold]crmtui demo[/].")
         return
-    out.print(record_table(
+    print_paged(ctx, record_table(
         [("ID", "figure"), ("Title", "text"), ("Customer", "text"), ("Stage", "text"), ("Amount", "figure"),
          ("Close", "fixed"), ("Tags", "text")],
         [[str(r["id"]), r["title"], r["company"] or r["contact"] or "", r["stage"], format_money(r["amount_cents"]),
@@ -187,7 +187,7 @@ def companies_list(
     if not rows:
         err.print("No companies match. Add one with [bold]crmtui add company NAME[/].")
         return
-    out.print(record_table(
+    print_paged(ctx, record_table(
         [("ID", "figure"), ("Name", "text"), ("Domain", "text"), ("Open deals", "figure"), ("Won", "figure"),
          ("Tags", "text")],
         [[str(r["id"]), r["name"], r["domain"] or "", str(r["open_deals"]), format_money(r["won_cents"]),
@@ -217,7 +217,7 @@ def contacts_list(
     if not rows:
         err.print("No contacts match. Add one with [bold]crmtui add contact NAME[/].")
         return
-    out.print(record_table(
+    print_paged(ctx, record_table(
         [("ID", "figure"), ("Name", "text"), ("Email", "text"), ("Company", "text"), ("Title", "text"),
          ("Tags", "text")],
         [[str(r["id"]), r["name"], r["email"] or "", r["company"] or "", r["title"] or "", ", ".join(r["tags"])]

@@ -57,6 +57,8 @@ SPECS: dict[str, SettingSpec] = {
         SettingSpec("start-screen", "choice", "board", "The screen crmtui opens on",
                     options=("board", "agenda", "dashboard"), rule=False),
         SettingSpec("theme", "choice", "textual-dark", "The colour theme of the app", options=THEMES, rule=False),
+        SettingSpec("pager", "bool", True, "Long listings in a terminal open in a pager ($PAGER, else less), as git's"
+                    " do; --no-pager turns it off once", rule=False),
         SettingSpec("card-fields", "fields", (), f"Deal fields a board card shows (up to {CARD_FIELDS_MAX},"
                     " comma-separated; none: the usual card)", rule=False),
         SettingSpec("backup-keep", "keep", Keep(), "Backups kept in backups/ beside the database: the newest of"
