@@ -115,6 +115,7 @@ def test_record_lists_are_drawn_as_a_rich_table_would_draw_them(width: int | Non
     names = ["Łódź Åkerö Straße", "株式会社 山田デザイン事務所", "Café 🚀 launch", "", "x", "A" * 70, "[b]not markup"]
     rows = [[str(7 ** i), names[i % len(names)], names[(i * 3) % len(names)], f"{i * 12_345:,}", "2027-02-03",
              ", ".join(names[: i % 3])] for i in range(14)]
+    rows[3][2], rows[4][3] = Text(names[5], style="red"), Text("1,234", style="bold")  # styled cells (a due date)
     console = Output(width=width, highlight=False) if width else Output(highlight=False, file=io.StringIO())
     import crmtui.cli.common as common
 
@@ -128,7 +129,7 @@ def test_record_lists_are_drawn_as_a_rich_table_would_draw_them(width: int | Non
         reference.add_column(name, justify="right" if kind == "figure" else "left", no_wrap=True,
                              overflow="ellipsis", width=w)
     for row in rows:
-        reference.add_row(*(Text(cell) for cell in row))
+        reference.add_row(*(cell if isinstance(cell, Text) else Text(cell) for cell in row))
     with console.capture() as ours:
         console.print(lines)
     with console.capture() as theirs:

@@ -10,7 +10,7 @@ import typer
 from rich.text import Text
 
 from crmtui.cli.common import (DAILY, DbOption, JsonOption, PlainTable, err, handles_errors, open_session, out,
-                               print_json, print_paged)
+                               print_json, print_paged, record_table)
 
 app = typer.Typer()
 task_app = typer.Typer(help="Add a task to a record, or mark one done.", no_args_is_help=True)
@@ -202,12 +202,10 @@ def tasks_list(
     if not rows:
         err.print("No overdue tasks." if overdue else "No open tasks. Add one with [bold]crmtui task add ID TEXT --due DATE[/].")
         return
-    table = PlainTable(show_edge=False, header_style="bold")
-    for name, justify in (("ID", "right"), ("Due", "left"), ("Task", "left"), ("About", "left")):
-        table.add_column(name, justify=justify, overflow="fold" if name == "Task" else "ellipsis")
+    lines: list[list[str | Text]] = []
     for r in rows:
         about = r["deal"] and f"D{r['deal_id']} {r['deal']}" or r["company"] or r["contact"] or ""
-        due = r["due_on"] or ""
         style = "red" if r["overdue"] else ("bold" if r["due_today"] else "")
-        table.add_row(str(r["id"]), Text(due, style=style or ""), r["body"], about)
-    print_paged(ctx, table)
+        lines.append([str(r["id"]), Text(r["due_on"] or "", style=style), r["body"], about])
+    print_paged(ctx, record_table([("ID", "figure"), ("Due", "fixed"), ("Task", "text"), ("About", "text")], lines,
+                                  main="Task"))
