@@ -172,6 +172,34 @@ def test_renaming_an_option_rewrites_the_records_that_have_it_in_one_undo_entry(
     assert fetch(seeded, "SELECT options FROM custom_field WHERE id = 1") == [('["New", "Upsell"]',)]
 
 
+def test_add_deal_takes_custom_fields_and_needs_the_required_ones(seeded: Path) -> None:
+    ok(seeded, "fields", "add", "deal", "Budget", "--kind", "money", "--required")
+    ok(seeded, "fields", "add", "deal", "Type", "--kind", "choice", "--options", "New,Upsell")
+    before = snapshot_of(seeded)
+    result = run(seeded, "add", "deal", "Audit")  # a script: nobody to ask
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr == "Error: Budget: required for a new deal; give it with --field 'Budget=VALUE'\n"
+    for bad, message in ((["--field", "budget=lots"], "'lots' is not an amount"),
+                         (["--field", "Budgett=1"], "no deal field called 'Budgett' (fields: Budget, Type)"),
+                         (["--field", "budget=1", "--field", "type=Renewal"], "Type")):
+        result = run(seeded, "add", "deal", "Audit", *bad)
+        assert result.exit_code == 1 and message in result.stderr, result.output
+    assert snapshot_of(seeded) == before
+    added = json.loads(ok(seeded, "add", "deal", "Audit", "--field", "budget=2,500", "--field", "type=new",
+                          "--json").stdout)
+    assert added["fields"] == {"Budget": "2500.00", "Type": "New"}
+
+
+def test_add_deal_asks_a_person_for_the_required_fields(seeded: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from crmtui.cli import records
+
+    ok(seeded, "fields", "add", "deal", "Budget", "--kind", "money", "--required")
+    monkeypatch.setattr(records, "interactive", lambda: True)
+    printed = ok(seeded, "add", "deal", "Audit", "--json", input="3000\n").stdout
+    added = json.loads(printed[printed.index("{"):])  # (after the typed answer, which the test runner echoes)
+    assert added["fields"] == {"Budget": "3000.00"}
+
+
 def test_deal_show_lists_the_custom_fields_as_written(seeded: Path) -> None:
     ok(seeded, "fields", "add", "deal", "Services", "--kind", "multichoice", "--options", "SEO,Ads,Web")
     ok(seeded, "fields", "add", "deal", "Signed", "--kind", "yesno")

@@ -8,8 +8,8 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.markup import escape
 
-from crmtui.cli.common import (DAILY, RECORDS, DbOption, JsonOption, PlainTable, err, handles_errors, open_session, out,
-                               print_json, print_paged, record_table)
+from crmtui.cli.common import (DAILY, RECORDS, DbOption, JsonOption, PlainTable, err, handles_errors, interactive,
+                               open_db, open_session, out, print_json, print_paged, record_table)
 
 app = typer.Typer()
 add_app = typer.Typer(help="Add a deal, company or contact.", no_args_is_help=True)
@@ -45,22 +45,55 @@ def add_deal(
         Optional[bool],
         typer.Option("--follow-up/--no-follow-up", help="Add the 'Follow up' task (default: the follow-up rule)."),
     ] = None,
+    fields: Annotated[Optional[list[str]], typer.Option(
+        "--field", help="A custom field: 'Name=value' (repeat); required fields are asked for in a terminal.")] = None,
     json_out: JsonOption = False,
     db: DbOption = None,
 ) -> None:
     """Add a deal."""
+    from crmtui.store.board_actions import new_deal_fields
+    from crmtui.store.custom_fields import write_custom_values
     from crmtui.store.deals import create_deal, deal_detail
 
-    with open_session(ctx, db) as s:
-        deal = create_deal(
-            s, title, company=company, contact=contact, amount=amount, stage=stage, pipeline=pipeline,
-            tags=tag, source=source, expected_close=close_date, confidence=confidence, follow_up=follow_up,
-        )
-        row = deal_detail(s, deal.id)
+    database = open_db(ctx, db)
+    try:
+        with database.session(write=False) as s:  # (asking a person holds no write lock)
+            typed = _custom_typed(s, fields or [])
+        with database.session() as s:
+            values = new_deal_fields(s, typed)
+            deal = create_deal(
+                s, title, company=company, contact=contact, amount=amount, stage=stage, pipeline=pipeline,
+                tags=tag, source=source, expected_close=close_date, confidence=confidence, follow_up=follow_up,
+            )
+            write_custom_values(s, deal.id, values)
+            row = deal_detail(s, deal.id)
+    finally:
+        database.close()
     if json_out:
         print_json(row)
     else:
         out.print(escape(f"Added deal #{row['id']} {row['title']!r} in {row['stage']}" + _amount_suffix(row)))
+
+
+def _custom_typed(session: Any, assignments: list[str]) -> dict[str, str]:  # noqa: ANN401 - a store Session
+    """A new deal's `--field` values by form name (`cf_7`), with the required fields that were
+    not given asked for at a terminal; in a script a missing one is an error saying how to give it."""
+    from crmtui.store.board_actions import required_fields
+    from crmtui.store.custom_fields import CUSTOM_PREFIX, find_field
+    from crmtui.store.editing import parse_assignments
+    from crmtui.store.errors import ValidationError
+
+    typed = {f"{CUSTOM_PREFIX}{find_field(session, 'deal', name)['id']}": value
+             for name, value in parse_assignments(assignments).items()}
+    missing = [f for f in required_fields(session) if not typed.get(f"{CUSTOM_PREFIX}{f['id']}", "").strip()]
+    if missing and not interactive():
+        names = ", ".join(f["name"] for f in missing)
+        raise ValidationError(f"{names}: required for a new deal; give {'it' if len(missing) == 1 else 'each'} with "
+                              f"--field '{missing[0]['name']}=VALUE'", missing[0]["name"])
+    for field in missing:
+        options = f" ({', '.join(field['choices'])})" if field["choices"] else ""
+        typed[f"{CUSTOM_PREFIX}{field['id']}"] = typer.prompt(f"{field['name']}{options}", err=True)
+    return typed
 
 
 def _amount_suffix(row: dict[str, Any]) -> str:
