@@ -310,6 +310,25 @@ def test_a_new_probability_changes_the_weighted_figures_at_once(deals: Path) -> 
 # --- undo -----------------------------------------------------------------------------------------
 
 
+def test_undoing_a_stage_delete_whose_name_was_taken_since_says_so_and_changes_nothing(
+        deals: Path, tmp_path: Path) -> None:
+    db = open_database(deals)
+    try:
+        with db.session() as s:
+            delete_stage(s, "Negotiation", move_deals_to="Won")
+        csv = tmp_path / "d.csv"
+        csv.write_text("Deal name,Stage\nFrom a file,negotiation\n")
+        ok(deals, "import", str(csv), "--create-stages")  # a new Negotiation, with no settings undo entry
+        before = snapshot_of(deals)
+        with pytest.raises(undo.UndoConflict) as refused, db.session() as s:
+            undo.undo_last(s, scope="settings")
+        assert refused.value.message == ("cannot undo “delete stage Negotiation”: a stage called 'Negotiation' was"
+                                         " made since; rename or delete that one first")
+        assert snapshot_of(deals) == before
+    finally:
+        db.close()
+
+
 def test_each_change_is_one_settings_undo_entry(deals: Path) -> None:
     db = open_database(deals)
     try:

@@ -25,9 +25,11 @@ import json
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from crmtui.store import clock
+from crmtui.store.errors import CrmError
 from crmtui.store.models import UndoEntry
 
 # Tables (and their columns) an undo may touch: never formatted from user input.
@@ -54,6 +56,10 @@ MAX_DEPTH = 200  # entries kept per scope; older ones are pruned
 
 class UndoError(Exception):
     pass
+
+
+class UndoConflict(CrmError):
+    """An undo would put back a record whose name another one has taken since."""
 
 
 def _check(table: str, columns: list[str] | set[str] = ()) -> None:
@@ -108,56 +114,75 @@ def undo_last(session: Session, *, scope: str | None = "board") -> UndoEntry | N
     entry = entries[0]
     conn = session.connection()
     for op in reversed(json.loads(entry.payload)):
-        kind = op["op"]
-        if kind == "set_tags":
-            from crmtui.store.tags import drop_unused_tags, set_tags
-
-            set_tags(session, op["entity"], op["id"], op["tags"])
-            drop_unused_tags(session, op.get("made", []))
-            continue
-        if kind == "set_custom":
-            from crmtui.store.custom_fields import restore_custom_values
-
-            restore_custom_values(session, op["entity"], op["id"], op["values"])
-            continue
-        if kind == "setting":
-            _put_setting(conn, op["key"], op["value"])
-            continue
-        table = op["table"]
-        if kind == "insert":
-            _check(table, op["values"])
-            columns = ", ".join(op["values"])
-            params = {f"v_{c}": v for c, v in op["values"].items()}
-            conn.execute(text(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(':' + k for k in params)})"), params)
-        elif kind in ("update", "update_ids"):
-            _check(table, op["values"])
-            assignments = ", ".join(f"{c} = :v_{c}" for c in op["values"])
-            params = {f"v_{c}": v for c, v in op["values"].items()}
-            if kind == "update":
-                conn.execute(text(f"UPDATE {table} SET {assignments} WHERE id = :id"), {**params, "id": op["id"]})
-            else:
-                conn.execute(text(f"UPDATE {table} SET {assignments} WHERE id IN (SELECT value FROM json_each(:ids))"),
-                             {**params, "ids": json.dumps(op["ids"])})
-        elif kind == "delete_row":
-            _check(table)
-            conn.execute(text(f"DELETE FROM {table} WHERE id = :id"), {"id": op["id"]})
-        elif kind == "trash":
-            _check(table, ["deleted_at"])
-            conn.execute(
-                text(f"UPDATE {table} SET deleted_at = :now WHERE id = :id"),
-                {"now": clock.to_db(clock.utcnow()), "id": op["id"]},
-            )
-        elif kind == "restore":
-            _check(table, ["deleted_at"])
-            conn.execute(text(f"UPDATE {table} SET deleted_at = NULL WHERE id = :id"), {"id": op["id"]})
-        else:
-            raise UndoError(f"unknown undo operation {kind!r}")
+        try:
+            _apply(session, conn, op)
+        except IntegrityError:  # (the whole undo rolls back with the session)
+            raise UndoConflict(_conflict(conn, op, entry.label)) from None
     entry.undone_at = clock.utcnow()
     session.add(entry)
     session.flush()
     session.expire_all()  # ORM objects loaded before the undo are stale now
     session.refresh(entry)  # ...but the entry itself is returned: keep it readable after the session
     return entry
+
+
+def _apply(session: Session, conn: Any, op: dict[str, Any]) -> None:  # noqa: ANN401 - a connection
+    """Carry out one undo operation."""
+    kind = op["op"]
+    if kind == "set_tags":
+        from crmtui.store.tags import drop_unused_tags, set_tags
+
+        set_tags(session, op["entity"], op["id"], op["tags"])
+        drop_unused_tags(session, op.get("made", []))
+        return
+    if kind == "set_custom":
+        from crmtui.store.custom_fields import restore_custom_values
+
+        restore_custom_values(session, op["entity"], op["id"], op["values"])
+        return
+    if kind == "setting":
+        _put_setting(conn, op["key"], op["value"])
+        return
+    table = op["table"]
+    if kind == "insert":
+        _check(table, op["values"])
+        columns = ", ".join(op["values"])
+        params = {f"v_{c}": v for c, v in op["values"].items()}
+        conn.execute(text(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(':' + k for k in params)})"), params)
+    elif kind in ("update", "update_ids"):
+        _check(table, op["values"])
+        assignments = ", ".join(f"{c} = :v_{c}" for c in op["values"])
+        params = {f"v_{c}": v for c, v in op["values"].items()}
+        if kind == "update":
+            conn.execute(text(f"UPDATE {table} SET {assignments} WHERE id = :id"), {**params, "id": op["id"]})
+        else:
+            conn.execute(text(f"UPDATE {table} SET {assignments} WHERE id IN (SELECT value FROM json_each(:ids))"),
+                         {**params, "ids": json.dumps(op["ids"])})
+    elif kind == "delete_row":
+        _check(table)
+        conn.execute(text(f"DELETE FROM {table} WHERE id = :id"), {"id": op["id"]})
+    elif kind == "trash":
+        _check(table, ["deleted_at"])
+        conn.execute(
+            text(f"UPDATE {table} SET deleted_at = :now WHERE id = :id"),
+            {"now": clock.to_db(clock.utcnow()), "id": op["id"]},
+        )
+    elif kind == "restore":
+        _check(table, ["deleted_at"])
+        conn.execute(text(f"UPDATE {table} SET deleted_at = NULL WHERE id = :id"), {"id": op["id"]})
+    else:
+        raise UndoError(f"unknown undo operation {kind!r}")
+
+
+def _conflict(conn: Any, op: dict[str, Any], label: str) -> str:  # noqa: ANN401 - a connection
+    """Why an undo cannot put back what it would: something made since took its name."""
+    table = op.get("table", "")
+    name = None
+    if table in ("stage", "pipeline", "custom_field", "tag") and "id" in op:
+        name = conn.execute(text(f"SELECT name FROM {table} WHERE id = :id"), {"id": op["id"]}).scalar()
+    what = {"custom_field": "field"}.get(table, table or "record")
+    named = f" called {name!r}" if name else " with the same name"
+    return f"cannot undo “{label}”: a {what}{named} was made since; rename or delete that one first"
 
 
 def renumber(session: Session, table: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
