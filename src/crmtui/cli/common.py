@@ -249,14 +249,14 @@ def _page(text: str) -> None:
     import subprocess
     import sys
 
-    command = shlex.split(os.environ.get("CRMTUI_PAGER") or os.environ.get("PAGER") or "less")
-    if not command or command == ["cat"]:
-        sys.stdout.write(text)
-        return
     try:
-        subprocess.run(command, input=text, text=True, check=False, env={"LESS": "FRX", **os.environ})
-    except OSError:  # no such pager: the text as it is
-        sys.stdout.write(text)
+        command = shlex.split(os.environ.get("CRMTUI_PAGER") or os.environ.get("PAGER") or "less")
+        if command and command != ["cat"]:
+            subprocess.run(command, input=text, text=True, check=False, env={"LESS": "FRX", **os.environ})
+            return
+    except (OSError, ValueError):  # no such pager, or one written with a stray quote: the text as it is
+        pass
+    sys.stdout.write(text)
 
 
 @contextmanager
