@@ -63,6 +63,25 @@ class Database:
         finally:
             session.close()
 
+    @contextmanager
+    def writing(self, *, commit: bool = True) -> Iterator[sqlite3.Connection]:
+        """One write transaction on a plain sqlite3 connection (from `raw()`), holding the write
+        lock from its start: committed when the block ends, or rolled back when not `commit` (a
+        preview) or on any error; SQLite's errors come out as one DatabaseError."""
+        with translate_errors(self.path, self.busy_timeout):
+            conn = self.raw()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                    conn.execute("COMMIT" if commit else "ROLLBACK")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            finally:
+                conn.close()
+
     def raw(self) -> sqlite3.Connection:
         """A plain sqlite3 connection with the same pragmas (bulk work, benchmarks)."""
         conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)

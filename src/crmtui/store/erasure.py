@@ -17,8 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,24 +32,6 @@ LETTERS = {"deal": "D", "company": "C", "contact": "P"}
 TABLES = {"deal": "deal", "company": "company", "contact": "contact", "activity": "activity", "field": "custom_field"}
 DECLINED_KEY = "trash-kept-on"  # the day the user last said no to emptying the trash (not a setting they set)
 _POINTERS = {"deal_id": "deal", "company_id": "company", "contact_id": "contact"}
-
-
-@contextmanager
-def _writing(db: Database, *, commit: bool = True) -> Iterator[sqlite3.Connection]:
-    """A write transaction on `db`: committed, or rolled back when not `commit` or on any error."""
-    with translate_errors(db.path, db.busy_timeout):
-        conn = db.raw()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-                conn.execute("COMMIT" if commit else "ROLLBACK")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-        finally:
-            conn.close()
 
 
 _IN = "IN (SELECT value FROM json_each(?))"  # a list of ids, bound as JSON (see `_ids`)
@@ -108,7 +88,7 @@ def empty_trash(db: Database, days: int) -> Emptied:
     if not any(counts.values()):
         return Emptied(counts, {}, None)
     backup = backups.backup_before(db, "before-trash-empty")
-    with _writing(db) as conn:
+    with db.writing() as conn:
         doomed = _expired(conn, days)  # again, in the transaction: what goes is what is counted
         erased = _erase(conn, doomed, whole_timeline=False)
     return Emptied({kind: len(ids) for kind, ids in doomed.items()}, erased, backup)
@@ -133,7 +113,7 @@ def trash_offer(db: Database) -> tuple[dict[str, int], int] | None:
 
 def keep_for_today(db: Database) -> None:
     """The user said no to emptying the trash: ask again tomorrow."""
-    with _writing(db) as conn:
+    with db.writing() as conn:
         conn.execute("INSERT INTO setting (key, value) VALUES (?, ?)"
                      " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                      (DECLINED_KEY, clock.today().isoformat()))
@@ -156,7 +136,7 @@ class Purge:
 
 def purge_preview(db: Database, kind: str, record_id: int) -> Purge:
     """What `purge` would erase: the purge itself, rolled back."""
-    with _writing(db, commit=False) as conn:
+    with db.writing(commit=False) as conn:
         plan = Purge(kind, record_id, _purge_label(conn, kind, record_id))
         plan.erased = _erase(conn, {kind: [record_id]}, whole_timeline=True)
     plan.backups = len(backups.list_backups(db.path))
@@ -169,7 +149,7 @@ def purge(db: Database, kind: str, record_id: int) -> Purge:
     nothing of it is left in the database's file. Backups are not rewritten. Refused while
     another program has the database open: it could keep the old pages in the log."""
     backups.refuse_if_open(db.path, "purge")
-    with _writing(db) as conn:
+    with db.writing() as conn:
         conn.execute("PRAGMA secure_delete = ON")  # freed pages are zeroed even before the VACUUM
         plan = Purge(kind, record_id, _purge_label(conn, kind, record_id))
         plan.erased = _erase(conn, {kind: [record_id]}, whole_timeline=True)

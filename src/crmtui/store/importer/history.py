@@ -69,20 +69,9 @@ def _iso(value: str) -> str:
 @contextmanager
 def _writing(db: Database, *, commit: bool) -> Iterator[Any]:
     """A write transaction on `db` (with the import tables), committed, or rolled back when not `commit`."""
-    with translate_errors(db.path, db.busy_timeout):
-        conn = db.raw()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                ensure_import_tables(conn)
-                yield conn
-                conn.execute("COMMIT" if commit else "ROLLBACK")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-        finally:
-            conn.close()
+    with db.writing(commit=commit) as conn:
+        ensure_import_tables(conn)
+        yield conn
 
 
 def undo_import(db: Database, import_id: int) -> dict[str, Any]:
