@@ -270,11 +270,13 @@ def deal_show(
     db: DbOption = None,
 ) -> None:
     """Show a deal, its customer and its stage history."""
+    from crmtui.store.custom_fields import custom_rows, custom_text
     from crmtui.store.deals import deal_detail
     from crmtui.store.money import format_money
 
     with open_session(ctx, db) as s:
         row = deal_detail(s, deal_id)
+        custom = [] if json_out else custom_rows(s, "deal", row["id"])
     if json_out:
         print_json(row)
         return
@@ -297,7 +299,7 @@ def deal_show(
         ("Tags", ", ".join(row["tags"]) or "—"),
         ("Proposal", row["proposal_url"] or "—"),
     ]
-    fields += [(name, _shown(value)) for name, value in row.get("fields", {}).items()]  # custom fields
+    fields += [(field["name"], custom_text(field, stored)) for field, stored in custom]  # as the deal page shows them
     for k, v in fields:
         table.add_row(k, v)
     out.print(table)
@@ -305,15 +307,6 @@ def deal_show(
     out.print("[bold]Stage history[/]")
     for h in row["stage_history"]:
         out.print(f"  {h['at'][:10]}  {(h['from'] or 'created') + ' → ' if h['from'] else 'created in '}{h['to']}", markup=False)
-
-
-def _shown(value: Any) -> str:
-    """A custom field's value as `--json` gives it, for reading."""
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return ", ".join(value) if isinstance(value, list) else str(value)
 
 
 @app.command(rich_help_panel=DAILY)
