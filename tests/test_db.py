@@ -6,15 +6,16 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import typing
 from pathlib import Path
 
 import pytest
-from sqlmodel import SQLModel
 
 from crmtui.locations import default_db_path, resolve_db_path
 from crmtui.store import migrations, models  # noqa: F401  (registers the tables)
 from crmtui.store.db import open_database
 from crmtui.store.errors import DatabaseError
+from crmtui.store.sql import Record
 from tests.conftest import fetch
 
 
@@ -23,10 +24,10 @@ def test_new_database_is_private_and_safe(db_path: Path) -> None:
     assert stat.S_IMODE(db_path.stat().st_mode) == 0o600
     assert fetch(db_path, "PRAGMA journal_mode") == [("wal",)]
     assert fetch(db_path, "PRAGMA user_version") == [(migrations.LATEST_VERSION,)]
-    with db.engine.connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
-        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() > 0
+    with db.session() as s:
+        assert s.execute("PRAGMA foreign_keys").scalar() == 1
+        assert s.execute("PRAGMA synchronous").scalar() == 2  # FULL
+        assert s.execute("PRAGMA busy_timeout").scalar() > 0
     db.close()
 
 
@@ -79,16 +80,18 @@ def test_default_pipeline_and_choice_lists(db_path: Path) -> None:
 
 
 def test_schema_matches_the_models(db_path: Path) -> None:
-    """The hand-written migrations and the SQLModel classes describe the same columns."""
+    """The hand-written migrations and the table classes describe the same columns and keys."""
     open_database(db_path).close()
-    for table in SQLModel.metadata.sorted_tables:
-        on_disk = {r[1]: r for r in fetch(db_path, f'PRAGMA table_info("{table.name}")')}
-        assert set(on_disk) == {c.name for c in table.columns}, table.name
-        for column in table.columns:
-            assert bool(on_disk[column.name][3]) == (not column.nullable) or column.primary_key, (
-                table.name,
-                column.name,
-            )
+    tables = [c for c in vars(models).values() if isinstance(c, type) and issubclass(c, Record) and c is not Record]
+    assert len(tables) == 19
+    for table in tables:
+        on_disk = {r[1]: r for r in fetch(db_path, f'PRAGMA table_info("{table.__table__}")')}
+        assert set(on_disk) == set(table.__columns__), table.__table__
+        assert tuple(name for name, r in sorted(on_disk.items(), key=lambda kv: kv[1][5]) if r[5]) == table.__key__
+        hints = typing.get_type_hints(table)
+        for name in table.__columns__:
+            optional = type(None) in typing.get_args(hints[name])
+            assert bool(on_disk[name][3]) == (not optional) or name in table.__key__, (table.__table__, name)
 
 
 def test_a_file_that_is_not_sqlite_is_refused(db_path: Path) -> None:
@@ -317,9 +320,9 @@ def read_only_file(monkeypatch: pytest.MonkeyPatch) -> None:
     write (chmod 0444). Tests run as root too, whom chmod does not stop: so the open is made so."""
     from crmtui.store import db
 
-    make_engine = db._make_engine
-    monkeypatch.setattr(db, "_make_engine", lambda path, busy_timeout: make_engine(
-        f"file:{path}?mode=ro&uri=true", busy_timeout))
+    connect = db.connect
+    monkeypatch.setattr(db, "connect", lambda path, timeout, **kw: connect(
+        f"file:{path}?mode=ro", timeout, uri=True, **kw))
 
 
 def _crmtui(*args: str):  # noqa: ANN202

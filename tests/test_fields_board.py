@@ -55,9 +55,9 @@ def seeded(db: Database, fixed_clock) -> dict[str, int]:  # noqa: ANN001
         }
         for title, fields in values.items():
             set_fields(s, "deal", ids[title], fields)
-        acme = s.connection().exec_driver_sql("SELECT id FROM company WHERE name = 'Acme'").scalar_one()
+        acme = s.execute("SELECT id FROM company WHERE name = 'Acme'").scalar()
         set_fields(s, "company", acme, {"size": "enterprise"})
-        s.connection().exec_driver_sql(f"UPDATE deal SET source = 'Referral' WHERE id = {ids['SEO audit']}")
+        s.execute(f"UPDATE deal SET source = 'Referral' WHERE id = {ids['SEO audit']}")
     return ids
 
 

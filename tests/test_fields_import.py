@@ -384,22 +384,3 @@ def test_the_round_trip_define_import_export_import_into_an_empty_database_expor
     header = next(csv.reader(io.StringIO((exported / "deals.csv").read_text(encoding="utf-8"))))
     assert header[-9:] == ["Budget", "Kick off", "Type", "Services", "Retainer", "Hours", "Fit", "Brief",
                            "Customer size"]
-
-
-def test_an_import_into_a_database_without_custom_fields_does_not_load_sqlalchemy(
-        tmp_path: Path, fixed_clock) -> None:
-    """The custom field module loads SQLAlchemy (0.2 s of an import's start): only a database
-    that has custom fields of the file's record type asks it."""
-    import subprocess
-    import sys
-
-    db = tmp_path / "crm.db"
-    ok(db, "fields", "add", "company", "Tier", "--kind", "text")  # a company's field: not a deal file's
-    f = write_csv(tmp_path / "deals.csv", ["Deal Name", "Amount", "Budget"], [["Logo", "100", "5"]])
-    script = ("import sys; from crmtui.cli import main\n"
-              f"sys.argv = ['crmtui', '--db', {str(db)!r}, 'import', '-q', {str(f)!r}]\n"
-              "try:\n    main()\nexcept SystemExit:\n    pass\n"
-              "print('sqlalchemy' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
-    assert out.splitlines()[-1] == "False"
-    assert fetch(db, "SELECT title FROM deal") == [("Logo",)]

@@ -50,7 +50,6 @@ def add_activity(db: Database, deal_id: int, kind: str, days_ago: int, due_in: i
                      due_on=TODAY + dt.timedelta(days=due_in) if due_in is not None else None,
                      done_at=at(0) if done else None)
         s.add(a)
-        s.flush()
         return a.id
 
 
@@ -118,7 +117,9 @@ def test_no_next_step_follows_open_tasks(db: Database, clocked) -> None:
     task = add_activity(db, d, "task", 0, due_in=1)
     assert section_ids(db, "no_next_step") == []
     with db.session() as s:
-        s.get(Activity, task).done_at = clock.utcnow()
+        done = s.get(Activity, task)
+        done.done_at = clock.utcnow()
+        s.add(done)
     assert section_ids(db, "no_next_step") == [d]
 
 
@@ -158,7 +159,9 @@ def test_trigger_columns_follow_every_write(db: Database, db_path: Path, clocked
         (2, "2026-11-25", "2026-11-28")
     ]
     with db.session() as s:
-        s.get(Activity, t1).deleted_at = clock.utcnow()
+        gone = s.get(Activity, t1)
+        gone.deleted_at = clock.utcnow()
+        s.add(gone)
     assert fetch(db_path, "SELECT open_tasks, next_task_due, last_task_due FROM deal") == [
         (1, "2026-11-25", "2026-11-25")
     ]

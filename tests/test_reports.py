@@ -267,7 +267,7 @@ def test_drill_lists_the_deals_behind_each_figure(data) -> None:  # noqa: ANN001
     assert titles(db, "open", tag="branding") == ["Zeta"]
     assert titles(db, "won_month") == ["Gamma"]
     with db.session() as s:
-        tag_id = s.connection().exec_driver_sql("SELECT id FROM tag WHERE name = 'branding'").scalar()
+        tag_id = s.execute("SELECT id FROM tag WHERE name = 'branding'").scalar()
     assert titles(db, "tag", tag_id, period="all") == ["Zeta", "Gamma", "Alpha"]
     # Paging: two at a time, newest first, never the deleted deal.
     with db.session() as s:
@@ -279,7 +279,7 @@ def test_drill_lists_the_deals_behind_each_figure(data) -> None:  # noqa: ANN001
 
 def _stage_id(db: Database, name: str) -> int:
     with db.session() as s:
-        return s.connection().exec_driver_sql(
+        return s.execute(
             "SELECT s.id FROM stage s JOIN pipeline p ON p.id = s.pipeline_id WHERE p.name = 'Sales' AND s.name = ?",
             (name,),
         ).scalar()
@@ -337,32 +337,30 @@ def test_the_big_scans_group_from_index_order_without_sorting(data) -> None:  # 
     in group order (schema 7): SQLite must not sort every deal ("USE TEMP B-TREE FOR GROUP BY"),
     which made each scan 4-9x slower on 100,000 deals. Won this month / quarter seeks a range of
     the close index."""
-    from sqlalchemy import event
-
     db, _ids = data
     statements: list[tuple[str, dict]] = []
 
-    def seen(_conn, _cursor, statement, params, _context, _many) -> None:  # noqa: ANN001
-        statements.append((statement, params))
+    for filt in (R.ReportFilter(period="all"), R.ReportFilter(period="all", pipeline="Sales", tag="website")):
+        with db.session() as s:
+            execute = s.execute
 
-    event.listen(db.engine, "before_cursor_execute", seen)
-    try:
-        for filt in (R.ReportFilter(period="all"), R.ReportFilter(period="all", pipeline="Sales", tag="website")):
-            with db.session() as s:
-                sc = R._scope(s, filt)
-                assert sc.sequential
-                for scan in (R._created_groups, R._closed_groups, R._open_groups, R._tag_groups, R._calendar,
-                             R._funnel_counts):
-                    statements.clear()
-                    scan(s, sc)
-                    sql, params = statements[-1]
-                    plan = " / ".join(r[3] for r in s.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params))
-                    if scan is R._funnel_counts:
-                        # Grouped by deal from the history index, streamed into the join (not
-                        # written to a temporary table first); only the few ranks are sorted.
-                        assert "COVERING INDEX ix_stage_change_deal_stage" in plan, plan
-                        assert "MATERIALIZE" not in plan and plan.count("TEMP B-TREE") == 1, plan
-                    else:
-                        assert " INDEX ix_" in plan and "TEMP B-TREE" not in plan, (scan.__name__, plan)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", seen)
+            def seen(sql, params=(), execute=execute):  # noqa: ANN001, ANN202
+                statements.append((sql, params))
+                return execute(sql, params)
+
+            s.execute = seen
+            sc = R._scope(s, filt)
+            assert sc.sequential
+            for scan in (R._created_groups, R._closed_groups, R._open_groups, R._tag_groups, R._calendar,
+                         R._funnel_counts):
+                statements.clear()
+                scan(s, sc)
+                sql, params = statements[-1]
+                plan = " / ".join(r[3] for r in execute("EXPLAIN QUERY PLAN " + sql, params))
+                if scan is R._funnel_counts:
+                    # Grouped by deal from the history index, streamed into the join (not
+                    # written to a temporary table first); only the few ranks are sorted.
+                    assert "COVERING INDEX ix_stage_change_deal_stage" in plan, plan
+                    assert "MATERIALIZE" not in plan and plan.count("TEMP B-TREE") == 1, plan
+                else:
+                    assert " INDEX ix_" in plan and "TEMP B-TREE" not in plan, (scan.__name__, plan)

@@ -17,9 +17,7 @@ def _move_with_undo(db: Database, deal_id: int, stage: str) -> None:
     with db.session() as s:
         op = undo.update_op(s, "deal", deal_id, ["stage_id", "stage_entered_at", "closed_on", "lost_reason", "updated_at"])
         result = move_deal(s, deal_id, stage)
-        change = s.exec(
-            __import__("sqlmodel").select(StageChange).where(StageChange.deal_id == deal_id).order_by(StageChange.id.desc())
-        ).first()
+        change = s.find(StageChange, "deal_id = ?", [deal_id], order="id DESC")[0]
         undo.record(s, f"move to {result.to_stage.name}", [op, {"op": "delete_row", "table": "stage_change", "id": change.id}])
 
 
@@ -64,27 +62,26 @@ def test_depth_is_bounded(db: Database, monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_undo_puts_back_a_deleted_row_and_a_setting(db_path) -> None:  # noqa: ANN001
-    from sqlalchemy import text
 
     from crmtui.store import undo
     from crmtui.store.db import open_database
 
     db = open_database(db_path)
     with db.session() as s:
-        conn = s.connection()
-        row = dict(conn.execute(text("SELECT id, list_name, value, position FROM choice WHERE value = 'Referral'"))
-                   .mappings().one())
+        conn = s
+        row = dict(conn.execute("SELECT id, list_name, value, position FROM choice WHERE value = 'Referral'")
+                   .fetchone())
         ops = [{"op": "insert", "table": "choice", "values": row}, undo.setting_op(s, "stale-days"),
                undo.setting_op(s, "currency")]
-        conn.execute(text("DELETE FROM choice WHERE id = :id"), {"id": row["id"]})
-        conn.execute(text("INSERT INTO setting (key, value) VALUES ('stale-days', '30')"))
-        conn.execute(text("UPDATE setting SET value = 'EUR' WHERE key = 'currency'"))
+        conn.execute("DELETE FROM choice WHERE id = :id", {"id": row["id"]})
+        conn.execute("INSERT INTO setting (key, value) VALUES ('stale-days', '30')")
+        conn.execute("UPDATE setting SET value = 'EUR' WHERE key = 'currency'")
         undo.record(s, "setup", ops, scope="settings")
     with db.session() as s:
         assert undo.undo_last(s, scope="settings") is not None
     with db.session() as s:
-        conn = s.connection()
-        assert conn.execute(text("SELECT id, value FROM choice WHERE value = 'Referral'")).one() == (row["id"], "Referral")
-        assert conn.execute(text("SELECT value FROM setting WHERE key = 'stale-days'")).all() == []
-        assert conn.execute(text("SELECT value FROM setting WHERE key = 'currency'")).scalar() == "USD"
+        conn = s
+        assert tuple(conn.execute("SELECT id, value FROM choice WHERE value = 'Referral'").fetchone()) == (row["id"], "Referral")
+        assert conn.execute("SELECT value FROM setting WHERE key = 'stale-days'").fetchall() == []
+        assert conn.execute("SELECT value FROM setting WHERE key = 'currency'").scalar() == "USD"
     db.close()

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import text
 
 from crmtui.store import board_actions, clock, undo
 from crmtui.store.activities import (add_task, complete_task, delete_activity, log_activity, reschedule_task,
@@ -66,7 +65,7 @@ def _seed(path: Path) -> None:
 def _pick(db: Database, sql: str, n: int) -> int | None:
     """The n-th (modulo) id the query returns: actions name their target by a number."""
     with db.session() as s:
-        ids = [r[0] for r in s.connection().execute(text(sql))]
+        ids = [r[0] for r in s.execute(sql)]
     return ids[n % len(ids)] if ids else None
 
 
@@ -122,8 +121,8 @@ ACTIONS = st.one_of(
 def _page_of(db: Database, activity_id: int) -> str:
     """The undo scope of the page an activity is acted on from: its deal's, else its contact's or company's."""
     with db.session() as s:
-        deal, company, contact = s.connection().execute(
-            text("SELECT deal_id, company_id, contact_id FROM activity WHERE id = :id"), {"id": activity_id}).one()
+        deal, company, contact = s.execute(
+            "SELECT deal_id, company_id, contact_id FROM activity WHERE id = :id", {"id": activity_id}).fetchone()
     if deal:
         return undo_scope("deal", deal)
     return undo_scope("contact", contact) if contact and not company else undo_scope("company", company)
@@ -203,8 +202,7 @@ def _undo_everything_since(db: Database, start: int) -> int:
     undone = 0
     while True:
         with db.session() as s:
-            scope = s.connection().execute(text(
-                "SELECT scope FROM undo_entry WHERE undone_at IS NULL AND id > :start ORDER BY id DESC LIMIT 1"),
+            scope = s.execute("SELECT scope FROM undo_entry WHERE undone_at IS NULL AND id > :start ORDER BY id DESC LIMIT 1",
                 {"start": start}).scalar()
             if scope is None:
                 return undone

@@ -102,10 +102,9 @@ class CrmApp(App[None]):
 
     @work(thread=True, exclusive=True, group="warm-up")
     def _warm_up(self) -> None:
-        """The board paints from plain sqlite3; what writing and the other screens need
-        (SQLAlchemy, SQLModel, the models: ~0.45 s of imports here) is imported in the background
-        once the user is reading the board, rather than on the first key that writes. (Started
-        with the board's first frame, it held that frame back by ~0.5 s: both need the GIL.)"""
+        """What writing and the other screens need is imported in the background once the user
+        is reading the board, rather than on the first key that writes. (Started with the
+        board's first frame, it held that frame back: both need the GIL.)"""
         from crmtui.store import board_actions, reports  # noqa: F401 - imported for their side effect
 
         self._freeze_startup_objects()  # gc.freeze needs no event loop: no hop back to it (the app may be quitting)

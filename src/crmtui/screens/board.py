@@ -10,7 +10,7 @@ another process reload the board in a worker thread.
 from __future__ import annotations
 
 import sqlite3
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -39,9 +39,6 @@ from crmtui.store.money import format_money
 from crmtui.widgets.footer import AppFooter
 from crmtui.widgets.stage_column import StageColumn
 
-if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-
 EMPTY_TEXT = """[b]No deals yet.[/b]
 
 Add one here:                press [b]n[/b]
@@ -54,9 +51,9 @@ FILTER_DELAY = 0.15
 
 
 def _actions():  # noqa: ANN202 - the module
-    """The board's writes (`store.board_actions`), imported on the first one: they bring
-    SQLAlchemy and the models (~0.45 s of imports here), which the board's first paint, read
-    over plain sqlite3, does without. The app imports them in the background once it is up."""
+    """The board's writes (`store.board_actions`), imported on the first one: they bring the
+    models and most of the store (~20 ms of imports here), which the board's first paint does
+    without. The app imports them in the background once it is up."""
     from crmtui.store import board_actions
 
     return board_actions
@@ -140,7 +137,6 @@ class BoardScreen(Screen[None]):
         self.active = 0  # index into self.columns
         self.show_closed = True
         self._conn: sqlite3.Connection | None = None
-        self._engine: Engine | None = None  # writes on self._conn (see `_write`)
         self._data_version = 0
         self._writes = 0  # own writes: a reload that started before one is stale
         self._filter_timer: Timer | None = None
@@ -178,15 +174,12 @@ class BoardScreen(Screen[None]):
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-            self._engine = None
 
     def _write(self):  # noqa: ANN202 - a session
         """A transaction on the board's own connection: PRAGMA data_version read on it changes
         only for other programs' commits, so the board's own moves do not reload it (a reload of
         100,000 deals is 0.1 s of CPU, and moves made meanwhile start another)."""
-        if self._engine is None:
-            self._engine = self.app.database.engine_on(self._conn)
-        return self.app.database.session(engine=self._engine)
+        return self.app.database.session(conn=self._conn)
 
     def _read_data_version(self) -> int:
         # Our own connection: PRAGMA data_version is per connection, so comparing its values is

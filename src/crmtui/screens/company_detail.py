@@ -8,7 +8,6 @@ from typing import Any
 
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy import text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -28,14 +27,12 @@ from crmtui.widgets.timeline import Timeline
 
 
 def company_deals(session: Any, company_id: int) -> list[dict[str, Any]]:  # noqa: ANN401
-    rows = session.connection().execute(
-        text(
-            "SELECT d.id, d.title, s.name AS stage, s.kind, d.amount_cents, d.currency, d.expected_close, d.closed_on"
+    rows = session.execute(
+        "SELECT d.id, d.title, s.name AS stage, s.kind, d.amount_cents, d.currency, d.expected_close, d.closed_on"
             " FROM deal d JOIN stage s ON s.id = d.stage_id WHERE d.company_id = :id AND d.deleted_at IS NULL"
-            " ORDER BY s.kind != 'open', d.created_at DESC, d.id DESC"
-        ),
+            " ORDER BY s.kind != 'open', d.created_at DESC, d.id DESC",
         {"id": company_id},
-    ).mappings()
+    )
     return [dict(r) for r in rows]
 
 
@@ -112,9 +109,9 @@ class CompanyDetailScreen(RecordScreen):
                 hidden = hidden_fields(s, "company")
                 tags = tags_of(s, "company", self.record_id)
                 deals = company_deals(s, self.record_id)
-                contacts = s.connection().execute(
-                    text("SELECT id, name, email, title FROM contact WHERE company_id = :id AND deleted_at IS NULL"
-                         " ORDER BY name COLLATE NOCASE"), {"id": self.record_id}).all()
+                contacts = s.execute(
+                    "SELECT id, name, email, title FROM contact WHERE company_id = :id AND deleted_at IS NULL"
+                         " ORDER BY name COLLATE NOCASE", {"id": self.record_id}).fetchall()
                 task = next_open_task(s, "company", self.record_id)
                 entries = timeline(s, "company", self.record_id)
         except NotFound:

@@ -7,7 +7,6 @@ from typing import Any
 
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy import text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -56,14 +55,14 @@ class ContactDetailScreen(RecordScreen):
                 custom = custom_rows(s, "contact", self.record_id)
                 hidden = hidden_fields(s, "contact")
                 tags = tags_of(s, "contact", self.record_id)
-                company = s.connection().execute(
-                    text("SELECT id, name, domain, deleted_at FROM company WHERE id = :id"), {"id": contact.company_id}
-                ).first() if contact.company_id else None
-                deals = [dict(r) for r in s.connection().execute(
-                    text("SELECT d.id, d.title, s.name AS stage, s.kind, d.amount_cents, d.currency, d.expected_close,"
+                company = s.execute(
+                    "SELECT id, name, domain, deleted_at FROM company WHERE id = :id", {"id": contact.company_id}
+                ).fetchone() if contact.company_id else None
+                deals = [dict(r) for r in s.execute(
+                    "SELECT d.id, d.title, s.name AS stage, s.kind, d.amount_cents, d.currency, d.expected_close,"
                          " d.closed_on"
                          " FROM deal d JOIN stage s ON s.id = d.stage_id WHERE d.contact_id = :id AND d.deleted_at IS NULL"
-                         " ORDER BY s.kind != 'open', d.created_at DESC, d.id DESC"), {"id": self.record_id}).mappings()]
+                         " ORDER BY s.kind != 'open', d.created_at DESC, d.id DESC", {"id": self.record_id})]
                 task = next_open_task(s, "contact", self.record_id)
                 entries = timeline(s, "contact", self.record_id)
         except NotFound:

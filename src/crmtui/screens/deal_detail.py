@@ -48,7 +48,6 @@ def task_line(task: Any, today: Any) -> str:  # noqa: ANN401
 
 class DealDetailScreen(RecordScreen):
     """One deal, editable. Opened by `app.open_record("deal", id)`."""
-
     kind = "deal"
     CSS_PATH = "detail.tcss"
     BINDINGS = [
@@ -202,16 +201,13 @@ class DealDetailScreen(RecordScreen):
 
 def _customer(session: Any, row: dict[str, Any]) -> dict[str, str]:  # noqa: ANN401
     """The customer's name, email and phone, looked up now from the company and the contact."""
-    from sqlalchemy import text
-
     out = {"company": "", "company_email": "", "company_phone": "", "contact": "", "email": "", "phone": "", "title": ""}
-    conn = session.connection()
     if row["company_id"]:
-        c = conn.execute(text("SELECT name, email, phone, deleted_at FROM company WHERE id = :id"), {"id": row["company_id"]}).first()
+        c = session.execute("SELECT name, email, phone, deleted_at FROM company WHERE id = :id", {"id": row["company_id"]}).fetchone()
         if c:
             out.update(company=c[0] + (" (in trash)" if c[3] else ""), company_email=c[1] or "", company_phone=c[2] or "")
     if row["contact_id"]:
-        p = conn.execute(text("SELECT name, email, phone, title, deleted_at FROM contact WHERE id = :id"), {"id": row["contact_id"]}).first()
+        p = session.execute("SELECT name, email, phone, title, deleted_at FROM contact WHERE id = :id", {"id": row["contact_id"]}).fetchone()
         if p:
             out.update(contact=p[0] + (" (in trash)" if p[4] else ""), email=p[1] or "", phone=p[2] or "", title=p[3] or "")
     return out

@@ -42,7 +42,6 @@ class FormField:
     `suggestions` completes as you type (still free text). A `read_only` field shows its value
     (and the placeholder, dim) and is neither checked nor saved.
     """
-
     name: str
     label: str
     value: str = ""
@@ -63,7 +62,6 @@ class PickMany(SelectionList[str]):
     """Options to tick (space), for a multichoice field. Its text is the ticked options, "a, b",
     in the options' order, or as the record had it while the same ones are ticked (a record may
     keep an option no longer offered, in its own order)."""
-
     def __init__(self, choices: list[tuple[str, str]], value: str, **kwargs: Any) -> None:  # noqa: ANN401
         self.initial = value
         picked = _picked(value)
@@ -116,7 +114,6 @@ class FormScreen(ModalScreen[bool]):
 
     Dismisses with True once saved, False when dropped.
     """
-
     CSS_PATH = "forms.tcss"
 
     BINDINGS = [
@@ -237,8 +234,6 @@ def _choices(database, list_name: str) -> list[str]:  # noqa: ANN001
 def record_form(database, kind: str, record_id: int) -> FormScreen:  # noqa: ANN001
     """The edit form of a deal, company or contact, filled from the database: its built-in fields
     but the hidden ones, then its custom fields."""
-    from sqlalchemy import text
-
     from crmtui.store.custom_fields import custom_rows
     from crmtui.store.editing import FIELDS, check_field, form_values, update_record
     from crmtui.store.field_setup import hidden_fields
@@ -249,11 +244,11 @@ def record_form(database, kind: str, record_id: int) -> FormScreen:  # noqa: ANN
         extra = custom_rows(s, kind, record_id)
         stages: list[str] = []
         if kind == "deal":
-            stages = [r[0] for r in s.connection().execute(
-                text("SELECT s.name FROM stage s JOIN deal d ON d.pipeline_id = s.pipeline_id"
-                     " WHERE d.id = :id AND s.deleted_at IS NULL ORDER BY s.position"), {"id": record_id})]
-        pipelines = [r[0] for r in s.connection().execute(
-            text("SELECT name FROM pipeline WHERE deleted_at IS NULL ORDER BY position, id"))]
+            stages = [r[0] for r in s.execute(
+                "SELECT s.name FROM stage s JOIN deal d ON d.pipeline_id = s.pipeline_id"
+                     " WHERE d.id = :id AND s.deleted_at IS NULL ORDER BY s.position", {"id": record_id})]
+        pipelines = [r[0] for r in s.execute(
+            "SELECT name FROM pipeline WHERE deleted_at IS NULL ORDER BY position, id")]
     suggestions = {
         "pipeline": pipelines,
         "stage": stages,

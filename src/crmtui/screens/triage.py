@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy import text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -156,13 +155,11 @@ class TriageScreen(Screen[None]):
         reasons = deal_flags(session, deal_id)
         why = Text("Why: " + ("; ".join(reasons) if reasons else "nothing any more — press space for the next"),
                    style="yellow" if reasons else "green")
-        last = session.connection().execute(
-            text(
-                "SELECT kind, body, occurred_at FROM activity WHERE deal_id = :id AND deleted_at IS NULL"
-                " AND kind != 'task' ORDER BY occurred_at DESC, id DESC LIMIT 1"
-            ),
+        last = session.execute(
+            "SELECT kind, body, occurred_at FROM activity WHERE deal_id = :id AND deleted_at IS NULL"
+                " AND kind != 'task' ORDER BY occurred_at DESC, id DESC LIMIT 1",
             {"id": deal_id},
-        ).first()
+        ).fetchone()
         if last is None:
             activity = Text("Last activity: none logged", style="dim")
         else:
@@ -320,11 +317,9 @@ def _next_task(session, deal_id: int, due: str, body: str) -> str:  # noqa: ANN0
     """Reschedule the deal's earliest open task, or add one when there is none."""
     from crmtui.store.activities import add_task, reschedule_task
 
-    task_id = session.connection().execute(
-        text(
-            "SELECT id FROM activity WHERE deal_id = :id AND kind = 'task' AND done_at IS NULL AND deleted_at IS NULL"
-            " ORDER BY due_on, id LIMIT 1"
-        ),
+    task_id = session.execute(
+        "SELECT id FROM activity WHERE deal_id = :id AND kind = 'task' AND done_at IS NULL AND deleted_at IS NULL"
+            " ORDER BY due_on, id LIMIT 1",
         {"id": deal_id},
     ).scalar()
     if task_id is not None and not body:

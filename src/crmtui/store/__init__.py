@@ -1,7 +1,6 @@
 """The data layer: models, database, services. Never imports Textual.
 
-Names are loaded on first use, so `crmtui --version` or an error message does not pay for
-SQLAlchemy's import.
+Names are loaded on first use, so `crmtui --version` or an error message imports none of it.
 """
 
 from __future__ import annotations

@@ -10,13 +10,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
-from sqlmodel import Session
-
 from crmtui.store import clock, undo
 from crmtui.store.dates import parse_date
 from crmtui.store.errors import NotFound, ValidationError
 from crmtui.store.models import Activity, Company, Contact, Deal
+from crmtui.store.sql import Session
 
 LOG_KINDS = ("note", "call", "email", "meeting")
 RECORD_KINDS = ("deal", "company", "contact")
@@ -91,7 +89,6 @@ def log_activity(
     now = clock.utcnow()
     activity = Activity(kind=kind, body=body, occurred_at=occurred, created_at=now, **owners)
     session.add(activity)
-    session.flush()
     undo.record(
         session,
         f"log {kind}",
@@ -117,7 +114,6 @@ def add_task(
     now = clock.utcnow()
     task = Activity(kind="task", body=body, occurred_at=now, due_on=due_on, created_at=now, **owners)
     session.add(task)
-    session.flush()
     undo.record(
         session, "add task", [{"op": "trash", "table": "activity", "id": task.id}], scope=undo_scope(record_kind, record_id)
     )
@@ -153,7 +149,6 @@ def complete_task(session: Session, task_id: int | str, *, scope: str | None = N
     op = undo.update_op(session, "activity", task.id, ["done_at"])
     task.done_at = clock.utcnow()
     session.add(task)
-    session.flush()
     undo.record(session, "complete task", [op], scope=scope or task_scope(task))
     return task
 
@@ -169,7 +164,6 @@ def reschedule_task(session: Session, task_id: int | str, due: str | dt.date, *,
     op = undo.update_op(session, "activity", task.id, ["due_on"])
     task.due_on = due_on
     session.add(task)
-    session.flush()
     undo.record(session, "reschedule task", [op], scope=scope or task_scope(task))
     return task
 
@@ -181,7 +175,6 @@ def delete_activity(session: Session, activity_id: int, *, scope: str) -> Activi
         raise NotFound(f"no activity with id {activity_id}")
     activity.deleted_at = clock.utcnow()
     session.add(activity)
-    session.flush()
     undo.record(session, f"delete {activity.kind}", [{"op": "restore", "table": "activity", "id": activity.id}], scope=scope)
     return activity
 
@@ -222,16 +215,13 @@ def _record_where(kind: str) -> str:
 
 def timeline(session: Session, kind: str, record_id: int, *, limit: int = 500) -> list[TimelineEntry]:
     """A record's activities and tasks, with its deals' stage changes mixed in, newest first."""
-    conn = session.connection()
     params = {"id": record_id, "limit": limit}
-    rows = conn.execute(
-        text(
-            "SELECT a.id, a.kind, a.body, a.occurred_at, a.due_on, a.done_at, a.deal_id, d.title FROM activity a"
+    rows = session.execute(
+        "SELECT a.id, a.kind, a.body, a.occurred_at, a.due_on, a.done_at, a.deal_id, d.title FROM activity a"
             f" LEFT JOIN deal d ON d.id = a.deal_id WHERE {_record_where(kind)} AND a.deleted_at IS NULL"
-            " ORDER BY a.occurred_at DESC, a.id DESC LIMIT :limit"
-        ),
+            " ORDER BY a.occurred_at DESC, a.id DESC LIMIT :limit",
         params,
-    ).all()
+    ).fetchall()
     entries = [
         TimelineEntry(
             kind=r[1], at=_ts(r[3]), text=r[2], activity_id=r[0], deal_id=r[6], deal_title=r[7],
@@ -244,14 +234,12 @@ def timeline(session: Session, kind: str, record_id: int, *, limit: int = 500) -
         "company": "d.company_id = :id AND d.deleted_at IS NULL",
         "contact": "d.contact_id = :id AND d.deleted_at IS NULL",
     }[kind]
-    changes = conn.execute(
-        text(
-            "SELECT sc.changed_at, f.name, t.name, d.id, d.title FROM stage_change sc JOIN deal d ON d.id = sc.deal_id"
+    changes = session.execute(
+        "SELECT sc.changed_at, f.name, t.name, d.id, d.title FROM stage_change sc JOIN deal d ON d.id = sc.deal_id"
             " LEFT JOIN stage f ON f.id = sc.from_stage_id JOIN stage t ON t.id = sc.to_stage_id"
-            f" WHERE {deal_filter} ORDER BY sc.changed_at DESC, sc.id DESC LIMIT :limit"
-        ),
+            f" WHERE {deal_filter} ORDER BY sc.changed_at DESC, sc.id DESC LIMIT :limit",
         params,
-    ).all()
+    ).fetchall()
     for c in changes:
         what = f"{c[1]} → {c[2]}" if c[1] else f"created in {c[2]}"
         entries.append(TimelineEntry(kind="stage", at=_ts(c[0]), text=what, deal_id=c[3], deal_title=c[4]))
@@ -261,13 +249,11 @@ def timeline(session: Session, kind: str, record_id: int, *, limit: int = 500) -
 
 def next_open_task(session: Session, kind: str, record_id: int) -> Activity | None:
     """The open task due first on a record (overdue ones included)."""
-    row = session.connection().execute(
-        text(
-            f"SELECT a.id FROM activity a WHERE {_record_where(kind)} AND a.kind = 'task' AND a.done_at IS NULL"
-            " AND a.deleted_at IS NULL ORDER BY a.due_on IS NULL, a.due_on, a.id LIMIT 1"
-        ),
+    row = session.execute(
+        f"SELECT a.id FROM activity a WHERE {_record_where(kind)} AND a.kind = 'task' AND a.done_at IS NULL"
+            " AND a.deleted_at IS NULL ORDER BY a.due_on IS NULL, a.due_on, a.id LIMIT 1",
         {"id": record_id},
-    ).first()
+    ).fetchone()
     return session.get(Activity, row[0]) if row else None
 
 
@@ -283,13 +269,11 @@ class StageStay:
 
 def stage_history(session: Session, deal_id: int) -> list[StageStay]:
     """The stages a deal went through, oldest first, with the days spent in each."""
-    rows = session.connection().execute(
-        text(
-            "SELECT t.name, sc.changed_at FROM stage_change sc JOIN stage t ON t.id = sc.to_stage_id"
-            " WHERE sc.deal_id = :id ORDER BY sc.changed_at, sc.id"
-        ),
+    rows = session.execute(
+        "SELECT t.name, sc.changed_at FROM stage_change sc JOIN stage t ON t.id = sc.to_stage_id"
+            " WHERE sc.deal_id = :id ORDER BY sc.changed_at, sc.id",
         {"id": deal_id},
-    ).all()
+    ).fetchall()
     now = clock.utcnow()
     stays = []
     for i, (name, at) in enumerate(rows):
@@ -307,15 +291,13 @@ def tasks(session: Session, *, overdue: bool = False, include_done: bool = False
         where.append("a.done_at IS NULL")
     if overdue:
         where.append("a.due_on < :today")
-    rows = session.connection().execute(
-        text(
-            "SELECT a.id, a.body, a.due_on, a.done_at, a.deal_id, d.title AS deal, a.company_id, c.name AS company,"
+    rows = session.execute(
+        "SELECT a.id, a.body, a.due_on, a.done_at, a.deal_id, d.title AS deal, a.company_id, c.name AS company,"
             " a.contact_id, p.name AS contact FROM activity a LEFT JOIN deal d ON d.id = a.deal_id"
             " LEFT JOIN company c ON c.id = a.company_id LEFT JOIN contact p ON p.id = a.contact_id"
-            f" WHERE {' AND '.join(where)} ORDER BY a.due_on IS NULL, a.due_on, a.id LIMIT :limit"
-        ),
+            f" WHERE {' AND '.join(where)} ORDER BY a.due_on IS NULL, a.due_on, a.id LIMIT :limit",
         params,
-    ).mappings().all()
+    ).fetchall()
     today = clock.today()
     out = []
     for r in rows:

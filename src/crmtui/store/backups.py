@@ -4,8 +4,7 @@ database is opened on a day, and before anything that rewrites many records), on
 
 A backup is a consistent copy made with SQLite's backup API while others may go on reading and
 writing, written under a temporary name, flushed to disk and renamed, mode 0600, in rollback-journal
-mode so that it is one self-contained file. Plain sqlite3 only: opening a database looks for
-today's backup here, and that must not load SQLAlchemy.
+mode so that it is one self-contained file.
 """
 
 from __future__ import annotations
@@ -142,10 +141,8 @@ def backup_before(where: Any, reason: str) -> Path:  # noqa: ANN401 - a Session,
     """A backup before something that rewrites many records (`reason`: before-import-undo, ...),
     of the database behind a Session, a Database or a path. It reads what is committed, so it may
     be called inside the caller's transaction, before its writes."""
-    if hasattr(where, "get_bind"):
-        path = Path(where.get_bind().url.database)
-    else:
-        path = Path(getattr(where, "path", where))
+    where = getattr(where, "database", None) or where  # a Session: its Database
+    path = Path(getattr(where, "path", where))
     return take_backup(path, reason, busy_timeout=getattr(where, "busy_timeout", 5.0))
 
 

@@ -12,15 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
-from sqlmodel import Session
-
 from crmtui.store import undo
 from crmtui.store.companies import find_company
 from crmtui.store.custom_fields import CUSTOM_PREFIX, custom_fields, split_custom_values, write_custom_values
 from crmtui.store.deals import MoveResult, create_deal, delete_deal, get_deal, mark_lost, mark_won, move_deal, step_deal
 from crmtui.store.errors import ValidationError
 from crmtui.store.models import Deal, Stage
+from crmtui.store.sql import Session
 from crmtui.store.validate import require_text
 
 SCOPE = "board"
@@ -42,9 +40,9 @@ def _recorded(session: Session, deal_id: int | str, label: str, change) -> MoveR
         return result
     ops = [before]
     if result.from_stage.id != result.to_stage.id:
-        change_id = session.connection().execute(
-            text("SELECT max(id) FROM stage_change WHERE deal_id = :id"), {"id": deal.id}
-        ).scalar_one()
+        change_id = session.execute(
+            "SELECT max(id) FROM stage_change WHERE deal_id = :id", {"id": deal.id}
+        ).scalar()
         ops.append({"op": "delete_row", "table": "stage_change", "id": change_id})
     undo.record(session, label.format(title=deal.title, stage=result.to_stage.name), ops, scope=SCOPE)
     return result
@@ -105,10 +103,8 @@ def create(
     )
     write_custom_values(session, deal.id, values)
     ops = [{"op": "trash", "table": "deal", "id": deal.id}]
-    tasks = session.connection().execute(
-        text("SELECT id FROM activity WHERE deal_id = :id AND deleted_at IS NULL"), {"id": deal.id}
-    ).scalars()
-    ops.extend({"op": "trash", "table": "activity", "id": task_id} for task_id in tasks)
+    tasks = session.execute("SELECT id FROM activity WHERE deal_id = :id AND deleted_at IS NULL", {"id": deal.id})
+    ops.extend({"op": "trash", "table": "activity", "id": task_id} for (task_id,) in tasks)
     if new_company and deal.company_id is not None:
         ops.append({"op": "trash", "table": "company", "id": deal.company_id})
     undo.record(session, f"new deal “{deal.title}”", ops, scope=SCOPE)

@@ -8,8 +8,7 @@ contact `p`, so a filter or sort at 100,000 deals costs one query per column, ne
 deal. A filter on a custom field reads the matching deals from `ix_custom_value_value` (field,
 value) once, then keeps the column's deals that are among them.
 
-Plain sqlite3, like the board: the custom-field definitions (which bring SQLAlchemy) are read
-only when a filter, sort or card names a custom field.
+The custom-field definitions are read only when a filter, sort or card names a custom field.
 """
 
 from __future__ import annotations

@@ -11,11 +11,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import text
-from sqlmodel import Session
-
 from crmtui.store import undo
 from crmtui.store.errors import NotFound, ValidationError
+from crmtui.store.sql import Session
 
 # The lists as the user types them -> as stored in choice.list_name.
 LISTS = {"source": "source", "lost-reason": "lost_reason", "customer-size": "customer_size", "category": "category"}
@@ -44,8 +42,8 @@ def shown_name(name: str) -> str:
 
 def values(session: Session, name: str) -> list[str]:
     """The values of a list (stored name, e.g. "lost_reason"), in order."""
-    return [r[0] for r in session.connection().execute(
-        text("SELECT value FROM choice WHERE list_name = :n ORDER BY position, id"), {"n": name})]
+    return [r[0] for r in session.execute(
+        "SELECT value FROM choice WHERE list_name = :n ORDER BY position, id", {"n": name})]
 
 
 def all_lists(session: Session) -> dict[str, list[str]]:
@@ -63,10 +61,10 @@ def _clean(value: str) -> str:
 
 
 def _rows(session: Session, name: str) -> list[dict[str, Any]]:
-    return [dict(r) for r in session.connection().execute(
-        text("SELECT id, list_name, value, position FROM choice WHERE list_name = :n ORDER BY position, id"),
+    return [dict(r) for r in session.execute(
+        "SELECT id, list_name, value, position FROM choice WHERE list_name = :n ORDER BY position, id",
         {"n": name},
-    ).mappings()]
+    )]
 
 
 def _find(rows: list[dict[str, Any]], name: str, value: str) -> dict[str, Any]:
@@ -91,8 +89,8 @@ def add_choice(session: Session, typed_list: str, value: str) -> str:
     rows = _rows(session, name)
     _refuse_duplicate(rows, name, cleaned)
     position = max((r["position"] for r in rows), default=-1) + 1
-    new_id = session.connection().execute(
-        text("INSERT INTO choice (list_name, value, position) VALUES (:n, :v, :p)"),
+    new_id = session.execute(
+        "INSERT INTO choice (list_name, value, position) VALUES (:n, :v, :p)",
         {"n": name, "v": cleaned, "p": position},
     ).lastrowid
     undo.record(session, f"Add {cleaned!r} to {shown_name(name)}",
@@ -108,23 +106,22 @@ def rename_choice(session: Session, typed_list: str, old: str, new: str) -> dict
     row = _find(rows, name, old)
     cleaned = _clean(new)
     _refuse_duplicate(rows, name, cleaned, besides=row["id"])
-    conn = session.connection()
     ops = [undo.update_op(session, "choice", row["id"], ["value"])]
     changed: dict[str, int] = {}
     for table, column in USED_BY[name]:
         # Undo puts back each record's own spelling: the ids, grouped by what they said.
         found = [{"op": "update_ids", "table": table, "ids": json.loads(ids), "values": {column: said}}
-                 for said, ids in conn.execute(
-                     text(f"SELECT {column}, json_group_array(id) FROM {table}"
-                          f" WHERE {column} = :old COLLATE NOCASE AND {column} IS NOT :new GROUP BY {column}"),
+                 for said, ids in session.execute(
+                     f"SELECT {column}, json_group_array(id) FROM {table}"
+                          f" WHERE {column} = :old COLLATE NOCASE AND {column} IS NOT :new GROUP BY {column}",
                      {"old": row["value"], "new": cleaned})]
-        conn.execute(text(f"UPDATE {table} SET {column} = :new WHERE {column} = :old COLLATE NOCASE"
-                          f" AND {column} IS NOT :new"), {"old": row["value"], "new": cleaned})
+        session.execute(f"UPDATE {table} SET {column} = :new WHERE {column} = :old COLLATE NOCASE"
+                     f" AND {column} IS NOT :new", {"old": row["value"], "new": cleaned})
         ops += found
         changed[table] = sum(len(op["ids"]) for op in found)
     if cleaned == row["value"] and not any(changed.values()):
         return changed  # nothing to do: no undo entry for it
-    conn.execute(text("UPDATE choice SET value = :v WHERE id = :id"), {"v": cleaned, "id": row["id"]})
+    session.execute("UPDATE choice SET value = :v WHERE id = :id", {"v": cleaned, "id": row["id"]})
     undo.record(session, f"Rename {row['value']!r} to {cleaned!r} in {shown_name(name)}", ops, scope="settings")
     return changed
 
@@ -134,13 +131,12 @@ def remove_choice(session: Session, typed_list: str, value: str) -> dict[str, in
     records still say it per table."""
     name = list_name(typed_list)
     row = _find(_rows(session, name), name, value)
-    conn = session.connection()
-    conn.execute(text("DELETE FROM choice WHERE id = :id"), {"id": row["id"]})
+    session.execute("DELETE FROM choice WHERE id = :id", {"id": row["id"]})
     undo.record(session, f"Remove {row['value']!r} from {shown_name(name)}",
                 [{"op": "insert", "table": "choice", "values": row}], scope="settings")
     return {
-        table: conn.execute(text(f"SELECT count(*) FROM {table} WHERE {column} = :v COLLATE NOCASE"
-                                 " AND deleted_at IS NULL"), {"v": row["value"]}).scalar_one()
+        table: session.execute(f"SELECT count(*) FROM {table} WHERE {column} = :v COLLATE NOCASE"
+                            " AND deleted_at IS NULL", {"v": row["value"]}).scalar()
         for table, column in USED_BY[name]
     }
 

@@ -35,5 +35,5 @@ def today() -> dt.date:
 
 
 def to_db(value: dt.datetime) -> str:
-    """A timestamp as SQLAlchemy stores DATETIME in SQLite (for raw, bulk SQL)."""
+    """A timestamp as the store keeps it in SQLite (naive UTC, with microseconds)."""
     return value.isoformat(sep=" ", timespec="microseconds")

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func
-from sqlmodel import Session, select
-
 from crmtui.store import clock
 from crmtui.store.errors import NotFound, ValidationError
 from crmtui.store.models import Company
+from crmtui.store.sql import Session
 from crmtui.store.tags import set_tags
 from crmtui.store.validate import clean_email, clean_text, clean_url, normalise_domain, require_text
 
@@ -52,7 +50,6 @@ def create_company(
         updated_at=now,
     )
     session.add(company)
-    session.flush()
     if tags:
         set_tags(session, "company", company.id, tags)
     return company
@@ -68,16 +65,10 @@ def get_company(session: Session, company_id: int) -> Company:
 def find_company(session: Session, name: str) -> Company | None:
     """A live company by exact name (case-insensitive), or by domain."""
     text = " ".join(name.split())
-    found = session.exec(
-        select(Company)
-        .where(func.lower(Company.name) == text.lower(), Company.deleted_at.is_(None))
-        .order_by(Company.id)
-    ).first()
-    if found is None and "." in text and (dom := normalise_domain(text)):
-        found = session.exec(
-            select(Company).where(Company.domain == dom, Company.deleted_at.is_(None)).order_by(Company.id)
-        ).first()
-    return found
+    found = session.find(Company, "lower(name) = ? AND deleted_at IS NULL", [text.lower()])
+    if not found and "." in text and (dom := normalise_domain(text)):
+        found = session.find(Company, "domain = ? AND deleted_at IS NULL", [dom])
+    return found[0] if found else None
 
 
 def get_or_create_company(session: Session, name: str) -> Company:

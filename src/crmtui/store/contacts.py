@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func
-from sqlmodel import Session, select
-
 from crmtui.store import clock
 from crmtui.store.companies import resolve_company
 from crmtui.store.errors import NotFound
 from crmtui.store.models import Contact
+from crmtui.store.sql import Session
 from crmtui.store.tags import set_tags
 from crmtui.store.validate import clean_email, clean_text, require_text
 
@@ -44,7 +42,6 @@ def create_contact(
         updated_at=now,
     )
     session.add(contact)
-    session.flush()
     if tags:
         set_tags(session, "contact", contact.id, tags)
     return contact
@@ -60,10 +57,9 @@ def get_contact(session: Session, contact_id: int) -> Contact:
 def find_contact(session: Session, name_or_email: str) -> Contact | None:
     """A live contact by email (case-insensitive) or exact name."""
     text = " ".join(name_or_email.split())
-    column = Contact.email if "@" in text else Contact.name
-    return session.exec(
-        select(Contact).where(func.lower(column) == text.lower(), Contact.deleted_at.is_(None)).order_by(Contact.id)
-    ).first()
+    column = "email" if "@" in text else "name"
+    found = session.find(Contact, f"lower({column}) = ? AND deleted_at IS NULL", [text.lower()])
+    return found[0] if found else None
 
 
 def resolve_contact(session: Session, ref: str | int | None, *, company_id: int | None = None) -> Contact | None:

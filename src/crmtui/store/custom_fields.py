@@ -35,12 +35,10 @@ import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import text
-from sqlmodel import Session
-
 from crmtui.store.dates import parse_date
 from crmtui.store.errors import NotFound, ValidationError
 from crmtui.store.money import format_money, format_money_input
+from crmtui.store.sql import Session
 from crmtui.store.validate import clean_amount, clean_email, clean_text, clean_url
 
 CUSTOM_PREFIX = "cf_"  # form field name of custom field 7: "cf_7"
@@ -65,8 +63,6 @@ Db = Session | sqlite3.Connection  # the store's session, or the exporter's raw 
 
 def query_rows(db: Db, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
     """Rows as dicts, from a session or a plain sqlite3 connection (the SQL uses :named params)."""
-    if isinstance(db, Session):
-        return [dict(r) for r in db.connection().execute(text(sql), dict(params or {})).mappings()]
     cursor = db.execute(sql, dict(params or {}))
     names = [c[0] for c in cursor.description]
     return [dict(zip(names, r, strict=True)) for r in cursor]
@@ -379,10 +375,7 @@ def _stored(db: Db, entity: str, fields: list[dict[str, Any]], record_ids: Itera
              else "x.deleted_at IS NULL")
     sql = f"SELECT x.id, {', '.join(value_sql(fields, 'x'))} FROM {entity} x WHERE {where}"
     params = {"ids": json.dumps([int(i) for i in record_ids])} if record_ids is not None else {}
-    if isinstance(db, Session):
-        rows = db.connection().execute(text(sql), params).all()
-    else:
-        rows = db.execute(sql, params).fetchall()
+    rows = db.execute(sql, params).fetchall()
     return {row[0]: tuple(row[1:]) for row in rows}
 
 
@@ -419,9 +412,9 @@ def with_fields(db: Db, entity: str, rows: list[dict[str, Any]]) -> list[dict[st
 
 def custom_values(session: Session, kind: str, record_id: int) -> dict[int, str | None]:
     """Stored values of a record's custom fields, by field id (lookups are not stored)."""
-    rows = session.connection().execute(
-        text("SELECT v.field_id, v.value FROM custom_value v JOIN custom_field f ON f.id = v.field_id"
-             " WHERE f.entity = :e AND v.entity_id = :id"),
+    rows = session.execute(
+        "SELECT v.field_id, v.value FROM custom_value v JOIN custom_field f ON f.id = v.field_id"
+             " WHERE f.entity = :e AND v.entity_id = :id",
         {"e": kind, "id": record_id},
     )
     return {r[0]: r[1] for r in rows}
@@ -442,13 +435,12 @@ def restore_custom_values(session: Session, kind: str, record_id: int, values: M
 
 def write_custom_values(session: Session, record_id: int, values: Mapping[int, str | None]) -> None:
     """Store a record's custom values by field id; None clears one."""
-    conn = session.connection()
     for field_id, value in values.items():
         if value is None:
-            conn.execute(text("DELETE FROM custom_value WHERE field_id = :f AND entity_id = :id"),
+            session.execute("DELETE FROM custom_value WHERE field_id = :f AND entity_id = :id",
                          {"f": field_id, "id": record_id})
         else:
-            conn.execute(text("INSERT OR REPLACE INTO custom_value (field_id, entity_id, value) VALUES (:f, :id, :v)"),
+            session.execute("INSERT OR REPLACE INTO custom_value (field_id, entity_id, value) VALUES (:f, :id, :v)",
                          {"f": field_id, "id": record_id, "v": value})
 
 

@@ -4,28 +4,21 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from crmtui.store import backups, migrations
 from crmtui.store.errors import DatabaseError
+from crmtui.store.sql import Session, connect
 
-if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-    from sqlmodel import Session
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 DEFAULT_BUSY_TIMEOUT = 5.0
 
 
 class Database:
-    """An open crmtui database: the SQLAlchemy engine (made when first used: commands that only
-    need `raw()`, such as `import`, start 0.3 s sooner without loading SQLAlchemy) plus helpers
-    for transactions."""
+    """An open crmtui database: where it is, and its transactions (`session`, `writing`)."""
 
     def __init__(self, path: Path, busy_timeout: float) -> None:
         self.path = path
@@ -33,35 +26,27 @@ class Database:
         self.backup_path: Path | None = None  # set when opening ran a migration
         self.backup_problem: str | None = None  # why today's backup could not be taken
 
-    @cached_property
-    def engine(self) -> Engine:
-        return _make_engine(self.path, self.busy_timeout)
-
-    def engine_on(self, conn: sqlite3.Connection) -> Engine:
-        """An engine whose one connection is `conn` (from `raw()`, used in its thread): a caller
-        that watches `PRAGMA data_version` on `conn` writes through it, and its own commits then
-        do not look like another program's."""
-        return _make_engine(self.path, self.busy_timeout, conn)
-
     @contextmanager
-    def session(self, *, write: bool = True, engine: Engine | None = None) -> Iterator[Session]:
+    def session(self, *, write: bool = True, conn: sqlite3.Connection | None = None) -> Iterator[Session]:
         """One transaction: committed when the block ends, rolled back on any error. It holds the
         write lock from its start (waiting up to busy_timeout for another writer); `write=False`
-        reads one snapshot instead, never waiting for a writer, and must not write. `engine`: one
-        from `engine_on`, instead of the shared one."""
-        from sqlmodel import Session
-
-        engine = engine or self.engine
-        session = Session(engine if write else reading(engine), expire_on_commit=False)
-        try:
-            with translate_errors(self.path, self.busy_timeout):
-                yield session
-                session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+        reads one snapshot instead, never waiting for a writer, and must not write. `conn`: a
+        connection of the caller's own (from `raw()`, kept open after), instead of a new one."""
+        with translate_errors(self.path, self.busy_timeout):
+            own = conn is None
+            conn = self.raw() if conn is None else conn
+            try:
+                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                try:
+                    yield Session(conn, self)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            finally:
+                if own:
+                    conn.close()
 
     @contextmanager
     def writing(self, *, commit: bool = True) -> Iterator[sqlite3.Connection]:
@@ -83,14 +68,14 @@ class Database:
                 conn.close()
 
     def raw(self) -> sqlite3.Connection:
-        """A plain sqlite3 connection with the same pragmas (bulk work, benchmarks)."""
-        conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
+        """A sqlite3 connection with the database's pragmas, in autocommit mode (transactions are
+        begun explicitly), usable from any thread, its rows read by name (`sql.Row`)."""
+        conn = connect(self.path, self.busy_timeout, check_same_thread=False)
         _apply_pragmas(conn, self.busy_timeout)
         return conn
 
     def close(self) -> None:
-        if "engine" in self.__dict__:
-            self.engine.dispose()
+        """Nothing stays open between transactions; kept so callers can say they are done."""
 
 
 @contextmanager
@@ -99,22 +84,17 @@ def translate_errors(path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> 
     try:
         yield
     except Exception as exc:
-        if not isinstance(exc, _database_errors()):
+        if not isinstance(exc, sqlite3.Error):
             raise
         raise database_error(path, exc, busy_timeout) from None
 
 
-def _database_errors() -> tuple[type[BaseException], ...]:
-    """sqlite3's errors, and SQLAlchemy's wrapper of them once SQLAlchemy is loaded (nothing
-    can raise it before)."""
-    sa_exc = sys.modules.get("sqlalchemy.exc")
-    return (sqlite3.Error, sa_exc.DBAPIError) if sa_exc is not None else (sqlite3.Error,)
 
 
 def database_error(path: Path, exc: BaseException, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> DatabaseError:
-    """The readable DatabaseError for an exception of sqlite3 (or SQLAlchemy's wrapper of one).
+    """The readable DatabaseError for an exception of sqlite3.
     A change refused this way wrote nothing: its transaction was rolled back."""
-    orig = getattr(exc, "orig", None) or exc
+    orig = exc
     text = str(orig).lower()
     if "locked" in text or "busy" in text:
         return DatabaseError(
@@ -258,38 +238,4 @@ def open_database(
     return db
 
 
-def _make_engine(path: Path, busy_timeout: float, conn: sqlite3.Connection | None = None) -> Engine:
-    from sqlalchemy import create_engine, event
-    from sqlalchemy.pool import StaticPool
-
-    if conn is not None:
-        engine = create_engine("sqlite://", creator=lambda: conn, poolclass=StaticPool)
-    else:
-        engine = create_engine(
-            f"sqlite:///{path}",
-            connect_args={"timeout": busy_timeout, "check_same_thread": False},
-        )
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):  # noqa: ANN001
-        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (SQLAlchemy's pysqlite recipe)
-        _apply_pragmas(dbapi_conn, busy_timeout)
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn):  # noqa: ANN001
-        # The write lock from the start, waiting up to busy_timeout for another writer: a
-        # deferred transaction that read first cannot wait when it comes to write (WAL hands
-        # it SQLITE_BUSY at once), and a change reads before it writes (checks, undo entries).
-        # A reading one (`reading`) is deferred: a snapshot that waits for nobody.
-        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("crmtui_reading") else "BEGIN IMMEDIATE")
-
-    return engine
-
-
-def reading(engine: Engine) -> Engine:
-    """The engine for sessions that only read (`Database.session(write=False)`, the dashboard's
-    scans side by side): they neither wait for a writer nor hold one up."""
-    return engine.execution_options(crmtui_reading=True)
-
-
-__all__ = ["Database", "open_database", "reading", "translate_errors"]
+__all__ = ["Database", "open_database", "translate_errors"]

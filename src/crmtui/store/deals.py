@@ -6,9 +6,6 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
-from sqlmodel import Session
-
 from crmtui.store import clock, followups, undo
 from crmtui.store.companies import resolve_company
 from crmtui.store.contacts import resolve_contact
@@ -18,6 +15,7 @@ from crmtui.store.errors import NotFound, ValidationError
 from crmtui.store.models import Deal, Stage, StageChange
 from crmtui.store.money import parse_amount
 from crmtui.store.pipelines import find_pipeline, find_stage, first_open_stage, stage_of_kind
+from crmtui.store.sql import Session
 from crmtui.store.tags import set_tags, tags_of
 from crmtui.store.validate import clean_confidence, clean_currency, clean_text, clean_url, require_text
 
@@ -88,11 +86,9 @@ def create_deal(
         updated_at=now,
     )
     session.add(deal)
-    session.flush()
     session.add(StageChange(deal_id=deal.id, from_stage_id=None, to_stage_id=target.id, changed_at=now))
     if tags:
         set_tags(session, "deal", deal.id, tags)
-    session.flush()
 
     if target.kind == "open" and (follow_up or (follow_up is None and followups.wants_follow_up(session))):
         followups.add_follow_up_task(session, deal.id)
@@ -145,7 +141,6 @@ def move_deal(
             deal.lost_reason = require_text(lost_reason, "reason")
             deal.updated_at = clock.utcnow()
             session.add(deal)
-            session.flush()
             return MoveResult(deal, current, target, True)
         return MoveResult(deal, current, target, False)
     now = clock.utcnow()
@@ -160,7 +155,6 @@ def move_deal(
         deal.lost_reason = require_text(lost_reason, "reason") if target.kind == "lost" and lost_reason else None
     session.add(deal)
     session.add(StageChange(deal_id=deal.id, from_stage_id=current.id, to_stage_id=target.id, changed_at=now))
-    session.flush()
     return MoveResult(deal, current, target, True)
 
 
@@ -203,7 +197,6 @@ def delete_deal(session: Session, deal_id: int | str) -> Deal:
     deal = get_deal(session, deal_id)
     deal.deleted_at = clock.utcnow()
     session.add(deal)
-    session.flush()
     return deal
 
 
@@ -213,7 +206,6 @@ def restore_deal(session: Session, deal_id: int | str) -> Deal:
     deal.deleted_at = None
     deal.updated_at = clock.utcnow()
     session.add(deal)
-    session.flush()
     return deal
 
 
@@ -275,7 +267,7 @@ def deal_rows(
     if limit is not None:
         sql += " LIMIT :limit"
         params["limit"] = limit
-    rows = session.connection().execute(text(sql), params).mappings().all()
+    rows = session.execute(sql, params).fetchall()
     return with_fields(session, "deal", [_row_dict(r) for r in rows])
 
 
@@ -297,14 +289,12 @@ def deal_detail(session: Session, deal_id: int | str) -> dict[str, Any]:
     """One deal as a dict, with its stage history (oldest first)."""
     deal = get_deal(session, deal_id)
     (row,) = deal_rows(session, deal_id=deal.id)
-    history = session.connection().execute(
-        text(
-            "SELECT sc.changed_at, f.name AS from_stage, t.name AS to_stage FROM stage_change sc"
+    history = session.execute(
+        "SELECT sc.changed_at, f.name AS from_stage, t.name AS to_stage FROM stage_change sc"
             " LEFT JOIN stage f ON f.id = sc.from_stage_id JOIN stage t ON t.id = sc.to_stage_id"
-            " WHERE sc.deal_id = :id ORDER BY sc.changed_at, sc.id"
-        ),
+            " WHERE sc.deal_id = :id ORDER BY sc.changed_at, sc.id",
         {"id": deal.id},
-    ).mappings()
+    )
     row["stage_history"] = [
         {"at": str(h["changed_at"]).replace(" ", "T")[:19] + "Z", "from": h["from_stage"], "to": h["to_stage"]}
         for h in history
@@ -328,6 +318,5 @@ def snooze_deal(session: Session, deal_id: int | str, until: str | dt.date | Non
     deal.snoozed_until = day
     deal.updated_at = clock.utcnow()
     session.add(deal)
-    session.flush()
     undo.record(session, f"snooze deal #{deal.id}", [op], scope="followups")
     return deal, day

@@ -11,9 +11,6 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import text
-from sqlmodel import Session
-
 from crmtui.store import clock, undo
 from crmtui.store.activities import get_record, undo_scope
 from crmtui.store.custom_fields import (
@@ -30,6 +27,7 @@ from crmtui.store.dates import parse_date
 from crmtui.store.errors import ValidationError
 from crmtui.store.models import Company, Contact, DealLink
 from crmtui.store.money import format_money_input
+from crmtui.store.sql import Session
 from crmtui.store.tags import clean_tags, newest_tag_id, set_tags, tags_after, tags_of
 from crmtui.store.validate import (
     clean_amount,
@@ -145,13 +143,13 @@ def form_values(session: Session, kind: str, record_id: int) -> dict[str, str]:
         elif field == "contact":
             values[field] = _name_of(session, Contact, record.contact_id)
         elif field == "stage":
-            values[field] = session.connection().execute(
-                text("SELECT name FROM stage WHERE id = :id"), {"id": record.stage_id}
-            ).scalar_one()
+            values[field] = session.execute(
+                "SELECT name FROM stage WHERE id = :id", {"id": record.stage_id}
+            ).scalar()
         elif field == "pipeline":
-            values[field] = session.connection().execute(
-                text("SELECT name FROM pipeline WHERE id = :id"), {"id": record.pipeline_id}
-            ).scalar_one()
+            values[field] = session.execute(
+                "SELECT name FROM pipeline WHERE id = :id", {"id": record.pipeline_id}
+            ).scalar()
         elif field in ("amount", "cost"):
             cents = getattr(record, f"{field}_cents")
             values[field] = format_money_input(cents)
@@ -244,7 +242,6 @@ def update_record(session: Session, kind: str, record_id: int, values: Mapping[s
             setattr(record, field, value)
     record.updated_at = clock.utcnow()
     session.add(record)
-    session.flush()
     if kind == "deal" and ("stage" in changed or "pipeline" in changed):
         from crmtui.store.deals import move_deal
         from crmtui.store.pipelines import find_pipeline, find_stage, first_open_stage
@@ -260,12 +257,11 @@ def update_record(session: Session, kind: str, record_id: int, values: Mapping[s
                 target = find_stage(session, pipe, before["stage"]) if before["stage"].casefold() in names else first_open_stage(session, pipe)
             record.pipeline_id = pipe.id
             session.add(record)
-            session.flush()
         result = move_deal(session, record_id, target, lost_reason=cleaned.get("lost_reason"))
         if result.changed:
-            last = session.connection().execute(
-                text("SELECT max(id) FROM stage_change WHERE deal_id = :id"), {"id": record_id}
-            ).scalar_one()
+            last = session.execute(
+                "SELECT max(id) FROM stage_change WHERE deal_id = :id", {"id": record_id}
+            ).scalar()
             ops.append({"op": "delete_row", "table": "stage_change", "id": last})
     names = {f["id"]: f["name"] for f in custom_fields(session, kind)} if custom_changed else {}
     labels = ", ".join([FIELDS[kind][f][0].split(" (")[0].lower() for f in changed]
@@ -342,7 +338,6 @@ def trash_record(session: Session, kind: str, record_id: int) -> None:
     record = get_record(session, kind, record_id)
     record.deleted_at = clock.utcnow()
     session.add(record)
-    session.flush()
     undo.record(session, f"delete {kind}", [{"op": "restore", "table": kind, "id": record_id}], scope=undo_scope(kind, record_id))
 
 
@@ -371,15 +366,13 @@ def add_link(session: Session, deal_id: int, target: str, *, kind: str = "file",
         target = str(Path(target).expanduser())
     link = DealLink(deal_id=deal_id, kind=kind, target=target, label=clean_text(label), created_at=clock.utcnow())
     session.add(link)
-    session.flush()
     undo.record(session, "add link", [{"op": "delete_row", "table": "deal_link", "id": link.id}], scope=undo_scope("deal", deal_id))
     return link
 
 
 def deal_links(session: Session, deal_id: int) -> list[DealLink]:
-    from sqlmodel import select
 
-    return list(session.exec(select(DealLink).where(DealLink.deal_id == deal_id).order_by(DealLink.id)))
+    return session.find(DealLink, "deal_id = ?", [deal_id])
 
 
 __all__ = [

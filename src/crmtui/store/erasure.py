@@ -1,6 +1,6 @@
 """Erasing records for good: emptying the trash of what has sat there longer than the
 `trash-days` setting, and purging one deal, company or contact at once (for a person who asks to
-be forgotten). Plain sqlite3: the app asks about the trash at start-up without loading SQLAlchemy.
+be forgotten).
 
 What goes with a record, and what stays:
 - a deal takes its activities, stage changes, tag links, file links and custom values;

@@ -21,9 +21,6 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import text
-from sqlmodel import Session
-
 from crmtui.store import clock, undo
 from crmtui.store.custom_fields import (
     CHOICE_KINDS,
@@ -46,6 +43,7 @@ from crmtui.store.custom_fields import (
 from crmtui.store.editing import FIELDS, builtin_key
 from crmtui.store.errors import NotFound, ValidationError
 from crmtui.store.exporter import COLUMNS
+from crmtui.store.sql import Session
 from crmtui.store.validate import clean_text, require_text
 
 HIDDEN_KEY = "hidden-fields"
@@ -171,15 +169,15 @@ def add_field(
     source = _clean_lookup(session, entity, lookup) if kind == "lookup" else None
     if kind == "lookup" and required:
         raise ValidationError("--required: a lookup field is read from the customer, never typed in", "required")
-    position = session.connection().execute(
-        text("SELECT coalesce(max(position), -1) + 1 FROM custom_field WHERE entity = :e AND deleted_at IS NULL"),
-        {"e": entity}).scalar_one()
-    field_id = session.connection().execute(
-        text("INSERT INTO custom_field (entity, name, kind, options, position, required, lookup)"
-             " VALUES (:e, :n, :k, :o, :p, :r, :l) RETURNING id"),
+    position = session.execute(
+        "SELECT coalesce(max(position), -1) + 1 FROM custom_field WHERE entity = :e AND deleted_at IS NULL",
+        {"e": entity}).scalar()
+    field_id = session.execute(
+        "INSERT INTO custom_field (entity, name, kind, options, position, required, lookup)"
+             " VALUES (:e, :n, :k, :o, :p, :r, :l) RETURNING id",
         {"e": entity, "n": name, "k": kind, "o": json.dumps(choices, ensure_ascii=False) if choices else None,
          "p": position, "r": bool(required), "l": source},
-    ).scalar_one()
+    ).scalar()
     undo.record(session, f"add {entity} field {name}", [{"op": "trash", "table": "custom_field", "id": field_id}],
                 scope="settings")
     return _field_by_id(session, field_id)
@@ -192,8 +190,8 @@ def rename_field(session: Session, entity: str, name: str, new_name: str) -> dic
     if new_name == field["name"]:
         return field
     op = undo.update_op(session, "custom_field", field["id"], ["name"])
-    session.connection().execute(text("UPDATE custom_field SET name = :n WHERE id = :id"),
-                                 {"n": new_name, "id": field["id"]})
+    session.execute("UPDATE custom_field SET name = :n WHERE id = :id",
+                    {"n": new_name, "id": field["id"]})
     undo.record(session, f"rename {field['entity']} field {field['name']} to {new_name}", [op], scope="settings")
     return {**field, "name": new_name}
 
@@ -221,8 +219,8 @@ def change_field(session: Session, entity: str, name: str, *, kind: str | None =
     changed = {**field, "kind": new_kind, "value_kind": new_kind, "choices": choices}
     values = _values_as(session, field, changed) if new_kind != field["kind"] or options is not None else {}
     ops: list[dict[str, Any]] = [undo.update_op(session, "custom_field", field["id"], ["kind", "options", "required"])]
-    session.connection().execute(
-        text("UPDATE custom_field SET kind = :k, options = :o, required = :r WHERE id = :id"),
+    session.execute(
+        "UPDATE custom_field SET kind = :k, options = :o, required = :r WHERE id = :id",
         {"k": new_kind, "o": json.dumps(choices, ensure_ascii=False) if choices else None,
          "r": field["required"] if required is None else bool(required), "id": field["id"]})
     for record_id, (old, new) in values.items():
@@ -293,8 +291,8 @@ def _trash_field(session: Session, field: dict[str, Any]) -> dict[str, Any]:
     if users:
         raise ValidationError(f"{field['name']}: {', '.join(users)} looks it up; delete or change that first", "name")
     op = undo.update_op(session, "custom_field", field["id"], ["deleted_at"])
-    session.connection().execute(text("UPDATE custom_field SET deleted_at = :now WHERE id = :id"),
-                                 {"now": clock.to_db(clock.utcnow()), "id": field["id"]})
+    session.execute("UPDATE custom_field SET deleted_at = :now WHERE id = :id",
+                    {"now": clock.to_db(clock.utcnow()), "id": field["id"]})
     undo.record(session, f"delete {field['entity']} field {field['name']}", [op], scope="settings")
     return field
 
@@ -313,7 +311,7 @@ def restore_field(session: Session, field_id: int) -> dict[str, Any]:
             raise ValidationError(f"F{field_id}: there is a {entity} field called {field['name']!r} now; rename it"
                                   f" (crmtui fields rename {entity} ...) and restore again", "id")
     op = undo.update_op(session, "custom_field", field_id, ["deleted_at"])
-    session.connection().execute(text("UPDATE custom_field SET deleted_at = NULL WHERE id = :id"), {"id": field_id})
+    session.execute("UPDATE custom_field SET deleted_at = NULL WHERE id = :id", {"id": field_id})
     undo.record(session, f"restore {entity} field {name}", [op], scope="settings")
     return _field_by_id(session, field_id)
 
@@ -338,8 +336,8 @@ def _find_option(field: Mapping[str, Any], value: str) -> str:
 
 def _set_options(session: Session, field: Mapping[str, Any], choices: list[str]) -> dict[str, Any]:
     op = undo.update_op(session, "custom_field", field["id"], ["options"])
-    session.connection().execute(text("UPDATE custom_field SET options = :o WHERE id = :id"),
-                                 {"o": json.dumps(choices, ensure_ascii=False), "id": field["id"]})
+    session.execute("UPDATE custom_field SET options = :o WHERE id = :id",
+                    {"o": json.dumps(choices, ensure_ascii=False), "id": field["id"]})
     return op
 
 
@@ -376,12 +374,11 @@ def rename_option(session: Session, entity: str, name: str, old: str, new: str) 
 
 def _rewrite_values(session: Session, field: Mapping[str, Any], old: str, new: str) -> dict[int, str]:
     """Replace option `old` with `new` in every record's value; returns the old values by record."""
-    rows = session.connection().execute(text("SELECT entity_id, value FROM custom_value WHERE field_id = :f"),
-                                        {"f": field["id"]}).all()
+    rows = session.execute("SELECT entity_id, value FROM custom_value WHERE field_id = :f", {"f": field["id"]}).fetchall()
     changed = {record_id: value for record_id, value in rows if _renamed(field, value, old, new) != value}
     if changed:
-        session.connection().execute(
-            text("UPDATE custom_value SET value = :v WHERE field_id = :f AND entity_id = :id"),
+        session.executemany(
+            "UPDATE custom_value SET value = :v WHERE field_id = :f AND entity_id = :id",
             [{"f": field["id"], "id": rid, "v": _renamed(field, value, old, new)} for rid, value in changed.items()])
     return changed
 
@@ -410,9 +407,8 @@ def remove_option(session: Session, entity: str, name: str, option: str) -> tupl
     choices = [o for o in field["choices"] if o != option]
     if not choices:
         raise ValidationError(f"{field['name']}: {option!r} is its last option; add another first", "option")
-    values = session.connection().execute(text("SELECT value FROM custom_value WHERE field_id = :f"),
-                                          {"f": field["id"]}).scalars()
-    keeping = sum(1 for value in values if _has_option(field, value, option))
+    values = session.execute("SELECT value FROM custom_value WHERE field_id = :f", {"f": field["id"]})
+    keeping = sum(1 for (value,) in values if _has_option(field, value, option))
     undo.record(session, f"remove option {option} from {field['name']}", [_set_options(session, field, choices)],
                 scope="settings")
     return choices, keeping
@@ -464,12 +460,12 @@ def _store_hidden(session: Session, entity: str, names: set[str], label: str) ->
         data[entity] = [k for k in FIELDS[entity] if k in names]
     op = undo.setting_op(session, HIDDEN_KEY)
     if data:
-        session.connection().execute(
-            text("INSERT INTO setting (key, value) VALUES (:k, :v)"
-                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
+        session.execute(
+            "INSERT INTO setting (key, value) VALUES (:k, :v)"
+                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             {"k": HIDDEN_KEY, "v": json.dumps(dict(sorted(data.items())))})
     else:
-        session.connection().execute(text("DELETE FROM setting WHERE key = :k"), {"k": HIDDEN_KEY})
+        session.execute("DELETE FROM setting WHERE key = :k", {"k": HIDDEN_KEY})
     undo.record(session, label, [op], scope="settings")
 
 

@@ -13,11 +13,9 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import text
-from sqlmodel import Session
-
 from crmtui.store import clock
 from crmtui.store.settings import all_settings
+from crmtui.store.sql import Session
 
 SECTIONS = {
     "overdue_tasks": "Overdue tasks",
@@ -119,8 +117,8 @@ _RULES = {
 def _open_stages(session: Session) -> list[tuple[int, str, int | None]]:
     return [
         tuple(r)
-        for r in session.connection().execute(
-            text("SELECT id, name, expected_days FROM stage WHERE kind = 'open' AND deleted_at IS NULL")
+        for r in session.execute(
+            "SELECT id, name, expected_days FROM stage WHERE kind = 'open' AND deleted_at IS NULL"
         )
     ]
 
@@ -128,15 +126,13 @@ def _open_stages(session: Session) -> list[tuple[int, str, int | None]]:
 def _deal_facts(session: Session, ids: list[int]) -> dict[int, Any]:
     if not ids:
         return {}
-    rows = session.connection().execute(
-        text(
-            "SELECT d.id, d.title, coalesce(c.name, p.name) AS customer, s.name AS stage, d.amount_cents,"
+    rows = session.execute(
+        "SELECT d.id, d.title, coalesce(c.name, p.name) AS customer, s.name AS stage, d.amount_cents,"
             " d.expected_close, date(d.last_touch_at) AS touched_on, date(d.stage_entered_at) AS entered_on,"
             " s.expected_days"
             " FROM deal d JOIN stage s ON s.id = d.stage_id LEFT JOIN company c ON c.id = d.company_id"
             " LEFT JOIN contact p ON p.id = d.contact_id WHERE d.id IN (%s)" % ",".join(str(int(i)) for i in ids)
-        )
-    ).mappings()
+    )
     return {r["id"]: r for r in rows}
 
 
@@ -148,15 +144,14 @@ def compute_agenda(session: Session, *, today: dt.date | None = None, limit: int
     today = today or clock.today()
     rules = all_settings(session)
     agenda = Agenda(today=today, rules=rules, items={name: [] for name in SECTIONS})
-    conn = session.connection()
     iso_today = today.isoformat()
 
-    overdue, due_today = conn.execute(text(_TASK_COUNTS_SQL), {"today": iso_today}).one()
+    overdue, due_today = session.execute(_TASK_COUNTS_SQL, {"today": iso_today}).fetchone()
     agenda.counts["overdue_tasks"], agenda.counts["due_today"] = overdue, due_today
     # Due today first in its own section; the overdue list is the oldest first.
-    task_rows = list(conn.execute(text(_TASKS_SQL.replace("a.due_on <= :today", "a.due_on = :today")),
+    task_rows = list(session.execute(_TASKS_SQL.replace("a.due_on <= :today", "a.due_on = :today"),
                                   {"today": iso_today, "limit": -1 if limit is None else limit}))
-    task_rows += list(conn.execute(text(_TASKS_SQL.replace("a.due_on <= :today", "a.due_on < :today")),
+    task_rows += list(session.execute(_TASKS_SQL.replace("a.due_on <= :today", "a.due_on < :today"),
                                    {"today": iso_today, "limit": -1 if limit is None else limit}))
     for task_id, body, due_on, deal_id, title, customer, stage, amount in task_rows:
         due = dt.date.fromisoformat(str(due_on))
@@ -180,13 +175,13 @@ def compute_agenda(session: Session, *, today: dt.date | None = None, limit: int
     picked: dict[str, list[int]] = {}
     for name, (index, condition, order) in _RULES.items():
         where = f"d.deleted_at IS NULL AND d.stage_id IN ({stage_ids}) AND {_NOT_SNOOZED} AND {condition}"
-        agenda.counts[name] = conn.execute(
-            text(f"SELECT count(*) FROM deal d INDEXED BY {index} WHERE {where}"), params
-        ).scalar_one()
+        agenda.counts[name] = session.execute(
+            f"SELECT count(*) FROM deal d INDEXED BY {index} WHERE {where}", params
+        ).scalar()
         picked[name] = [
             r[0]
-            for r in conn.execute(
-                text(f"SELECT d.id FROM deal d INDEXED BY {index} WHERE {where} ORDER BY {order} LIMIT :limit"), params
+            for r in session.execute(
+                f"SELECT d.id FROM deal d INDEXED BY {index} WHERE {where} ORDER BY {order} LIMIT :limit", params
             )
         ]
     # Aging: each stage has its own expected days, so one range per stage on ix_deal_entered.
@@ -197,16 +192,14 @@ def compute_agenda(session: Session, *, today: dt.date | None = None, limit: int
     ]
     if aging_parts:
         where = f"d.deleted_at IS NULL AND {_NOT_SNOOZED} AND ({' OR '.join(aging_parts)})"
-        agenda.counts["aging"] = conn.execute(
-            text(f"SELECT count(*) FROM deal d INDEXED BY ix_deal_entered WHERE {where}"), params
-        ).scalar_one()
+        agenda.counts["aging"] = session.execute(
+            f"SELECT count(*) FROM deal d INDEXED BY ix_deal_entered WHERE {where}", params
+        ).scalar()
         picked["aging"] = [
             r[0]
-            for r in conn.execute(
-                text(
-                    f"SELECT d.id FROM deal d INDEXED BY ix_deal_entered WHERE {where}"
-                    " ORDER BY d.stage_entered_at, d.id LIMIT :limit"
-                ),
+            for r in session.execute(
+                f"SELECT d.id FROM deal d INDEXED BY ix_deal_entered WHERE {where}"
+                    " ORDER BY d.stage_entered_at, d.id LIMIT :limit",
                 params,
             )
         ]
@@ -257,7 +250,6 @@ def add_follow_up_task(session: Session, deal_id: int, *, days: int | None = Non
         due_on=clock.today() + dt.timedelta(days=days),
     )
     session.add(task)
-    session.flush()
     return task.id
 
 
@@ -280,24 +272,19 @@ def deal_flags(session: Session, deal_id: int, *, today: dt.date | None = None) 
     """Why one deal is on the agenda (empty when it isn't): the same rules, for one deal."""
     today = today or clock.today()
     rules = all_settings(session)
-    conn = session.connection()
-    row = conn.execute(
-        text(
-            "SELECT d.deleted_at, s.kind, s.name AS stage, s.expected_days, d.expected_close, d.snoozed_until,"
+    row = session.execute(
+        "SELECT d.deleted_at, s.kind, s.name AS stage, s.expected_days, d.expected_close, d.snoozed_until,"
             " date(d.last_touch_at) AS touched_on, date(d.stage_entered_at) AS entered_on, d.open_tasks,"
-            " d.last_task_due FROM deal d JOIN stage s ON s.id = d.stage_id WHERE d.id = :id"
-        ),
+            " d.last_task_due FROM deal d JOIN stage s ON s.id = d.stage_id WHERE d.id = :id",
         {"id": deal_id},
-    ).mappings().first()
+    ).fetchone()
     if row is None or row["deleted_at"] is not None:
         return []
     reasons = []
     iso = today.isoformat()
-    for body, due_on in conn.execute(
-        text(
-            "SELECT body, due_on FROM activity WHERE deal_id = :id AND kind = 'task' AND done_at IS NULL"
-            " AND deleted_at IS NULL AND due_on <= :today ORDER BY due_on, id"
-        ),
+    for body, due_on in session.execute(
+        "SELECT body, due_on FROM activity WHERE deal_id = :id AND kind = 'task' AND done_at IS NULL"
+            " AND deleted_at IS NULL AND due_on <= :today ORDER BY due_on, id",
         {"id": deal_id, "today": iso},
     ):
         late = (today - dt.date.fromisoformat(str(due_on))).days

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import text
-from sqlmodel import Session
-
 from crmtui.store.companies import resolve_company
 from crmtui.store.custom_fields import with_fields
+from crmtui.store.sql import Session
 
 
 # A company's open deal count and won total (lifetime value), for `FROM company c` queries: the
@@ -57,7 +55,7 @@ def company_rows(
         ORDER BY c.name COLLATE NOCASE, c.id LIMIT :limit OFFSET :offset"""
     params["limit"] = -1 if limit is None else limit
     params["offset"] = offset
-    rows = session.connection().execute(text(sql), params).mappings().all()
+    rows = session.execute(sql, params).fetchall()
     return with_fields(session, "company", [_with_tags(r) for r in rows])
 
 
@@ -106,7 +104,7 @@ def contact_rows(
         ORDER BY p.name COLLATE NOCASE, p.id LIMIT :limit OFFSET :offset"""
     params["limit"] = -1 if limit is None else limit
     params["offset"] = offset
-    rows = session.connection().execute(text(sql), params).mappings().all()
+    rows = session.execute(sql, params).fetchall()
     return with_fields(session, "contact", [_with_tags(r) for r in rows])
 
 

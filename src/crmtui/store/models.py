@@ -1,5 +1,5 @@
-"""SQLModel tables. The schema itself is created by versioned migrations (migrations.py);
-a test keeps these classes and the migrated schema in step.
+"""The tables as classes (`sql.table`). The schema itself is created by versioned migrations
+(migrations.py); a test keeps these classes and the migrated schema in step.
 
 Conventions: money in integer minor units (`*_cents`), timestamps naive UTC, dates as dates,
 soft delete through `deleted_at` (a deleted record is in the trash until purged).
@@ -10,8 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional
 
-from pydantic import NaiveDatetime
-from sqlmodel import Field, SQLModel
+from crmtui.store.sql import Record, table
 
 STAGE_KINDS = ("open", "won", "lost", "closed")
 ACTIVITY_KINDS = ("note", "call", "email", "meeting", "task")
@@ -19,29 +18,32 @@ CHOICE_LISTS = ("source", "lost_reason", "customer_size", "category")
 CUSTOM_FIELD_KINDS = ("text", "number", "money", "date", "choice", "url", "rating", "yesno")
 
 
-class Pipeline(SQLModel, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
+@table("pipeline")
+class Pipeline(Record):
+    id: Optional[int] = None
     name: str
     position: int = 0
     is_default: bool = False
-    created_at: NaiveDatetime
-    deleted_at: Optional[NaiveDatetime] = None
+    created_at: dt.datetime
+    deleted_at: Optional[dt.datetime] = None
 
 
-class Stage(SQLModel, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
-    pipeline_id: int = Field(foreign_key="pipeline.id")
+@table("stage")
+class Stage(Record):
+    id: Optional[int] = None
+    pipeline_id: int
     name: str
     position: int
     probability: int = 0  # percent, 0-100
     expected_days: Optional[int] = None
     kind: str = "open"  # one of STAGE_KINDS
-    deleted_at: Optional[NaiveDatetime] = None
+    deleted_at: Optional[dt.datetime] = None
     color: Optional[str] = None  # a colour name or #rrggbb; None: the colour of its kind
 
 
-class Company(SQLModel, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
+@table("company")
+class Company(Record):
+    id: Optional[int] = None
     name: str
     website: Optional[str] = None
     domain: Optional[str] = None
@@ -53,33 +55,35 @@ class Company(SQLModel, table=True):
     size: Optional[str] = None
     notes: Optional[str] = None
     external_id: Optional[str] = None
-    created_at: NaiveDatetime
-    updated_at: NaiveDatetime
-    deleted_at: Optional[NaiveDatetime] = None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    deleted_at: Optional[dt.datetime] = None
 
 
-class Contact(SQLModel, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
+@table("contact")
+class Contact(Record):
+    id: Optional[int] = None
     name: str
     email: Optional[str] = None
     phone: Optional[str] = None
     title: Optional[str] = None
-    company_id: Optional[int] = Field(default=None, foreign_key="company.id")
+    company_id: Optional[int] = None
     notes: Optional[str] = None
     external_id: Optional[str] = None
-    created_at: NaiveDatetime
-    updated_at: NaiveDatetime
-    deleted_at: Optional[NaiveDatetime] = None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    deleted_at: Optional[dt.datetime] = None
 
 
-class Deal(SQLModel, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
+@table("deal")
+class Deal(Record):
+    id: Optional[int] = None
     title: str
-    company_id: Optional[int] = Field(default=None, foreign_key="company.id")
-    contact_id: Optional[int] = Field(default=None, foreign_key="contact.id")
-    pipeline_id: int = Field(foreign_key="pipeline.id")
-    stage_id: int = Field(foreign_key="stage.id")
-    stage_entered_at: NaiveDatetime
+    company_id: Optional[int] = None
+    contact_id: Optional[int] = None
+    pipeline_id: int
+    stage_id: int
+    stage_entered_at: dt.datetime
     amount_cents: int = 0
     cost_cents: Optional[int] = None
     currency: Optional[str] = None  # None: the database's default currency
@@ -91,147 +95,151 @@ class Deal(SQLModel, table=True):
     proposal_url: Optional[str] = None
     notes: Optional[str] = None
     external_id: Optional[str] = None
-    created_at: NaiveDatetime
-    updated_at: NaiveDatetime
-    deleted_at: Optional[NaiveDatetime] = None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    deleted_at: Optional[dt.datetime] = None
     # schema 5 (follow-ups). The last four are kept by triggers on activity and deal: never set them.
     snoozed_until: Optional[dt.date] = None
-    last_touch_at: Optional[NaiveDatetime] = None
+    last_touch_at: Optional[dt.datetime] = None
     open_tasks: int = 0
     next_task_due: Optional[dt.date] = None
     last_task_due: Optional[dt.date] = None
 
 
-class Tag(SQLModel, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
+@table("tag")
+class Tag(Record):
+    id: Optional[int] = None
     name: str
 
 
-class DealTag(SQLModel, table=True):
-    __tablename__ = "deal_tag"
-    deal_id: int = Field(foreign_key="deal.id", primary_key=True)
-    tag_id: int = Field(foreign_key="tag.id", primary_key=True)
+@table("deal_tag", key=("deal_id", "tag_id"))
+class DealTag(Record):
+    deal_id: int
+    tag_id: int
 
 
-class CompanyTag(SQLModel, table=True):
-    __tablename__ = "company_tag"
-    company_id: int = Field(foreign_key="company.id", primary_key=True)
-    tag_id: int = Field(foreign_key="tag.id", primary_key=True)
+@table("company_tag", key=("company_id", "tag_id"))
+class CompanyTag(Record):
+    company_id: int
+    tag_id: int
 
 
-class ContactTag(SQLModel, table=True):
-    __tablename__ = "contact_tag"
-    contact_id: int = Field(foreign_key="contact.id", primary_key=True)
-    tag_id: int = Field(foreign_key="tag.id", primary_key=True)
+@table("contact_tag", key=("contact_id", "tag_id"))
+class ContactTag(Record):
+    contact_id: int
+    tag_id: int
 
 
-class Activity(SQLModel, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
+@table("activity")
+class Activity(Record):
+    id: Optional[int] = None
     kind: str  # one of ACTIVITY_KINDS
     body: str = ""
-    deal_id: Optional[int] = Field(default=None, foreign_key="deal.id")
-    company_id: Optional[int] = Field(default=None, foreign_key="company.id")
-    contact_id: Optional[int] = Field(default=None, foreign_key="contact.id")
-    occurred_at: NaiveDatetime
+    deal_id: Optional[int] = None
+    company_id: Optional[int] = None
+    contact_id: Optional[int] = None
+    occurred_at: dt.datetime
     due_on: Optional[dt.date] = None  # tasks only
-    done_at: Optional[NaiveDatetime] = None  # tasks only
-    created_at: NaiveDatetime
-    deleted_at: Optional[NaiveDatetime] = None
+    done_at: Optional[dt.datetime] = None  # tasks only
+    created_at: dt.datetime
+    deleted_at: Optional[dt.datetime] = None
 
 
-class StageChange(SQLModel, table=True):
-    __tablename__ = "stage_change"
-    id: Optional[int] = Field(default=None, primary_key=True)
-    deal_id: int = Field(foreign_key="deal.id")
-    from_stage_id: Optional[int] = Field(default=None, foreign_key="stage.id")
-    to_stage_id: int = Field(foreign_key="stage.id")
-    changed_at: NaiveDatetime
+@table("stage_change")
+class StageChange(Record):
+    id: Optional[int] = None
+    deal_id: int
+    from_stage_id: Optional[int] = None
+    to_stage_id: int
+    changed_at: dt.datetime
 
 
-class Choice(SQLModel, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
+@table("choice")
+class Choice(Record):
+    id: Optional[int] = None
     list_name: str  # one of CHOICE_LISTS
     value: str
     position: int = 0
 
 
-class CustomField(SQLModel, table=True):
-    __tablename__ = "custom_field"
-    id: Optional[int] = Field(default=None, primary_key=True)
+@table("custom_field")
+class CustomField(Record):
+    id: Optional[int] = None
     entity: str  # deal / company / contact
     name: str
     kind: str = "text"  # one of CUSTOM_FIELD_KINDS
     options: Optional[str] = None  # JSON: choices for `choice`
     position: int = 0
-    deleted_at: Optional[NaiveDatetime] = None
+    deleted_at: Optional[dt.datetime] = None
     required: bool = False  # asked for in quick add
     lookup: Optional[str] = None  # a lookup field's source, "company.size": shown live, never stored
 
 
-class CustomValue(SQLModel, table=True):
-    __tablename__ = "custom_value"
-    field_id: int = Field(foreign_key="custom_field.id", primary_key=True)
-    entity_id: int = Field(primary_key=True)
+@table("custom_value", key=("field_id", "entity_id"))
+class CustomValue(Record):
+    field_id: int
+    entity_id: int
     value: Optional[str] = None
 
 
 # --- schema 2 -------------------------------------------------------------------------------
 
 
-class Setting(SQLModel, table=True):
-    key: str = Field(primary_key=True)
+@table("setting", key=("key",))
+class Setting(Record):
+    key: str
     value: str
 
 
-class UndoEntry(SQLModel, table=True):
+@table("undo_entry")
+class UndoEntry(Record):
     """One undoable change: `payload` is JSON the service that made it knows how to reverse."""
 
-    __tablename__ = "undo_entry"
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: Optional[int] = None
     scope: str = "board"
     label: str
     payload: str
-    created_at: NaiveDatetime
-    undone_at: Optional[NaiveDatetime] = None
+    created_at: dt.datetime
+    undone_at: Optional[dt.datetime] = None
 
 
-class DealLink(SQLModel, table=True):
+@table("deal_link")
+class DealLink(Record):
     """A file or URL attached to a deal: signed contract, received files."""
 
-    __tablename__ = "deal_link"
-    id: Optional[int] = Field(default=None, primary_key=True)
-    deal_id: int = Field(foreign_key="deal.id")
+    id: Optional[int] = None
+    deal_id: int
     kind: str = "file"  # file / contract / url
     target: str
     label: Optional[str] = None
-    created_at: NaiveDatetime
+    created_at: dt.datetime
 
 
 # --- schema 3: imports ----------------------------------------------------------------------
 
 
-class ImportRun(SQLModel, table=True):
+@table("import_run")
+class ImportRun(Record):
     """One `crmtui import`: where from, how it was read, and its counts (`summary`, JSON)."""
 
-    __tablename__ = "import_run"
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: Optional[int] = None
     source: str
     record_type: str  # deals / companies / contacts
     encoding: str
     delimiter: str
     rows_read: int = 0
     summary: str = "{}"
-    created_at: NaiveDatetime
-    undone_at: Optional[NaiveDatetime] = None
+    created_at: dt.datetime
+    undone_at: Optional[dt.datetime] = None
 
 
-class ImportChange(SQLModel, table=True):
+@table("import_change")
+class ImportChange(Record):
     """What an import did: created ids first..last of `entity`, updated one row (old/new values,
     JSON), or linked a tag to an existing record (first_id = record, last_id = tag)."""
 
-    __tablename__ = "import_change"
-    id: Optional[int] = Field(default=None, primary_key=True)
-    import_id: int = Field(foreign_key="import_run.id")
+    id: Optional[int] = None
+    import_id: int
     entity: str
     action: str  # created / updated / linked
     first_id: int

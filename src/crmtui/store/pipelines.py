@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
-
 from crmtui.store.errors import NotFound, ValidationError
 from crmtui.store.models import Pipeline, Stage
+from crmtui.store.sql import Session
 
 
 def list_pipelines(session: Session) -> list[Pipeline]:
     """Pipelines in display order, the trash left out."""
-    return list(
-        session.exec(
-            select(Pipeline).where(Pipeline.deleted_at.is_(None)).order_by(Pipeline.position, Pipeline.id)
-        )
-    )
+    return session.find(Pipeline, "deleted_at IS NULL", order="position, id")
 
 
 def default_pipeline(session: Session) -> Pipeline:
@@ -40,13 +35,7 @@ def find_pipeline(session: Session, name_or_id: str | int | None) -> Pipeline:
 
 def list_stages(session: Session, pipeline_id: int) -> list[Stage]:
     """The stages of a pipeline in order."""
-    return list(
-        session.exec(
-            select(Stage)
-            .where(Stage.pipeline_id == pipeline_id, Stage.deleted_at.is_(None))
-            .order_by(Stage.position, Stage.id)
-        )
-    )
+    return session.find(Stage, "pipeline_id = ? AND deleted_at IS NULL", [pipeline_id], order="position, id")
 
 
 def find_stage(session: Session, pipeline: Pipeline, name: str) -> Stage:

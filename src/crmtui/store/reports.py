@@ -23,14 +23,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import text
-from sqlmodel import Session
-
 from crmtui.store import clock
 from crmtui.store.dates import parse_date
-from crmtui.store.db import reading
 from crmtui.store.errors import ValidationError
 from crmtui.store.pipelines import find_pipeline, list_pipelines, list_stages
+from crmtui.store.sql import Session
 
 # Period names, in the order the dashboard cycles through them.
 PERIODS = ("month", "quarter", "12m", "ytd", "all")
@@ -255,29 +252,28 @@ def _scope(session: Session, filt: ReportFilter) -> _Scope:
     sc = _Scope(filt, today, now, start, end, pipeline_id, pipeline_name, tag_id, tag_name, params)
     if start is not None or end is not None:
         # How much of the table the period covers, from the creation-date index alone.
-        conn = session.connection()
-        total = conn.execute(text("SELECT coalesce(max(id), 0) FROM deal")).scalar_one()
-        in_period = conn.execute(
-            text(f"SELECT count(*) FROM deal d INDEXED BY ix_deal_created WHERE {sc.created_in}"), params
-        ).scalar_one() if total else 0
+        total = session.execute("SELECT coalesce(max(id), 0) FROM deal").scalar()
+        in_period = session.execute(
+            f"SELECT count(*) FROM deal d INDEXED BY ix_deal_created WHERE {sc.created_in}", params
+        ).scalar() if total else 0
         sc.sequential = in_period * 10 > total
     return sc
 
 
 def _find_tag(session: Session, name: str) -> tuple[int, str]:
     name = name.lstrip("#").strip()
-    row = session.connection().execute(
-        text("SELECT id, name FROM tag WHERE name = :n COLLATE NOCASE"), {"n": name}
-    ).first()
+    row = session.execute(
+        "SELECT id, name FROM tag WHERE name = :n COLLATE NOCASE", {"n": name}
+    ).fetchone()
     if row is None:
-        known = [r[0] for r in session.connection().execute(text("SELECT name FROM tag ORDER BY name LIMIT 12"))]
+        known = [r[0] for r in session.execute("SELECT name FROM tag ORDER BY name LIMIT 12")]
         hint = f" (tags: {', '.join(known)}{', …' if len(known) == 12 else ''})" if known else " (there are no tags yet)"
         raise ValidationError(f"unknown tag {name!r}{hint}", "tag")
     return row[0], row[1]
 
 
 def _all(session: Session, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    return [dict(r) for r in session.connection().execute(text(sql), params).mappings()]
+    return [dict(r) for r in session.execute(sql, params)]
 
 
 def _ratio(part: int, whole: int) -> float | None:
@@ -307,7 +303,7 @@ def _stage_ids(session: Session, sc: _Scope) -> dict[str, list[str]]:
     for `IN (...)` lists (ints we read, so safe to put in the SQL)."""
     if "stage_ids" not in sc.cache:
         kinds: dict[str, list[str]] = {"open": [], "won": [], "lost": [], "closed": []}
-        for sid, kind in session.connection().execute(text("SELECT id, kind FROM stage ORDER BY id")):
+        for sid, kind in session.execute("SELECT id, kind FROM stage ORDER BY id"):
             kinds.setdefault(kind, []).append(str(sid))
         sc.cache["stage_ids"] = kinds
     return sc.cache["stage_ids"]
@@ -447,14 +443,12 @@ def _aging(session: Session, sc: _Scope) -> int:
             params = dict(sc.params)
             for i, (sid, cutoff) in enumerate(cutoffs):
                 params[f"aging_stage_{i}"], params[f"aging_cutoff_{i}"] = sid, cutoff
-            aging = session.connection().execute(
-                text(
-                    f"""WITH cut(stage_id, cutoff) AS (VALUES {values})
+            aging = session.execute(
+                f"""WITH cut(stage_id, cutoff) AS (VALUES {values})
                         SELECT count(*) FROM cut JOIN deal d ON d.stage_id = cut.stage_id
-                        WHERE {sc.base} AND d.stage_entered_at < cut.cutoff"""
-                ),
+                        WHERE {sc.base} AND d.stage_entered_at < cut.cutoff""",
                 params,
-            ).scalar_one()
+            ).scalar()
         sc.cache["aging"] = aging
     return sc.cache["aging"]
 
@@ -541,7 +535,7 @@ def by_tag(session: Session, filt: ReportFilter, *, _sc: _Scope | None = None) -
     """Per tag (the service sold): sales (won in the period), pipeline generated (created in
     the period) and open pipeline now. Biggest sales first."""
     sc = _sc or _scope(session, filt)
-    names = dict(session.connection().execute(text("SELECT id, name FROM tag")).all())
+    names = dict(session.execute("SELECT id, name FROM tag").fetchall())
     tags = {g["tag_id"]: {"tag_id": g["tag_id"], "tag": names.get(g["tag_id"], ""), **{
         key: g[key] for key in ("won_deals", "won_cents", "created_deals", "created_cents", "open_deals", "open_cents")}}
         for g in _tag_groups(session, sc)}
@@ -686,8 +680,8 @@ def _funnel_ranks(session: Session, pipe: Any, ranked: list[tuple[Any, int]]) ->
     ranks = {s.id: rank for s, rank in ranked}
     won = min((rank for s, rank in ranked if s.kind == "won"), default=None)
     last_open = None
-    rows = session.connection().execute(
-        text("SELECT id, kind, deleted_at FROM stage WHERE pipeline_id = :p ORDER BY position, id"), {"p": pipe.id})
+    rows = session.execute(
+        "SELECT id, kind, deleted_at FROM stage WHERE pipeline_id = :p ORDER BY position, id", {"p": pipe.id})
     for stage_id, kind, deleted_at in rows:
         if stage_id in ranks:
             last_open = ranks[stage_id] if kind == "open" else last_open
@@ -800,16 +794,18 @@ def _prefetch(session: Session, sc: _Scope, workers: int) -> None:
     so on a machine with two or more cores the report takes about as long as its slowest scan.
     Each connection reads its own snapshot: a write committed in the few milliseconds between
     their starts could show in one scan and not in another (this is a dashboard, not a ledger)."""
-    engine = reading(session.get_bind())  # (a writing session each would run them one at a time)
+    database = session.database
+    if database is None:  # a session on a bare connection: the scans run one by one, when read
+        return
 
     def run(scan: Any) -> None:
-        with Session(engine) as own:
+        with database.session(write=False) as own:  # (writing sessions would run one at a time)
             # A page cache big enough for the deal table keeps a refresh from re-reading it, and
             # reading the file through memory mapping spares the first report (each connection
             # starts with an empty cache) a copy of every page: the dashboard's first figures
             # come about 0.08 s sooner on 100k deals.
-            own.connection().exec_driver_sql(f"PRAGMA cache_size = -{REPORT_CACHE_KIB}")
-            own.connection().exec_driver_sql(f"PRAGMA mmap_size = {REPORT_MMAP_BYTES}")
+            own.execute(f"PRAGMA cache_size = -{REPORT_CACHE_KIB}")
+            own.execute(f"PRAGMA mmap_size = {REPORT_MMAP_BYTES}")
             scan(own, sc)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -832,7 +828,7 @@ def full_report(
     _stage_ids(session, sc)  # read once, before the scans share them across threads
     if workers > 1:
         _prefetch(session, sc, workers)
-    currency = session.connection().execute(text("SELECT value FROM setting WHERE key = 'currency'")).scalar()
+    currency = session.execute("SELECT value FROM setting WHERE key = 'currency'").scalar()
     return {
         "filter": {
             "period": filt.period,
@@ -885,7 +881,7 @@ def cents_to_number(cents: int) -> int | float:
 
 def filter_choices(session: Session) -> dict[str, list[str]]:
     """Pipelines and tags a person can filter by (for pickers)."""
-    tags = [r[0] for r in session.connection().execute(text("SELECT name FROM tag ORDER BY name COLLATE NOCASE"))]
+    tags = [r[0] for r in session.execute("SELECT name FROM tag ORDER BY name COLLATE NOCASE")]
     return {"pipelines": [p.name for p in list_pipelines(session)], "tags": tags}
 
 
@@ -939,12 +935,12 @@ def _drill_where(session: Session, sc: _Scope, drill: Drill) -> tuple[str, dict[
         return "s.kind = 'open' AND d.expected_close < :today", p, "Open deals past their expected close"
     if f == "stage":
         p["drill_stage"] = int(key)  # type: ignore[arg-type]
-        name = session.connection().execute(text("SELECT name FROM stage WHERE id = :i"), {"i": int(key)}).scalar()  # type: ignore[arg-type]
+        name = session.execute("SELECT name FROM stage WHERE id = :i", {"i": int(key)}).scalar()  # type: ignore[arg-type]
         return (f"d.stage_id = :drill_stage AND (s.kind = 'open' OR {sc.closed_in})", p,
                 f"Deals in {name or 'stage #' + str(key)}")
     if f == "tag":
         p["drill_tag"] = int(key)  # type: ignore[arg-type]
-        name = session.connection().execute(text("SELECT name FROM tag WHERE id = :i"), {"i": int(key)}).scalar()  # type: ignore[arg-type]
+        name = session.execute("SELECT name FROM tag WHERE id = :i", {"i": int(key)}).scalar()  # type: ignore[arg-type]
         return (
             "EXISTS (SELECT 1 FROM deal_tag x WHERE x.deal_id = d.id AND x.tag_id = :drill_tag)"
             f" AND ({sc.created_in} OR s.kind = 'open' OR (s.kind = 'won' AND {sc.closed_in}))",
@@ -1026,10 +1022,10 @@ def drill_count(session: Session, filt: ReportFilter, drill: Drill) -> tuple[int
     """How many deals are behind a figure, and the list's title."""
     sc = _scope(session, filt)
     where, params, title = _drill_where(session, sc, drill)
-    n = session.connection().execute(
-        text(f"SELECT count(*) FROM deal d JOIN stage s ON s.id = d.stage_id WHERE {sc.base} AND {where}"),
+    n = session.execute(
+        f"SELECT count(*) FROM deal d JOIN stage s ON s.id = d.stage_id WHERE {sc.base} AND {where}",
         {**sc.params, **params},
-    ).scalar_one()
+    ).scalar()
     return n, title
 
 

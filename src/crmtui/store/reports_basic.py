@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import text
-from sqlmodel import Session
-
 from crmtui.store.models import Pipeline
 from crmtui.store.pipelines import find_pipeline
+from crmtui.store.sql import Session
 
 
 def stage_totals(session: Session, pipeline: str | int | None = None) -> tuple[Pipeline, list[dict[str, Any]]]:
@@ -18,18 +16,16 @@ def stage_totals(session: Session, pipeline: str | int | None = None) -> tuple[P
     deal table.
     """
     pipe = find_pipeline(session, pipeline)
-    rows = session.connection().execute(
-        text(
-            """
+    rows = session.execute(
+        """
             SELECT s.id AS stage_id, s.name AS stage, s.kind, s.probability,
                    (SELECT count(*) FROM deal d WHERE d.stage_id = s.id AND d.deleted_at IS NULL) AS deals,
                    (SELECT coalesce(sum(d.amount_cents), 0) FROM deal d
                      WHERE d.stage_id = s.id AND d.deleted_at IS NULL) AS amount_cents
             FROM stage s WHERE s.pipeline_id = :p AND s.deleted_at IS NULL ORDER BY s.position, s.id
-            """
-        ),
+            """,
         {"p": pipe.id},
-    ).mappings()
+    )
     out = []
     for r in rows:
         d = dict(r)

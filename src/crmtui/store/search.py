@@ -15,10 +15,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
-from sqlmodel import Session
-
 from crmtui.store.listing import COMPANY_DEAL_TOTALS
+from crmtui.store.sql import Session
 
 KINDS = {1: "deal", 2: "company", 3: "contact"}
 KIND_CODES = {v: k for k, v in KINDS.items()}
@@ -51,17 +49,16 @@ def find_records(session: Session, query: str, *, limit: int = 20, kinds: tuple[
     match = fts_query(query)
     if match is None:
         return []
-    conn = session.connection()
     kind_filter = ""
     params: dict[str, Any] = {"q": match, "limit": limit * 3}
     if kinds:
         codes = [KIND_CODES[k] for k in kinds]
         kind_filter = " AND rowid % 4 IN (" + ", ".join(str(c) for c in codes) + ")"
     # Count cheaply (capped): rank only a bounded set so a one-letter query stays fast.
-    many = conn.execute(
-        text(f"SELECT count(*) FROM (SELECT 1 FROM search_index WHERE search_index MATCH :q{kind_filter} LIMIT :cap)"),
+    many = session.execute(
+        f"SELECT count(*) FROM (SELECT 1 FROM search_index WHERE search_index MATCH :q{kind_filter} LIMIT :cap)",
         {**params, "cap": _RANK_LIMIT + 1},
-    ).scalar_one()
+    ).scalar()
     if many > _RANK_LIMIT:
         # Names starting with the first word first: a prefix on the name column alone.
         first = _WORD.findall(query.lower())[0]
@@ -70,10 +67,10 @@ def find_records(session: Session, query: str, *, limit: int = 20, kinds: tuple[
         sql = (
             "SELECT rowid FROM search_index WHERE search_index MATCH :q2" + kind_filter + " LIMIT :limit"
         )
-        rowids = [r[0] for r in conn.execute(text(sql), {**params, "q2": f"{name_match} {rest}".strip()})]
+        rowids = [r[0] for r in session.execute(sql, {**params, "q2": f"{name_match} {rest}".strip()})]
         if len(rowids) < limit:
-            more = conn.execute(
-                text("SELECT rowid FROM search_index WHERE search_index MATCH :q" + kind_filter + " LIMIT :limit2"),
+            more = session.execute(
+                "SELECT rowid FROM search_index WHERE search_index MATCH :q" + kind_filter + " LIMIT :limit2",
                 {**params, "limit2": limit * 3},
             )
             rowids += [r[0] for r in more if r[0] not in rowids]
@@ -82,7 +79,7 @@ def find_records(session: Session, query: str, *, limit: int = 20, kinds: tuple[
             "SELECT rowid FROM search_index WHERE search_index MATCH :q" + kind_filter
             + " ORDER BY bm25(search_index, 10.0, 1.0), rowid % 4 DESC, rowid LIMIT :limit"
         )
-        rowids = [r[0] for r in conn.execute(text(sql), params)]
+        rowids = [r[0] for r in session.execute(sql, params)]
     return _rerank(_describe(session, rowids), query)[:limit]
 
 
@@ -106,32 +103,27 @@ def _describe(session: Session, rowids: list[int]) -> list[Found]:
     ids: dict[str, list[int]] = {"deal": [], "company": [], "contact": []}
     for rowid in rowids:
         ids[KINDS[rowid % 4]].append(rowid // 4)
-    conn = session.connection()
     found: dict[tuple[str, int], Found] = {}
     if ids["deal"]:
-        rows = conn.execute(
-            text(
-                "SELECT d.id, d.title, coalesce(c.name, p.name, '') AS customer, s.name AS stage FROM deal d"
+        rows = session.execute(
+            "SELECT d.id, d.title, coalesce(c.name, p.name, '') AS customer, s.name AS stage FROM deal d"
                 " JOIN stage s ON s.id = d.stage_id LEFT JOIN company c ON c.id = d.company_id"
                 " LEFT JOIN contact p ON p.id = d.contact_id"
                 f" WHERE d.id IN ({','.join(str(i) for i in ids['deal'])})"
-            )
         )
         for r in rows:
             found[("deal", r[0])] = Found("deal", r[0], r[1], " · ".join(x for x in (r[2], r[3]) if x))
     if ids["company"]:
-        rows = conn.execute(
-            text(f"SELECT id, name, coalesce(domain, email, '') FROM company WHERE id IN ({','.join(str(i) for i in ids['company'])})")
+        rows = session.execute(
+            f"SELECT id, name, coalesce(domain, email, '') FROM company WHERE id IN ({','.join(str(i) for i in ids['company'])})"
         )
         for r in rows:
             found[("company", r[0])] = Found("company", r[0], r[1], r[2])
     if ids["contact"]:
-        rows = conn.execute(
-            text(
-                "SELECT p.id, p.name, trim(coalesce(p.email, '') || ' ' || coalesce('· ' || c.name, ''))"
+        rows = session.execute(
+            "SELECT p.id, p.name, trim(coalesce(p.email, '') || ' ' || coalesce('· ' || c.name, ''))"
                 " FROM contact p LEFT JOIN company c ON c.id = p.company_id"
                 f" WHERE p.id IN ({','.join(str(i) for i in ids['contact'])})"
-            )
         )
         for r in rows:
             found[("contact", r[0])] = Found("contact", r[0], r[1], r[2])
@@ -177,15 +169,12 @@ def company_page(
     if sub:
         where += f" AND c.id IN ({sub})"
         params["q"] = fts_query(search)
-    conn = session.connection()
-    total = conn.execute(text(f"SELECT count(*) FROM company c WHERE {where}"), params).scalar_one()
-    rows = conn.execute(
-        text(
-            f"""SELECT c.id, c.name, c.domain, c.email, c.phone, c.size, c.created_at, {COMPANY_DEAL_TOTALS}
-            FROM company c WHERE {where} ORDER BY {COMPANY_SORTS[sort]} LIMIT :limit OFFSET :offset"""
-        ),
+    total = session.execute(f"SELECT count(*) FROM company c WHERE {where}", params).scalar()
+    rows = session.execute(
+        f"""SELECT c.id, c.name, c.domain, c.email, c.phone, c.size, c.created_at, {COMPANY_DEAL_TOTALS}
+            FROM company c WHERE {where} ORDER BY {COMPANY_SORTS[sort]} LIMIT :limit OFFSET :offset""",
         params,
-    ).mappings().all()
+    ).fetchall()
     return total, [dict(r) for r in rows]
 
 
@@ -201,14 +190,11 @@ def contact_page(
     if sub:
         where += f" AND p.id IN ({sub})"
         params["q"] = fts_query(search)
-    conn = session.connection()
-    total = conn.execute(text(f"SELECT count(*) FROM contact p WHERE {where}"), params).scalar_one()
-    rows = conn.execute(
-        text(
-            f"""SELECT p.id, p.name, p.email, p.phone, p.title, p.company_id, c.name AS company, p.created_at
+    total = session.execute(f"SELECT count(*) FROM contact p WHERE {where}", params).scalar()
+    rows = session.execute(
+        f"""SELECT p.id, p.name, p.email, p.phone, p.title, p.company_id, c.name AS company, p.created_at
             FROM contact p LEFT JOIN company c ON c.id = p.company_id
-            WHERE {where} ORDER BY {CONTACT_SORTS[sort]} LIMIT :limit OFFSET :offset"""
-        ),
+            WHERE {where} ORDER BY {CONTACT_SORTS[sort]} LIMIT :limit OFFSET :offset""",
         params,
-    ).mappings().all()
+    ).fetchall()
     return total, [dict(r) for r in rows]

@@ -1,5 +1,5 @@
 """The finder's full-text index (`search_index`, migrations 4 and 10): refilling it, or indexing
-a range of new records, in plain SQL. No SQLAlchemy here: the importer loads this without it.
+a range of new records, in plain SQL.
 
 The triggers of migration 10 keep the index in step row by row; these are for bulk writers that
 set the triggers aside (the demo data, big imports). The index is contentless: it forgets a row

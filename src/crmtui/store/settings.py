@@ -13,7 +13,7 @@ from crmtui.store.backups import Keep, parse_keep
 from crmtui.store.errors import ValidationError
 
 if TYPE_CHECKING:  # the importer reads rules over plain sqlite3: keep this module light
-    from sqlmodel import Session
+    from crmtui.store.sql import Session
 
     from crmtui.store.db import Database
 
@@ -163,9 +163,7 @@ def get_setting(session: Session, key: str) -> Any:
 
 def all_settings(session: Session) -> dict[str, Any]:
     """Every known setting with its value (stored or default)."""
-    from sqlalchemy import text
-
-    return settings_from_rows(session.connection().execute(text("SELECT key, value FROM setting")).all())
+    return settings_from_rows(session.execute("SELECT key, value FROM setting").fetchall())
 
 
 def settings_from_rows(rows: Any) -> dict[str, Any]:
@@ -184,8 +182,6 @@ def settings_from_rows(rows: Any) -> dict[str, Any]:
 def set_setting(session: Session, key: str, value: Any) -> Any:
     """Validate and store a setting, as one undo entry in scope "settings" (none when the value
     stays as it was); returns the typed value."""
-    from sqlalchemy import text
-
     from crmtui.store import undo
 
     typed = parse_setting(key, value if isinstance(value, str) else _encode(SPECS[key], value) if key in SPECS else value)
@@ -195,8 +191,8 @@ def set_setting(session: Session, key: str, value: Any) -> Any:
     op = undo.setting_op(session, key)
     if op["value"] == encoded:
         return typed
-    session.connection().execute(
-        text("INSERT INTO setting (key, value) VALUES (:k, :v) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
+    session.execute(
+        "INSERT INTO setting (key, value) VALUES (:k, :v) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         {"k": key, "v": encoded},
     )
     undo.record(session, f"Set {key} to {show_value(key, typed)}", [op], scope="settings")
@@ -212,10 +208,8 @@ DEAL_FIELDS = ("title", "company", "contact", "pipeline", "stage", "amount", "co
 def _known_deal_fields(session: Session, names: tuple[str, ...]) -> tuple[str, ...]:
     """Each name as a built-in deal field (`expected close` -> expected_close) or a custom deal
     field (as it is spelled in its definition); an unknown name is refused, naming the fields."""
-    from sqlalchemy import text
-
-    custom = [r[0] for r in session.connection().execute(
-        text("SELECT name FROM custom_field WHERE entity = 'deal' AND deleted_at IS NULL ORDER BY position, id"))]
+    custom = [r[0] for r in session.execute(
+        "SELECT name FROM custom_field WHERE entity = 'deal' AND deleted_at IS NULL ORDER BY position, id")]
     known = {name.casefold(): name for name in custom} | {name: name for name in DEAL_FIELDS}
     found = []
     for name in names:
@@ -228,8 +222,7 @@ def _known_deal_fields(session: Session, names: tuple[str, ...]) -> tuple[str, .
 
 
 def read_settings(database: Database) -> dict[str, Any]:
-    """Every setting of a database, read over plain sqlite3 when the app or a command starts (no
-    SQLAlchemy: start-up stays quick)."""
+    """Every setting of a database, read outside any transaction (when the app or a command starts)."""
     from crmtui.store.db import translate_errors
 
     with translate_errors(database.path, database.busy_timeout):
@@ -240,11 +233,9 @@ def read_settings(database: Database) -> dict[str, Any]:
             conn.close()
 
 
-def _stored(conn: Any) -> dict[str, Any]:
-    """Settings over a Session or a plain sqlite3 connection (the board paints without SQLAlchemy)."""
-    if hasattr(conn, "connection"):
-        return all_settings(conn)
-    return settings_from_rows(conn.execute("SELECT key, value FROM setting"))
+def _stored(conn: Any) -> dict[str, Any]:  # noqa: ANN401
+    """Settings over a Session or a plain sqlite3 connection."""
+    return all_settings(conn)
 
 
 def customer_focus(conn: Any) -> str:

@@ -12,14 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.color import Color, ColorParseError
-from sqlalchemy import text
-from sqlmodel import Session, select
 
 from crmtui.store import backups, clock, undo
 from crmtui.store.errors import ValidationError
 from crmtui.store.migrations import DEFAULT_STAGES
-from crmtui.store.models import STAGE_KINDS, Deal, Pipeline, Stage
+from crmtui.store.models import STAGE_KINDS, Pipeline, Stage
 from crmtui.store.pipelines import find_pipeline, find_stage, list_pipelines, list_stages
+from crmtui.store.sql import Session
 from crmtui.store.validate import require_text
 
 SCOPE = "settings"
@@ -100,14 +99,12 @@ def _stage_name(session: Session, pipe: Pipeline, value: str, *, keep: Stage | N
 
 def pipeline_rows(session: Session) -> list[dict[str, Any]]:
     """Every pipeline in order, with its stage count and how many live deals (and open ones) it holds."""
-    rows = session.connection().execute(text(
-        "SELECT p.id, p.name, p.is_default,"
+    rows = session.execute("SELECT p.id, p.name, p.is_default,"
         " (SELECT count(*) FROM stage s WHERE s.pipeline_id = p.id AND s.deleted_at IS NULL) AS stages,"
         " (SELECT count(*) FROM deal d WHERE d.pipeline_id = p.id AND d.deleted_at IS NULL) AS deals,"
         " (SELECT count(*) FROM deal d JOIN stage s ON s.id = d.stage_id"
         "   WHERE d.pipeline_id = p.id AND d.deleted_at IS NULL AND s.kind = 'open') AS open_deals"
-        " FROM pipeline p WHERE p.deleted_at IS NULL ORDER BY p.position, p.id"
-    )).mappings().all()
+        " FROM pipeline p WHERE p.deleted_at IS NULL ORDER BY p.position, p.id").fetchall()
     return [{"position": i + 1, "id": r["id"], "name": r["name"], "default": bool(r["is_default"]),
              "stages": r["stages"], "deals": r["deals"], "open_deals": r["open_deals"]} for i, r in enumerate(rows)]
 
@@ -121,14 +118,12 @@ def add_pipeline(session: Session, name: str, *, copy_stages_from: str | int | N
         stages = [(s.name, s.kind, s.probability, s.expected_days, s.color) for s in list_stages(session, source.id)]
     else:
         stages = [(n, kind, probability, days, None) for n, kind, probability, days in DEFAULT_STAGES]
-    last = session.connection().execute(text("SELECT max(position) FROM pipeline")).scalar()
+    last = session.execute("SELECT max(position) FROM pipeline").scalar()
     pipe = Pipeline(name=name, position=(last or 0) + 1, is_default=False, created_at=clock.utcnow())
     session.add(pipe)
-    session.flush()
     for position, (stage_name, kind, probability, days, color) in enumerate(stages):
         session.add(Stage(pipeline_id=pipe.id, name=stage_name, position=position, probability=probability,
                           expected_days=days, kind=kind, color=color))
-    session.flush()
     undo.record(session, f"add pipeline {name}", [{"op": "trash", "table": "pipeline", "id": pipe.id}], scope=SCOPE)
     return pipe
 
@@ -142,7 +137,6 @@ def rename_pipeline(session: Session, pipeline: str | int, new_name: str) -> tup
         op = undo.update_op(session, "pipeline", pipe.id, ["name"])
         pipe.name = name
         session.add(pipe)
-        session.flush()
         undo.record(session, f"rename pipeline {old}", [op], scope=SCOPE)
     return old, pipe
 
@@ -158,12 +152,11 @@ def set_default_pipeline(session: Session, pipeline: str | int) -> Pipeline:
 
 def _pass_default(session: Session, pipe: Pipeline) -> list[dict[str, Any]]:
     ops = []
-    for p in session.exec(select(Pipeline)):
+    for p in session.find(Pipeline):
         if bool(p.is_default) != (p.id == pipe.id):
             ops.append(undo.update_op(session, "pipeline", p.id, ["is_default"]))
             p.is_default = p.id == pipe.id
             session.add(p)
-    session.flush()
     return ops
 
 
@@ -207,7 +200,6 @@ def delete_pipeline(
     backups.backup_before(session, "before-pipeline-delete")
     pipe.deleted_at = clock.utcnow()
     session.add(pipe)
-    session.flush()
     moved = 0
     for source, stage in plan:
         n, deal_ops = _move_deals(session, source, stage, trashed_only=target is None)
@@ -222,7 +214,7 @@ def _pipeline_moves(
 ) -> list[tuple[Stage, Stage]]:
     """(stage of `pipe`, stage of `heir`) for every stage that holds deals to move."""
     where = "pipeline_id = :id" + (" AND deleted_at IS NOT NULL" if trashed_only else "")
-    ids = session.connection().execute(text(f"SELECT DISTINCT stage_id FROM deal WHERE {where}"), {"id": pipe.id})
+    ids = session.execute(f"SELECT DISTINCT stage_id FROM deal WHERE {where}", {"id": pipe.id})
     candidates = list_stages(session, heir.id)
     plan = []
     for (stage_id,) in ids:
@@ -289,7 +281,6 @@ def add_stage(
                   color=colour)
     ops = _place(session, pipe, stage, after=before, first=before is None)
     session.add(stage)
-    session.flush()
     undo.record(session, f"add stage {name}", ops + [{"op": "trash", "table": "stage", "id": stage.id}], scope=SCOPE)
     return stage
 
@@ -321,7 +312,6 @@ def update_stage(session: Session, stage: str, *, pipeline: str | int | None = N
         for key in changed:
             setattr(st, key, cleaned[key])
         session.add(st)
-        session.flush()
         undo.record(session, f"edit stage {st.name}", [op], scope=SCOPE)
     return st
 
@@ -347,7 +337,6 @@ def rename_stage(
         op = undo.update_op(session, "stage", st.id, ["name"])
         st.name = name
         session.add(st)
-        session.flush()
         undo.record(session, f"rename stage {old}", [op], scope=SCOPE)
     return old, st
 
@@ -370,7 +359,6 @@ def move_stage(
     if before is not None and before.id == st.id:
         raise ValidationError(f"after: {st.name!r} cannot go after itself", "after")
     ops = _place(session, pipe, st, after=before, first=first)
-    session.flush()
     if ops:
         undo.record(session, f"move stage {st.name}", ops, scope=SCOPE)
     return st
@@ -379,11 +367,11 @@ def move_stage(
 def _place(session: Session, pipe: Pipeline, stage: Stage, *, after: Stage | None, first: bool) -> list[dict[str, Any]]:
     """Put `stage` after `after` (and the deleted stages right behind it), first, or last when
     neither is given; number every stage of the pipeline again. Undo ops for the positions changed."""
-    rows = [s for s in _every_stage(session, pipe.id) if s is not stage]
+    rows = [s for s in _every_stage(session, pipe.id) if stage.id is None or s.id != stage.id]
     if first:
         index = 0
     elif after is not None:
-        index = rows.index(after) + 1
+        index = [s.id for s in rows].index(after.id) + 1
         while index < len(rows) and rows[index].deleted_at is not None:
             index += 1
     else:
@@ -401,7 +389,7 @@ def _place(session: Session, pipe: Pipeline, stage: Stage, *, after: Stage | Non
 
 def _every_stage(session: Session, pipeline_id: int) -> list[Stage]:
     """Every stage of a pipeline, deleted ones too, in order."""
-    return list(session.exec(select(Stage).where(Stage.pipeline_id == pipeline_id).order_by(Stage.position, Stage.id)))
+    return session.find(Stage, "pipeline_id = ?", [pipeline_id], order="position, id")
 
 
 @dataclass
@@ -436,7 +424,6 @@ def delete_stage(session: Session, stage: str, *, pipeline: str | int | None = N
     backups.backup_before(session, "before-stage-delete")
     st.deleted_at = clock.utcnow()
     session.add(st)
-    session.flush()
     ops: list[dict[str, Any]] = [{"op": "restore", "table": "stage", "id": st.id}]
     moved = 0
     if target is not None:
@@ -475,37 +462,31 @@ def _move_deals(
     change each, entered now; the close date set when they close, cleared (with the lost reason)
     when they reopen, kept when a closed deal stays closed. Returns the live deals moved and the
     undo ops (the deals' old values, the stage changes to remove)."""
-    conn = session.connection()
     where = "stage_id = :source" + (" AND deleted_at IS NOT NULL" if trashed_only else "")
     params = {"source": source.id}
-    rows = conn.execute(text(f"SELECT id, deleted_at, {', '.join(_MOVED_COLUMNS)} FROM deal WHERE {where}"),
-                        params).mappings().all()
+    rows = session.execute(f"SELECT id, deleted_at, {', '.join(_MOVED_COLUMNS)} FROM deal WHERE {where}",
+                        params).fetchall()
     if not rows:
         return 0, []
     ops = [{"op": "update", "table": "deal", "id": r["id"], "values": {c: r[c] for c in _MOVED_COLUMNS}} for r in rows]
-    first_change = conn.execute(text("SELECT coalesce(max(id), 0) + 1 FROM stage_change")).scalar_one()
+    first_change = session.execute("SELECT coalesce(max(id), 0) + 1 FROM stage_change").scalar()
     now = clock.to_db(clock.utcnow())
-    conn.execute(text("INSERT INTO stage_change (deal_id, from_stage_id, to_stage_id, changed_at)"
-                      f" SELECT id, stage_id, :target, :now FROM deal WHERE {where} ORDER BY id"),
+    session.execute("INSERT INTO stage_change (deal_id, from_stage_id, to_stage_id, changed_at)"
+                      f" SELECT id, stage_id, :target, :now FROM deal WHERE {where} ORDER BY id",
                  {**params, "target": target.id, "now": now})
-    conn.execute(text(
-        "UPDATE deal SET pipeline_id = :pipeline, stage_id = :target, stage_entered_at = :now, updated_at = :now,"
+    session.execute("UPDATE deal SET pipeline_id = :pipeline, stage_id = :target, stage_entered_at = :now, updated_at = :now,"
         " closed_on = CASE WHEN :to_kind = 'open' THEN NULL WHEN :from_kind = 'open' THEN :today ELSE closed_on END,"
         " lost_reason = CASE WHEN :to_kind = 'lost' THEN lost_reason END"
-        f" WHERE {where}"),
+        f" WHERE {where}",
         {**params, "pipeline": target.pipeline_id, "target": target.id, "now": now, "to_kind": target.kind,
          "from_kind": source.kind, "today": clock.today().isoformat()})
-    changes = conn.execute(text("SELECT id FROM stage_change WHERE id >= :first ORDER BY id"), {"first": first_change})
+    changes = session.execute("SELECT id FROM stage_change WHERE id >= :first ORDER BY id", {"first": first_change})
     ops += [{"op": "delete_row", "table": "stage_change", "id": change_id} for (change_id,) in changes]
-    for obj in list(session.identity_map.values()):
-        if isinstance(obj, Deal):
-            session.expire(obj)  # loaded before the UPDATE: stale now
     return sum(1 for r in rows if r["deleted_at"] is None), ops
 
 
 def _count(session: Session, where: str, row_id: int, **params: Any) -> int:
-    return session.connection().execute(text(f"SELECT count(*) FROM deal WHERE {where}"),
-                                        {"id": row_id, **params}).scalar_one()
+    return session.execute(f"SELECT count(*) FROM deal WHERE {where}", {"id": row_id, **params}).scalar()
 
 
 def _deals(n: int) -> str:

@@ -5,11 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from sqlalchemy import delete, func
-from sqlmodel import Session, select
-
 from crmtui.store.errors import ValidationError
 from crmtui.store.models import CompanyTag, ContactTag, DealTag, Tag
+from crmtui.store.sql import Session
 
 _LINKS = {"deal": (DealTag, "deal_id"), "company": (CompanyTag, "company_id"), "contact": (ContactTag, "contact_id")}
 
@@ -29,44 +27,43 @@ def clean_tags(values: Iterable[str] | None) -> list[str]:
 
 
 def get_or_create_tag(session: Session, name: str) -> Tag:
-    tag = session.exec(select(Tag).where(func.lower(Tag.name) == name.lower())).first()
-    if tag is None:
-        tag = Tag(name=name)
-        session.add(tag)
-        session.flush()
+    found = session.find(Tag, "lower(name) = ?", [name.lower()])
+    if found:
+        return found[0]
+    tag = Tag(name=name)
+    session.add(tag)
     return tag
 
 
 def set_tags(session: Session, entity: str, entity_id: int, names: Iterable[str]) -> list[str]:
     """Replace the tags of a record with `names`."""
     link, column = _LINKS[entity]
-    session.exec(delete(link).where(getattr(link, column) == entity_id))
+    session.execute(f"DELETE FROM {link.__table__} WHERE {column} = ?", [entity_id])
     cleaned = clean_tags(names)
     for name in cleaned:
         tag = get_or_create_tag(session, name)
         session.add(link(**{column: entity_id, "tag_id": tag.id}))
-    session.flush()
     return cleaned
 
 
 def newest_tag_id(session: Session) -> int:
     """The id of the newest tag (0: none yet): see `tags_after`."""
-    return session.exec(select(func.coalesce(func.max(Tag.id), 0))).one()
+    return session.execute("SELECT coalesce(max(id), 0) FROM tag").scalar()
 
 
 def tags_after(session: Session, tag_id: int) -> list[int]:
     """The ids of the tags made after tag `tag_id` (the newest one before a change)."""
-    return list(session.exec(select(Tag.id).where(Tag.id > tag_id).order_by(Tag.id)))
+    return [row[0] for row in session.execute("SELECT id FROM tag WHERE id > ? ORDER BY id", [tag_id])]
 
 
 def drop_unused_tags(session: Session, tag_ids: Iterable[int]) -> None:
     """Delete those of the tags that no record carries (the tags a change made, once it is undone:
     a tag typed by mistake and undone is not offered afterwards)."""
     for tag_id in tag_ids:
-        in_use = any(session.exec(select(link.tag_id).where(link.tag_id == tag_id).limit(1)).first() is not None
+        in_use = any(session.execute(f"SELECT 1 FROM {link.__table__} WHERE tag_id = ? LIMIT 1", [tag_id]).fetchone()
                      for link, _column in _LINKS.values())
         if not in_use:
-            session.exec(delete(Tag).where(Tag.id == tag_id))
+            session.execute("DELETE FROM tag WHERE id = ?", [tag_id])
 
 
 def add_tags(session: Session, entity: str, entity_id: int, names: Iterable[str]) -> list[str]:
@@ -76,7 +73,7 @@ def add_tags(session: Session, entity: str, entity_id: int, names: Iterable[str]
 
 def tags_of(session: Session, entity: str, entity_id: int) -> list[str]:
     link, column = _LINKS[entity]
-    rows = session.exec(
-        select(Tag.name).join(link, link.tag_id == Tag.id).where(getattr(link, column) == entity_id).order_by(Tag.name)
-    )
-    return list(rows)
+    rows = session.execute(
+        f"SELECT t.name FROM tag t JOIN {link.__table__} l ON l.tag_id = t.id WHERE l.{column} = ? ORDER BY t.name",
+        [entity_id])
+    return [row[0] for row in rows]

@@ -12,11 +12,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
-from sqlmodel import Session
-
 from crmtui.store import clock, undo
 from crmtui.store.errors import NotFound, ValidationError
+from crmtui.store.sql import Session
 
 PREFIXES = {"D": "deal", "C": "company", "P": "contact", "A": "activity", "F": "field"}
 LETTERS = {v: k for k, v in PREFIXES.items()}
@@ -56,7 +54,7 @@ def trash_list(session: Session, *, limit: int = 500) -> list[dict[str, Any]]:
           UNION ALL SELECT 'field', id, name || ' (' || entity || ' field)', deleted_at FROM custom_field
             WHERE deleted_at IS NOT NULL
         ) ORDER BY deleted_at DESC, kind, id DESC LIMIT :limit"""
-    rows = session.connection().execute(text(sql), {"limit": limit}).mappings().all()
+    rows = session.execute(sql, {"limit": limit}).fetchall()
     out = []
     for r in rows:
         row = dict(r)
@@ -67,22 +65,20 @@ def trash_list(session: Session, *, limit: int = 500) -> list[dict[str, Any]]:
 
 
 def trash_count(session: Session) -> int:
-    return session.connection().execute(
-        text(
-            "SELECT (SELECT count(*) FROM deal WHERE deleted_at IS NOT NULL)"
+    return session.execute(
+        "SELECT (SELECT count(*) FROM deal WHERE deleted_at IS NOT NULL)"
             " + (SELECT count(*) FROM company WHERE deleted_at IS NOT NULL)"
             " + (SELECT count(*) FROM contact WHERE deleted_at IS NOT NULL)"
             " + (SELECT count(*) FROM activity WHERE deleted_at IS NOT NULL)"
             " + (SELECT count(*) FROM custom_field WHERE deleted_at IS NOT NULL)"
-        )
-    ).scalar_one()
+    ).scalar()
 
 
 def _label(session: Session, ref: RecordRef) -> tuple[str, Any]:
     column = {"deal": "title", "company": "name", "contact": "name", "activity": "kind || ': ' || body"}[ref.kind]
-    row = session.connection().execute(
-        text(f"SELECT {column}, deleted_at FROM {ref.kind} WHERE id = :id"), {"id": ref.id}
-    ).first()
+    row = session.execute(
+        f"SELECT {column}, deleted_at FROM {ref.kind} WHERE id = :id", {"id": ref.id}
+    ).fetchone()
     if row is None:
         raise NotFound(f"no {ref.kind} with id {ref.id}")
     return row[0], row[1]
@@ -99,14 +95,13 @@ def restore(session: Session, value: str | RecordRef) -> tuple[RecordRef, str]:
     if deleted_at is None:
         raise ValidationError(f"{ref} ({ref.kind} {label!r}) is not in the trash", "id")
     op = undo.update_op(session, ref.kind, ref.id, ["deleted_at"])
-    session.connection().execute(text(f"UPDATE {ref.kind} SET deleted_at = NULL WHERE id = :id"), {"id": ref.id})
+    session.execute(f"UPDATE {ref.kind} SET deleted_at = NULL WHERE id = :id", {"id": ref.id})
     if ref.kind != "activity":
-        session.connection().execute(
-            text(f"UPDATE {ref.kind} SET updated_at = :now WHERE id = :id"),
+        session.execute(
+            f"UPDATE {ref.kind} SET updated_at = :now WHERE id = :id",
             {"now": clock.to_db(clock.utcnow()), "id": ref.id},
         )
     undo.record(session, f"restore {ref.kind}", [op], scope="trash")
-    session.expire_all()
     return ref, label
 
 

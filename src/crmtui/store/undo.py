@@ -22,15 +22,13 @@ Operations (JSON):
 from __future__ import annotations
 
 import json
+from sqlite3 import IntegrityError
 from typing import Any
-
-from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
 
 from crmtui.store import clock
 from crmtui.store.errors import CrmError
 from crmtui.store.models import UndoEntry
+from crmtui.store.sql import Session
 
 # Tables (and their columns) an undo may touch: never formatted from user input.
 _TABLES = {
@@ -74,7 +72,7 @@ def row_values(session: Session, table: str, row_id: int, columns: list[str]) ->
     """The current stored values of some columns of a row (to put in an "update" op)."""
     _check(table, columns)
     cols = ", ".join(columns)
-    row = session.connection().execute(text(f"SELECT {cols} FROM {table} WHERE id = :id"), {"id": row_id}).one()
+    row = session.execute(f"SELECT {cols} FROM {table} WHERE id = :id", {"id": row_id}).fetchone()
     return dict(zip(columns, row, strict=True))
 
 
@@ -87,12 +85,9 @@ def record(session: Session, label: str, ops: list[dict[str, Any]], *, scope: st
     """Add an undo entry (in the caller's transaction)."""
     entry = UndoEntry(scope=scope, label=label, payload=json.dumps(ops), created_at=clock.utcnow())
     session.add(entry)
-    session.flush()
-    session.connection().execute(
-        text(
-            "DELETE FROM undo_entry WHERE scope = :scope AND id <= ("
-            " SELECT id FROM undo_entry WHERE scope = :scope ORDER BY id DESC LIMIT 1 OFFSET :keep)"
-        ),
+    session.execute(
+        "DELETE FROM undo_entry WHERE scope = :scope AND id <= ("
+            " SELECT id FROM undo_entry WHERE scope = :scope ORDER BY id DESC LIMIT 1 OFFSET :keep)",
         {"scope": scope, "keep": MAX_DEPTH},
     )
     return entry
@@ -100,10 +95,8 @@ def record(session: Session, label: str, ops: list[dict[str, Any]], *, scope: st
 
 def pending(session: Session, *, scope: str | None = "board", limit: int = 50) -> list[UndoEntry]:
     """Entries that can still be undone, newest first."""
-    query = select(UndoEntry).where(UndoEntry.undone_at.is_(None))
-    if scope is not None:
-        query = query.where(UndoEntry.scope == scope)
-    return list(session.exec(query.order_by(UndoEntry.id.desc()).limit(limit)))
+    where = "undone_at IS NULL" + ("" if scope is None else " AND scope = :scope")
+    return session.find(UndoEntry, where, {"scope": scope}, order=f"id DESC LIMIT {int(limit)}")
 
 
 def undo_last(session: Session, *, scope: str | None = "board") -> UndoEntry | None:
@@ -112,21 +105,17 @@ def undo_last(session: Session, *, scope: str | None = "board") -> UndoEntry | N
     if not entries:
         return None
     entry = entries[0]
-    conn = session.connection()
     for op in reversed(json.loads(entry.payload)):
         try:
-            _apply(session, conn, op)
+            _apply(session, op)
         except IntegrityError:  # (the whole undo rolls back with the session)
-            raise UndoConflict(_conflict(conn, op, entry.label)) from None
+            raise UndoConflict(_conflict(session, op, entry.label)) from None
     entry.undone_at = clock.utcnow()
     session.add(entry)
-    session.flush()
-    session.expire_all()  # ORM objects loaded before the undo are stale now
-    session.refresh(entry)  # ...but the entry itself is returned: keep it readable after the session
     return entry
 
 
-def _apply(session: Session, conn: Any, op: dict[str, Any]) -> None:  # noqa: ANN401 - a connection
+def _apply(session: Session, op: dict[str, Any]) -> None:
     """Carry out one undo operation."""
     kind = op["op"]
     if kind == "set_tags":
@@ -141,45 +130,45 @@ def _apply(session: Session, conn: Any, op: dict[str, Any]) -> None:  # noqa: AN
         restore_custom_values(session, op["entity"], op["id"], op["values"])
         return
     if kind == "setting":
-        _put_setting(conn, op["key"], op["value"])
+        _put_setting(session, op["key"], op["value"])
         return
     table = op["table"]
     if kind == "insert":
         _check(table, op["values"])
         columns = ", ".join(op["values"])
         params = {f"v_{c}": v for c, v in op["values"].items()}
-        conn.execute(text(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(':' + k for k in params)})"), params)
+        session.execute(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(':' + k for k in params)})", params)
     elif kind in ("update", "update_ids"):
         _check(table, op["values"])
         assignments = ", ".join(f"{c} = :v_{c}" for c in op["values"])
         params = {f"v_{c}": v for c, v in op["values"].items()}
         if kind == "update":
-            conn.execute(text(f"UPDATE {table} SET {assignments} WHERE id = :id"), {**params, "id": op["id"]})
+            session.execute(f"UPDATE {table} SET {assignments} WHERE id = :id", {**params, "id": op["id"]})
         else:
-            conn.execute(text(f"UPDATE {table} SET {assignments} WHERE id IN (SELECT value FROM json_each(:ids))"),
+            session.execute(f"UPDATE {table} SET {assignments} WHERE id IN (SELECT value FROM json_each(:ids))",
                          {**params, "ids": json.dumps(op["ids"])})
     elif kind == "delete_row":
         _check(table)
-        conn.execute(text(f"DELETE FROM {table} WHERE id = :id"), {"id": op["id"]})
+        session.execute(f"DELETE FROM {table} WHERE id = :id", {"id": op["id"]})
     elif kind == "trash":
         _check(table, ["deleted_at"])
-        conn.execute(
-            text(f"UPDATE {table} SET deleted_at = :now WHERE id = :id"),
+        session.execute(
+            f"UPDATE {table} SET deleted_at = :now WHERE id = :id",
             {"now": clock.to_db(clock.utcnow()), "id": op["id"]},
         )
     elif kind == "restore":
         _check(table, ["deleted_at"])
-        conn.execute(text(f"UPDATE {table} SET deleted_at = NULL WHERE id = :id"), {"id": op["id"]})
+        session.execute(f"UPDATE {table} SET deleted_at = NULL WHERE id = :id", {"id": op["id"]})
     else:
         raise UndoError(f"unknown undo operation {kind!r}")
 
 
-def _conflict(conn: Any, op: dict[str, Any], label: str) -> str:  # noqa: ANN401 - a connection
+def _conflict(session: Session, op: dict[str, Any], label: str) -> str:
     """Why an undo cannot put back what it would: something made since took its name."""
     table = op.get("table", "")
     name = None
     if table in ("stage", "pipeline", "custom_field", "tag") and "id" in op:
-        name = conn.execute(text(f"SELECT name FROM {table} WHERE id = :id"), {"id": op["id"]}).scalar()
+        name = session.execute(f"SELECT name FROM {table} WHERE id = :id", {"id": op["id"]}).scalar()
     what = {"custom_field": "field"}.get(table, table or "record")
     named = f" called {name!r}" if name else " with the same name"
     return f"cannot undo “{label}”: a {what}{named} was made since; rename or delete that one first"
@@ -193,28 +182,28 @@ def renumber(session: Session, table: str, rows: list[dict[str, Any]]) -> list[d
     for position, row in enumerate(rows):
         if row["position"] != position:
             ops.append(update_op(session, table, row["id"], ["position"]))
-            session.connection().execute(text(f"UPDATE {table} SET position = :p WHERE id = :id"),
-                                         {"p": position, "id": row["id"]})
+            session.execute(f"UPDATE {table} SET position = :p WHERE id = :id",
+                            {"p": position, "id": row["id"]})
     return ops
 
 
 def setting_op(session: Session, key: str) -> dict[str, Any]:
     """An op that puts setting `key` back to what is stored now: call it before changing it."""
-    value = session.connection().execute(text("SELECT value FROM setting WHERE key = :k"), {"k": key}).scalar()
+    value = session.execute("SELECT value FROM setting WHERE key = :k", {"k": key}).scalar()
     return {"op": "setting", "key": key, "value": value}
 
 
-def _put_setting(conn: Any, key: str, value: str | None) -> None:
+def _put_setting(session: Session, key: str, value: str | None) -> None:
     if value is None:
-        conn.execute(text("DELETE FROM setting WHERE key = :k"), {"k": key})
+        session.execute("DELETE FROM setting WHERE key = :k", {"k": key})
     else:
-        conn.execute(text("INSERT INTO setting (key, value) VALUES (:k, :v)"
-                          " ON CONFLICT (key) DO UPDATE SET value = excluded.value"), {"k": key, "v": value})
+        session.execute("INSERT INTO setting (key, value) VALUES (:k, :v)"
+                     " ON CONFLICT (key) DO UPDATE SET value = excluded.value", {"k": key, "v": value})
 
 
 def latest_id(session: Session) -> int | None:
     """The id of the newest undo entry (to remember what a screen's action recorded)."""
-    return session.connection().execute(text("SELECT max(id) FROM undo_entry")).scalar_one()
+    return session.execute("SELECT max(id) FROM undo_entry").scalar()
 
 
 def undo_entry(session: Session, entry_id: int) -> UndoEntry | None:
@@ -222,10 +211,10 @@ def undo_entry(session: Session, entry_id: int) -> UndoEntry | None:
     entry = session.get(UndoEntry, entry_id)
     if entry is None or entry.undone_at is not None:
         return None
-    newer = session.connection().execute(
-        text("SELECT count(*) FROM undo_entry WHERE scope = :scope AND id > :id AND undone_at IS NULL"),
+    newer = session.execute(
+        "SELECT count(*) FROM undo_entry WHERE scope = :scope AND id > :id AND undone_at IS NULL",
         {"scope": entry.scope, "id": entry_id},
-    ).scalar_one()
+    ).scalar()
     if newer:
         raise UndoError(f"a later change ({entry.scope}) must be undone first")
     return undo_last(session, scope=entry.scope)

@@ -32,7 +32,7 @@ _CACHED = 65536  # cleaned values kept per column: big files repeat a few values
 
 def import_fields(conn: sqlite3.Connection, entity: str) -> list[dict[str, Any]]:
     """The live custom fields of `entity` (`custom_fields.custom_fields`); [] without asking that
-    module when there are none (it loads SQLAlchemy: 0.2 s of an import's start)."""
+    module when there are none."""
     if conn.execute("SELECT 1 FROM custom_field WHERE entity = ? AND deleted_at IS NULL LIMIT 1",
                     (entity,)).fetchone() is None:
         return []

@@ -419,7 +419,6 @@ class _CustomFields:
         self.bare: set[str] = set()  # the name keys of fields the export writes under their own name
         if not self.fields:
             return
-        # (crmtui.store.custom_fields loads SQLAlchemy: only a database with custom fields pays for it)
         from crmtui.store.custom_fields import name_key
         from crmtui.store.exporter import COLUMNS, csv_columns
 

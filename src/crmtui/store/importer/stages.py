@@ -24,7 +24,7 @@ from crmtui.store.importer.mapping import Mapping
 from crmtui.store.importer.plan import ImportOptions, Plan
 from crmtui.store.importer.reading import CsvText, UnclosedQuote, data_rows
 
-NAME_MAX = 60  # a pipeline's or stage's name, as setup_pipelines.NAME_MAX (that module loads SQLAlchemy)
+NAME_MAX = 60  # a pipeline's or stage's name, as setup_pipelines.NAME_MAX
 
 # Stage names that say how a deal ended (squashed: "Closed - Won" is "closedwon"), as the status
 # column reads them (values.STATUS_WORDS), with a few more that exports use.

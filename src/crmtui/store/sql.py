@@ -1,0 +1,179 @@
+"""The store's way to SQLite: a session (one transaction on a sqlite3 connection), rows that read
+by name, and the tables as plain classes.
+
+The store writes its SQL out (`:name` parameters) and runs it on Python's own sqlite3: a command
+that reads twenty deals starts in a tenth of a second, where loading an ORM took three. The few
+places that handle a whole record (`session.get`, `session.add`) get one of the classes in
+`models`, with its values converted from and to SQLite's text the way they are stored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import sqlite3
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, TypeVar
+
+T = TypeVar("T", bound="Record")
+Params = Mapping[str, Any] | Sequence[Any]
+
+
+def _datetime_text(value: dt.datetime) -> str:
+    return value.isoformat(" ", timespec="microseconds")
+
+
+# Dates and timestamps go in as text, the same text whichever query writes them: dates as
+# 2026-12-07, timestamps (naive UTC) as 2026-12-07 16:30:00.000000, so they sort and compare as text.
+sqlite3.register_adapter(dt.datetime, _datetime_text)
+sqlite3.register_adapter(dt.date, dt.date.isoformat)
+
+
+class Row(sqlite3.Row):
+    """A result row: by position, by column name (`row["title"]`) or as an attribute (`row.title`)."""
+
+    def __getattr__(self, name: str) -> Any:  # noqa: ANN401
+        try:
+            return self[name]
+        except IndexError:
+            raise AttributeError(name) from None
+
+
+class Cursor(sqlite3.Cursor):
+    def scalar(self) -> Any:  # noqa: ANN401
+        """The first column of the first row; None when there is no row."""
+        row = self.fetchone()
+        return None if row is None else row[0]
+
+
+def connect(path: Any, timeout: float, **kwargs: Any) -> sqlite3.Connection:  # noqa: ANN401
+    """A sqlite3 connection whose rows are `Row`s, in autocommit mode: transactions are begun
+    explicitly (`Session`)."""
+    conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, **kwargs)
+    conn.row_factory = Row
+    return conn
+
+
+class Session:
+    """One transaction on a connection (`Database.session` begins and ends it). Queries are SQL
+    with `:name` parameters; `get`, `add` and `delete` handle one record of a table in `models`."""
+
+    def __init__(self, conn: sqlite3.Connection, database: Any = None) -> None:  # noqa: ANN401
+        self.conn = conn
+        self.database = database  # the store.db.Database it belongs to, if any: for connections of its own
+
+    def execute(self, sql: str, params: Params = ()) -> Cursor:
+        return self.conn.cursor(Cursor).execute(sql, params)
+
+    def executemany(self, sql: str, rows: Any) -> Cursor:  # noqa: ANN401
+        return self.conn.cursor(Cursor).executemany(sql, rows)
+
+    def get(self, model: type[T], key: Any) -> T | None:  # noqa: ANN401
+        """The record of `model` with primary key `key` (a tuple for a two-column key), or None."""
+        keys = key if isinstance(key, tuple) else (key,)
+        where = " AND ".join(f"{name} = ?" for name in model.__key__)
+        row = self.execute(f"SELECT * FROM {model.__table__} WHERE {where}", keys).fetchone()
+        return None if row is None else model.from_row(row)
+
+    def find(self, model: type[T], where: str = "1", params: Params = (), *, order: str = "id") -> list[T]:
+        """The records of `model` matching the SQL condition `where`, in `order`."""
+        sql = f"SELECT * FROM {model.__table__} WHERE {where} ORDER BY {order}"
+        return [model.from_row(row) for row in self.execute(sql, params)]
+
+    def add(self, record: Record) -> None:
+        """Write `record`: a new one is inserted (and gets its id), a loaded one has the columns
+        changed since it was read updated (columns kept by triggers stay as the triggers left them)."""
+        values = record.to_db()
+        stored = record._stored
+        table = record.__table__
+        if stored is None:
+            if "id" in values and values["id"] is None:
+                del values["id"]
+            names = ", ".join(values)
+            marks = ", ".join(f":{name}" for name in values)
+            cursor = self.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", values)
+            if "id" in record.__columns__ and record.id is None:  # type: ignore[attr-defined]
+                record.id = cursor.lastrowid  # type: ignore[attr-defined]
+        else:
+            changed = {name: value for name, value in values.items() if stored.get(name, ...) != value}
+            if changed:
+                sets = ", ".join(f"{name} = :{name}" for name in changed)
+                where = " AND ".join(f"{name} = :_key_{name}" for name in record.__key__)
+                keys = {f"_key_{name}": stored[name] for name in record.__key__}
+                self.execute(f"UPDATE {table} SET {sets} WHERE {where}", {**changed, **keys})
+        record._stored = record.to_db()
+
+    def delete(self, record: Record) -> None:
+        """Delete `record`'s row for good (records in the trash are kept with `deleted_at` instead)."""
+        where = " AND ".join(f"{name} = ?" for name in record.__key__)
+        self.execute(f"DELETE FROM {record.__table__} WHERE {where}",
+                     [getattr(record, name) for name in record.__key__])
+
+
+def _converter(annotation: Any) -> Any:  # noqa: ANN401
+    """How a column's text from SQLite becomes the attribute's type."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        annotation = args[0]
+    if annotation is dt.datetime:
+        return lambda v: v if v is None or isinstance(v, dt.datetime) else dt.datetime.fromisoformat(v)
+    if annotation is dt.date:
+        return lambda v: v if v is None or isinstance(v, dt.date) else dt.date.fromisoformat(str(v)[:10])
+    if annotation is bool:
+        return lambda v: v if v is None else bool(v)
+    return None
+
+
+class Record:
+    """A table's row as an object: subclasses are made with `table(...)`."""
+
+    __table__: ClassVar[str]
+    __key__: ClassVar[tuple[str, ...]]
+    __columns__: ClassVar[tuple[str, ...]]
+    __converters__: ClassVar[dict[str, Any]]
+    _stored: dict[str, Any] | None  # the values as read or last written; None: not in the database yet
+
+    @classmethod
+    def from_row(cls: type[T], row: Mapping[str, Any]) -> T:
+        values = {name: row[name] for name in cls.__columns__}
+        for name, convert in cls.__converters__.items():
+            values[name] = convert(values[name])
+        record = cls(**values)
+        record._stored = record.to_db()
+        return record
+
+    def to_db(self) -> dict[str, Any]:
+        """The column values as they are stored (dates and timestamps as text, booleans as 0/1)."""
+        out = {}
+        for name in self.__columns__:
+            value = getattr(self, name)
+            if isinstance(value, dt.datetime):
+                value = _datetime_text(value)
+            elif isinstance(value, dt.date):
+                value = value.isoformat()
+            elif isinstance(value, bool):
+                value = int(value)
+            out[name] = value
+        return out
+
+
+def table(name: str, *, key: tuple[str, ...] = ("id",)) -> Any:  # noqa: ANN401
+    """Class decorator: a dataclass (keyword arguments) for the table `name` with primary key `key`."""
+
+    def make(cls: type) -> type:
+        cls = dataclasses.dataclass(kw_only=True)(cls)
+        hints = typing.get_type_hints(cls)
+        columns = tuple(f.name for f in dataclasses.fields(cls))
+        cls.__table__ = name
+        cls.__key__ = key
+        cls.__columns__ = columns
+        cls.__converters__ = {c: conv for c in columns if (conv := _converter(hints[c])) is not None}
+        cls._stored = None
+        return cls
+
+    return make
+
+
+__all__ = ["Cursor", "Record", "Row", "Session", "connect", "table"]
