@@ -9,11 +9,9 @@ places that handle a whole record (`session.get`, `session.add`) get one of the 
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
+import re
 import sqlite3
-import types
-import typing
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
@@ -112,28 +110,58 @@ class Session:
                      [getattr(record, name) for name in record.__key__])
 
 
-def _converter(annotation: Any) -> Any:  # noqa: ANN401
-    """How a column's text from SQLite becomes the attribute's type."""
-    args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
-        annotation = args[0]
-    if annotation is dt.datetime:
-        return lambda v: v if v is None or isinstance(v, dt.datetime) else dt.datetime.fromisoformat(v)
-    if annotation is dt.date:
-        return lambda v: v if v is None or isinstance(v, dt.date) else dt.date.fromisoformat(str(v)[:10])
-    if annotation is bool:
-        return lambda v: v if v is None else bool(v)
-    return None
+def _datetime(value: Any) -> Any:  # noqa: ANN401
+    return value if value is None or isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
+
+
+def _date(value: Any) -> Any:  # noqa: ANN401
+    return value if value is None or isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+
+
+def _bool(value: Any) -> Any:  # noqa: ANN401
+    return value if value is None else bool(value)
+
+
+# How a column's text from SQLite becomes its attribute's type, by the type named in its
+# annotation (`dt.datetime`, `Optional[dt.date]`, `bool`); other columns come as SQLite gives them.
+_CONVERTERS = (("dt.datetime", _datetime), ("dt.date", _date), ("bool", _bool))
+
+
+def _converter(annotation: str) -> Any:  # noqa: ANN401
+    names = re.findall(r"[\w.]+", annotation)
+    return next((convert for name, convert in _CONVERTERS if name in names), None)
 
 
 class Record:
-    """A table's row as an object: subclasses are made with `table(...)`."""
+    """A table's row as an object, made with keyword arguments (one per column; those with a
+    default in the class may be left out): subclasses are declared with `table(...)`."""
 
     __table__: ClassVar[str]
     __key__: ClassVar[tuple[str, ...]]
     __columns__: ClassVar[tuple[str, ...]]
+    __defaults__: ClassVar[dict[str, Any]]
     __converters__: ClassVar[dict[str, Any]]
+    __hash__ = None  # type: ignore[assignment]  # (equal when their values are: not hashable)
     _stored: dict[str, Any] | None  # the values as read or last written; None: not in the database yet
+
+    def __init__(self, **values: Any) -> None:  # noqa: ANN401
+        for name in self.__columns__:
+            if name in values:
+                setattr(self, name, values.pop(name))
+            elif name in self.__defaults__:
+                setattr(self, name, self.__defaults__[name])
+            else:
+                raise TypeError(f"{type(self).__name__}: {name} is required")
+        if values:
+            raise TypeError(f"{type(self).__name__} has no column {', '.join(values)}")
+        self._stored = None
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__columns__)
+        return f"{type(self).__name__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self.to_db() == other.to_db()  # type: ignore[attr-defined]
 
     @classmethod
     def from_row(cls: type[T], row: Mapping[str, Any]) -> T:
@@ -160,17 +188,16 @@ class Record:
 
 
 def table(name: str, *, key: tuple[str, ...] = ("id",)) -> Any:  # noqa: ANN401
-    """Class decorator: a dataclass (keyword arguments) for the table `name` with primary key `key`."""
+    """Class decorator: the Record of table `name` with primary key `key`, whose columns are the
+    class's annotated attributes, in order (their values in the class: the defaults)."""
 
-    def make(cls: type) -> type:
-        cls = dataclasses.dataclass(kw_only=True)(cls)
-        hints = typing.get_type_hints(cls)
-        columns = tuple(f.name for f in dataclasses.fields(cls))
+    def make(cls: type[Record]) -> type[Record]:
+        annotations = {n: str(a) for n, a in vars(cls).get("__annotations__", {}).items()}
         cls.__table__ = name
         cls.__key__ = key
-        cls.__columns__ = columns
-        cls.__converters__ = {c: conv for c in columns if (conv := _converter(hints[c])) is not None}
-        cls._stored = None
+        cls.__columns__ = tuple(annotations)
+        cls.__defaults__ = {n: vars(cls)[n] for n in annotations if n in vars(cls)}
+        cls.__converters__ = {n: conv for n, a in annotations.items() if (conv := _converter(a)) is not None}
         return cls
 
     return make
