@@ -593,6 +593,31 @@ def _v11(conn: sqlite3.Connection) -> None:
     conn.executescript_in_tx(V11_SETUP)  # type: ignore[attr-defined]
 
 
+V12_AUTOMATION = """
+-- Stage playbooks: tasks added to a deal when it enters the stage, due `due_days` after.
+CREATE TABLE playbook_task (
+    id INTEGER PRIMARY KEY,
+    stage_id INTEGER NOT NULL REFERENCES stage (id),
+    body VARCHAR NOT NULL,
+    due_days INTEGER NOT NULL DEFAULT 0 CHECK (due_days >= 0),
+    position INTEGER NOT NULL DEFAULT 0,
+    created_at DATETIME NOT NULL,
+    deleted_at DATETIME
+);
+CREATE INDEX ix_playbook_task_stage ON playbook_task (stage_id, position) WHERE deleted_at IS NULL;
+-- The playbook entry a task came from (a deal that re-enters the stage does not get it twice
+-- while it is open), and when the task-due hook was told about the task (once per task).
+ALTER TABLE activity ADD COLUMN playbook_task_id INTEGER REFERENCES playbook_task (id);
+ALTER TABLE activity ADD COLUMN due_hook_at DATETIME;
+-- The database's own name for its life (its path may change): calendar files' event ids.
+INSERT OR IGNORE INTO setting (key, value) VALUES ('database-id', lower(hex(randomblob(8))));
+"""
+
+
+def _v12(conn: sqlite3.Connection) -> None:
+    conn.executescript_in_tx(V12_AUTOMATION)  # type: ignore[attr-defined]
+
+
 # (version, description, function). Append only; never edit a released migration.
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (1, "core records: pipelines, stages, companies, contacts, deals, tags, activities", _v1),
@@ -606,6 +631,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (9, "deals, companies, contacts: drop the external-id indexes no query uses", _v9),
     (10, "finder: a contentless full-text index (the records hold the text), triggers pass old values", _v10),
     (11, "setup: stage colours, required and lookup custom fields, one field name per record type", _v11),
+    (12, "automation: stage playbooks, the task each playbook entry added, task-due hooks told; database id", _v12),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 

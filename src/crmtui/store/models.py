@@ -143,6 +143,9 @@ class Activity(Record):
     done_at: Optional[dt.datetime] = None  # tasks only
     created_at: dt.datetime
     deleted_at: Optional[dt.datetime] = None
+    # schema 12 (automation)
+    playbook_task_id: Optional[int] = None  # the playbook entry that added this task
+    due_hook_at: Optional[dt.datetime] = None  # when the task-due hook was told about it
 
 
 @table("stage_change")
@@ -246,3 +249,19 @@ class ImportChange(Record):
     last_id: int
     old_values: Optional[str] = None
     new_values: Optional[str] = None
+
+
+# --- schema 12: automation -------------------------------------------------------------------
+
+
+@table("playbook_task")
+class PlaybookTask(Record):
+    """A task a stage's playbook adds to a deal entering the stage, due `due_days` after."""
+
+    id: Optional[int] = None
+    stage_id: int
+    body: str
+    due_days: int = 0
+    position: int = 0
+    created_at: dt.datetime
+    deleted_at: Optional[dt.datetime] = None
