@@ -462,14 +462,18 @@ def imports_undo(
 def export(
     ctx: typer.Context,
     record_type: Annotated[str, typer.Option(
-        "--type", help="deals, companies, contacts, activities or all.")] = "deals",
-    fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
+        "--type", help="deals, companies, contacts, activities, tasks (a calendar: --format ics) or all.")] = "deals",
+    fmt: Annotated[Optional[str], typer.Option(
+        "--format", help="csv or json; ics for --type tasks (the default there).")] = None,
     output: Annotated[Optional[Path], typer.Option(
         "--output", "-o", help="File to write (default: standard output); a directory for --type all --format csv.")
     ] = None,
+    meetings: Annotated[bool, typer.Option(
+        "--meetings", help="With --type tasks: the logged meetings too, as one-hour events.")] = False,
     db: DbOption = None,
 ) -> None:
-    """Export deals, companies, contacts or activities as CSV or JSON (everything with --type all)."""
+    """Export deals, companies, contacts or activities as CSV or JSON (everything with --type all);
+    open tasks as a calendar file."""
     from crmtui.store.exporter import export_to
 
     database = open_db(ctx, db)
@@ -477,7 +481,8 @@ def export(
         # 100,000 deals take seconds: a spinner while the export goes to a file
         to_stdout = output is None or str(output) == "-"
         with _working(f"Exporting {record_type}…", not to_stdout or _stdout_is_a_file()):
-            written = export_to(database, record_type, fmt, output)
+            fmt = fmt or ("ics" if record_type == "tasks" else "csv")
+            written = export_to(database, record_type, fmt, output, meetings=meetings)
     finally:
         database.close()
     if not to_stdout:  # (`-o -` is standard output, as without -o: the text says it all)

@@ -185,14 +185,20 @@ def write_csv(stream: TextIO, conn: sqlite3.Connection, kind: str) -> int:
     return count
 
 
-def export_to(db: Database, kind: str, fmt: str, output: Path | None, stdout: TextIO | None = None) -> dict[str, int]:
+def export_to(db: Database, kind: str, fmt: str, output: Path | None, stdout: TextIO | None = None,
+              *, meetings: bool = False) -> dict[str, int]:
     """Write an export to `output` (a file; a directory for all types as CSV) or standard output.
-    Returns how many records of each type were written."""
+    Returns how many records of each type were written. Open tasks go out as an iCalendar file
+    (`tasks`, `ics`; with `meetings`, the logged meetings too)."""
+    if kind == "tasks" or fmt == "ics":
+        return _export_calendar(db, kind, fmt, output, stdout, meetings=meetings)
+    if meetings:
+        raise ValidationError("--meetings: only with --type tasks --format ics", "meetings")
     kinds = EXPORT_TYPES if kind == "all" else (kind,)
     if kind != "all" and kind not in EXPORT_TYPES:
-        raise ValidationError(f"--type: {kind!r} is not one of {', '.join(EXPORT_TYPES)} or all", "type")
+        raise ValidationError(f"--type: {kind!r} is not one of {', '.join(EXPORT_TYPES)}, tasks or all", "type")
     if fmt not in ("csv", "json"):
-        raise ValidationError(f"--format: {fmt!r} is not csv or json", "format")
+        raise ValidationError(f"--format: {fmt!r} is not csv, json or ics", "format")
     if kind == "all" and fmt == "csv":
         if output is None or (output.exists() and not output.is_dir()) or output.suffix:
             raise ValidationError("--type all --format csv writes one file per type: give -o DIRECTORY", "output")
@@ -228,6 +234,33 @@ def export_to(db: Database, kind: str, fmt: str, output: Path | None, stdout: Te
             conn.execute("COMMIT")
         finally:
             conn.close()
+    return counts
+
+
+def _export_calendar(db: Database, kind: str, fmt: str, output: Path | None, stdout: TextIO | None, *,
+                     meetings: bool) -> dict[str, int]:
+    if kind != "tasks":
+        raise ValidationError(f"--format ics: exports tasks (--type tasks), not {kind}", "format")
+    if fmt != "ics":
+        raise ValidationError(f"--type tasks: exports as ics (a calendar file), not {fmt}; "
+                              "--type activities exports every task as CSV or JSON", "format")
+    from crmtui.store.calendar import write_ics
+
+    with translate_errors(db.path, db.busy_timeout):
+        conn = db.raw()
+        try:
+            data, counts = write_ics(conn, meetings=meetings)
+        finally:
+            conn.close()
+    if output is None or str(output) == "-":
+        stream = stdout or sys.stdout
+        stream.write(data.decode("utf-8"))
+        stream.flush()
+    else:
+        try:
+            output.write_bytes(data)
+        except OSError as exc:
+            raise ValidationError(f"{output}: cannot write the file ({exc.strerror})", "output") from None
     return counts
 
 
