@@ -51,17 +51,37 @@ def report(
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON for scripts (amounts in currency units).")] = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print Markdown to paste into a note.")] = False,
+    activities: Annotated[
+        bool,
+        typer.Option("--activities", help="The sales activity report instead: work logged per week or month,"
+                     " work per stage on deals won and lost, deals touched and left untouched."),
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """The dashboard's figures: stat cards, per month, breakdowns, funnel and forecast.
 
-    `--by FIELD` adds "sales by type", "by customer size": a breakdown by a custom deal field."""
+    `--by FIELD` adds "sales by type", "by customer size": a breakdown by a custom deal field.
+    `--activities` shows how much selling work was done, and what it led to."""
     from crmtui.store.errors import ValidationError
     from crmtui.store.reports import full_report, make_filter, report_json
 
     if json_out and markdown:
         raise ValidationError("choose one of --json and --markdown")
+    if activities and by:
+        raise ValidationError("--by breaks down the sales report: leave it out with --activities", "by")
     filt = make_filter(period, date_from=date_from, date_to=date_to, pipeline=pipeline, tag=tag)
+    if activities:
+        from crmtui.store.reports_activity import activity_report
+
+        with open_session(ctx, db) as s:
+            rep = activity_report(s, filt)
+        if json_out:
+            print_json(rep)
+        elif markdown:
+            typer.echo(render_activity_markdown(rep))
+        else:
+            print_activity_tables(rep)
+        return
     with open_session(ctx, db) as s:
         rep = full_report(s, filt, by=by or ())
     if json_out:
@@ -193,7 +213,6 @@ def print_tables(rep: dict[str, Any]) -> None:
     long for that wraps. The bars take the room the figures leave, up to BAR_WIDTH cells, and are
     left out when that is less than BAR_MIN_WIDTH (an 80-column terminal)."""
     from rich.markup import escape
-    from rich.measure import Measurement
 
     out.print(f"[bold]crmtui report[/] · {escape(_scope_line(rep))}")
     out.print()
@@ -208,20 +227,27 @@ def print_tables(rep: dict[str, Any]) -> None:
         cards.add_row(*left, *right)
     out.print(cards)
     bar_values = _bar_values(rep)
-    for index, (title, headers, body, justify) in enumerate(_sections(rep)):
-        out.print()
-        if not body:
-            out.print(f"[bold]{title}[/]\n  [dim]nothing in this period[/]")
-            continue
-        values = bar_values.get(index)
-        bars: list[str] | None = None
-        if values:
-            natural = Measurement.get(out, out.options, _section_table(title, headers, body, justify)).maximum
-            width = min(BAR_WIDTH, out.width - natural - 3)  # 3: the column rule and its padding
-            if width >= BAR_MIN_WIDTH:
-                top = max(values, default=0)
-                bars = [bar_text(v, top, width) for v in values]
-        out.print(_section_table(title, headers, body, justify, bars))
+    for index, section in enumerate(_sections(rep)):
+        _print_section(*section, bar_values.get(index))
+
+
+def _print_section(title: str, headers: list[str], body: list[list[str]], justify: str,
+                   values: list[int] | None) -> None:
+    """One table after a blank line, with a bar per row for `values` when there is room."""
+    from rich.measure import Measurement
+
+    out.print()
+    if not body:
+        out.print(f"[bold]{title}[/]\n  [dim]nothing in this period[/]")
+        return
+    bars: list[str] | None = None
+    if values:
+        natural = Measurement.get(out, out.options, _section_table(title, headers, body, justify)).maximum
+        width = min(BAR_WIDTH, out.width - natural - 3)  # 3: the column rule and its padding
+        if width >= BAR_MIN_WIDTH:
+            top = max(values, default=0)
+            bars = [bar_text(v, top, width) for v in values]
+    out.print(_section_table(title, headers, body, justify, bars))
 
 
 def _section_table(title: str, headers: list[str], body: list[list[str]], justify: str,
@@ -264,6 +290,74 @@ def render_markdown(rep: dict[str, Any]) -> str:
             lines.append("Nothing in this period.")
             continue
         lines.append("| " + " | ".join(headers) + " |")
+        lines.append("| " + " | ".join("---:" if j == "r" else "---" for j in justify) + " |")
+        lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in body]
+    return "\n".join(lines)
+
+
+# --- the sales activity report (`--activities`) ----------------------------------------------------
+
+
+def _per_deal(value: float | None) -> str:
+    return "—" if value is None else f"{value:g}"
+
+
+def _activity_scope_line(rep: dict[str, Any]) -> str:
+    return _scope_line({**rep, "currency": ""}) + f" · per {rep['bucket']}"
+
+
+def activity_sections(rep: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]], str]]:
+    """(title, headers, rows, justify) of the activity report's tables."""
+    from crmtui.store.reports_activity import bucket_label
+
+    unit = "Week of" if rep["bucket"] == "week" else "Month"
+    counts = ("notes", "calls", "emails", "meetings", "logged", "tasks_done", "tasks_overdue")
+    t = rep["totals"]
+    buckets = [[bucket_label(b), *(f"{b[k]:,}" for k in counts)] for b in rep["buckets"]]
+    if buckets:
+        buckets.append(["Total", *(f"{t[k]:,}" for k in counts)])
+    o = rep["outcomes"]
+    multi = len({r["pipeline"] for r in rep["by_stage"]}) > 1
+    stages = [[(f"{r['pipeline']}: " if multi else "") + r["stage"], f"{r['won']:,}", _per_deal(r["won_per_deal"]),
+               f"{r['lost']:,}", _per_deal(r["lost_per_deal"])] for r in rep["by_stage"]]
+    if o["won_deals"] or o["lost_deals"]:
+        stages.append(["All stages", f"{o['won_activities']:,}", _per_deal(o["won_per_deal"]),
+                       f"{o['lost_activities']:,}", _per_deal(o["lost_per_deal"])])
+    d = rep["deals"]
+    return [
+        (f"Activity per {rep['bucket']}",
+         [unit, "Notes", "Calls", "Emails", "Meetings", "Logged", "Tasks done", "Tasks overdue"], buckets, "lrrrrrrr"),
+        (f"Work per stage on the deals closed in the period ({o['won_deals']:,} won, {o['lost_deals']:,} lost)",
+         ["Stage", "On won deals", "Per won deal", "On lost deals", "Per lost deal"],
+         stages if o["won_deals"] or o["lost_deals"] else [], "lrrrr"),
+        ("Deals",
+         ["", "Deals"],
+         [["Touched in the period", f"{d['touched']:,}"], ["Open now", f"{d['open']:,}"],
+          ["Open and left untouched", f"{d['open_untouched']:,}"]], "lr"),
+    ]
+
+
+def print_activity_tables(rep: dict[str, Any]) -> None:
+    """The activity report as tables: a bar per bucket (activities logged) and per stage (work on
+    won deals), drawn as `print_tables` draws them."""
+    from rich.markup import escape
+
+    out.print(f"[bold]crmtui report --activities[/] · {escape(_activity_scope_line(rep))}")
+    sections = activity_sections(rep)
+    bars = {0: [b["logged"] for b in rep["buckets"]] + [0], 1: [r["won"] for r in rep["by_stage"]] + [0]}
+    for index, section in enumerate(sections):
+        values = bars.get(index)
+        _print_section(*section, values[:len(section[2])] if values and section[2] else None)
+
+
+def render_activity_markdown(rep: dict[str, Any]) -> str:
+    lines = [f"## Sales activity: {_activity_scope_line(rep)}"]
+    for title, headers, body, justify in activity_sections(rep):
+        lines += ["", f"### {title}", ""]
+        if not body:
+            lines.append("Nothing in this period.")
+            continue
+        lines.append("| " + " | ".join(_md_cell(h) for h in headers) + " |")
         lines.append("| " + " | ".join("---:" if j == "r" else "---" for j in justify) + " |")
         lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in body]
     return "\n".join(lines)

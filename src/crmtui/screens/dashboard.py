@@ -5,6 +5,10 @@ reload when the filter changes, when the screen comes back, and when another con
 (a cheap `PRAGMA data_version` on a connection of our own). Choosing a card, a bar or a row opens
 the deals behind it. `g` turns the lead sources table into a breakdown by a custom deal field
 (choice, multichoice, yes/no, lookup) and on through each such field, then back.
+
+The sales activity section (`store.reports_activity`) loads in a worker of its own once the
+other figures are shown, so its scan of the activity table never delays them. Choosing one of
+its cells or rows lists the activities behind it (or, for deals touched, the deals).
 """
 
 from __future__ import annotations
@@ -33,6 +37,13 @@ from crmtui.store.reports import (
     full_report,
     make_filter,
     month_label,
+)
+from crmtui.store.reports_activity import (
+    ActivityDrill,
+    activity_drill_count,
+    activity_drill_page,
+    activity_report,
+    bucket_label,
 )
 from crmtui.widgets.charts import Bar, BarChart
 from crmtui.widgets.fit_table import Col, FitTable, Row
@@ -74,6 +85,10 @@ TABLES = [
     ("table-funnel", "Funnel", ("Stage", "Reached", "→ next")),
     ("table-forecast", "Forecast by close month", ("Close", "Deals", "Amount", "Weighted")),
 ]
+# The sales activity section: per bucket, a column per figure (what choosing a cell in it lists).
+ACTIVITY_COLUMNS = (("Week", "all"), ("Notes", "note"), ("Calls", "call"), ("Emails", "email"),
+                    ("Meetings", "meeting"), ("Done", "tasks_done"), ("Overdue", "tasks_overdue"))
+ACTIVITY_COUNTS = ("notes", "calls", "emails", "meetings", "tasks_done", "tasks_overdue")
 
 
 def _pct(ratio: float | None) -> str:
@@ -113,6 +128,19 @@ class BreakdownTable(FitTable):
             self.action_select_cursor()
 
 
+class ActivityTable(BreakdownTable):
+    """The activity per week or month: a cell cursor, since each column is a figure of its own."""
+
+    def on_click(self, event: events.Click) -> None:
+        row, column = event.style.meta.get("row"), event.style.meta.get("column")
+        if isinstance(row, int) and row >= 0 and isinstance(column, int):
+            event.prevent_default()
+            event.stop()
+            self.focus()
+            self.move_cursor(row=row, column=column)
+            self.action_select_cursor()
+
+
 class DashboardScreen(Screen[None]):
     """Every figure of `store.reports.full_report` for the chosen period, pipeline and tag."""
 
@@ -134,6 +162,7 @@ class DashboardScreen(Screen[None]):
         self.filt = filt or ReportFilter()
         self.by_field: str | None = None  # the field the sources table breaks deals down by
         self.report: dict[str, Any] | None = None
+        self.activity: dict[str, Any] | None = None  # the sales activity section's figures
         self.row_drills: dict[str, dict[str, Drill]] = {}
         self._watch_conn: sqlite3.Connection | None = None
         self._data_version: int | None = None
@@ -154,6 +183,19 @@ class DashboardScreen(Screen[None]):
                                            classes="dash-table")
                     table.border_title = title
                     yield table
+            with Grid(id="dash-activity"):
+                buckets = ActivityTable(tuple(name for name, _figure in ACTIVITY_COLUMNS), id="activity-buckets",
+                                        cursor_type="cell", zebra_stripes=True, classes="dash-table")
+                buckets.border_title = "Sales activity"
+                yield buckets
+                stages = BreakdownTable(("Stage", "Won", "Lost"), id="activity-stages", cursor_type="row",
+                                        zebra_stripes=True, classes="dash-table")
+                stages.border_title = "Work per stage"
+                yield stages
+                reach = BreakdownTable(("Deals", "Count"), id="activity-deals", cursor_type="row",
+                                       zebra_stripes=True, classes="dash-table")
+                reach.border_title = "Deals touched"
+                yield reach
         yield AppFooter()
 
     def on_mount(self) -> None:
@@ -213,7 +255,28 @@ class DashboardScreen(Screen[None]):
 
     def load_figures(self) -> None:
         self._show_filters(loading=True)
+        self.query_one("#dash-activity").loading = True
         self._load(self.filt, self.by_field)
+
+    @work(thread=True, exclusive=True, group="dashboard-activity")
+    def _load_activity(self, filt: ReportFilter) -> None:
+        worker = get_current_worker()
+        try:
+            with self.app.database.session(write=False) as session:
+                activity = activity_report(session, filt)
+        except CrmError as exc:
+            if not worker.is_cancelled:
+                self.app.call_from_thread(self.notify, exc.message, severity="error", timeout=6)
+            return
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._activity_loaded, filt, activity)
+
+    def _activity_loaded(self, filt: ReportFilter, activity: dict[str, Any]) -> None:
+        if filt != self.filt:
+            return
+        self.activity = activity
+        self.query_one("#dash-activity").loading = False
+        self._render_activity()
 
     @work(thread=True, exclusive=True, group="dashboard-figures")
     def _load(self, filt: ReportFilter, by_field: str | None) -> None:
@@ -235,6 +298,7 @@ class DashboardScreen(Screen[None]):
         self.report = report
         self.query_one("#dash-body").loading = False
         self._render_report()
+        self._load_activity(filt)  # after the first figures: it never holds them up
 
     def _failed(self, filt: ReportFilter, message: str) -> None:
         self.query_one("#dash-body").loading = False
@@ -248,6 +312,7 @@ class DashboardScreen(Screen[None]):
             self.load_figures()
         else:
             self._show_filters()
+            self.query_one("#dash-activity").loading = False
 
     # --- filters -----------------------------------------------------------------------------
 
@@ -339,6 +404,52 @@ class DashboardScreen(Screen[None]):
         return True
 
     # --- drawing the figures -------------------------------------------------------------------
+
+    def _render_activity(self) -> None:
+        a = self.activity
+        if a is None:
+            return
+        unit = "Week" if a["bucket"] == "week" else "Month"
+        rows: list[tuple[str, Drill | None, tuple[Any, ...]]] = [
+            (f"bucket-{i}", None, (bucket_label(b), *(_right(f"{b[k]:,}") for k in ACTIVITY_COUNTS)))
+            for i, b in enumerate(a["buckets"])
+        ]
+        buckets = self.query_one("#activity-buckets", ActivityTable)
+        buckets.border_title = f"Sales activity per {a['bucket']}"
+        t = a["totals"]
+        buckets.border_subtitle = (f"Σ {t['logged']:,} logged · {t['tasks_done']:,} tasks done"
+                                   f" · {t['tasks_overdue']:,} overdue")
+        self._fill_table("activity-buckets", rows, "no activity in this period", unit)
+        o = a["outcomes"]
+        self._fill_table("activity-stages", [
+            (f"astage-{r['stage_id']}", None, (
+                Text(r["stage"], style="" if r["kind"] == "open" else "dim"), _right(f"{r['won']:,}"),
+                _right(f"{r['lost']:,}")))
+            for r in a["by_stage"] if r["won"] or r["lost"]
+        ], "no deals won or lost in this period")
+        self.query_one("#activity-stages", BreakdownTable).border_subtitle = (
+            f"{o['won_deals']:,} won · {o['lost_deals']:,} lost")
+        d = a["deals"]
+        self._fill_table("activity-deals", [
+            ("touched", Drill("touched"), ("Touched", _right(f"{d['touched']:,}"))),
+            ("untouched", Drill("untouched"), (
+                Text("Open, untouched", style="bold red" if d["open_untouched"] else ""),
+                _right(f"{d['open_untouched']:,}"))),
+            ("open", Drill("open"), ("Open now", _right(f"{d['open']:,}"))),
+        ], "")
+
+    def _activity_drill(self, table_id: str, row: int, column: int) -> ActivityDrill | None:
+        """The activities behind a cell of the per-bucket table or a row of the per-stage one."""
+        a = self.activity
+        if a is None:
+            return None
+        if table_id == "activity-buckets" and 0 <= row < len(a["buckets"]):
+            b = a["buckets"][row]
+            return ActivityDrill(ACTIVITY_COLUMNS[min(column, len(ACTIVITY_COLUMNS) - 1)][1], b["start"], b["end"])
+        stages = [r for r in a["by_stage"] if r["won"] or r["lost"]]
+        if table_id == "activity-stages" and 0 <= row < len(stages):
+            return ActivityDrill("stage", stage_id=stages[row]["stage_id"])
+        return None
 
     def _render_report(self) -> None:
         report = self.report
@@ -478,6 +589,16 @@ class DashboardScreen(Screen[None]):
         drill = self.row_drills.get(event.data_table.id or "", {}).get(str(event.row_key.value))
         if drill is not None:
             self._open_deals(drill)
+        elif event.data_table.id == "activity-stages":
+            self._open_activities(self._activity_drill("activity-stages", event.cursor_row, 0))
+
+    @on(DataTable.CellSelected, "#activity-buckets")
+    def _cell_chosen(self, event: DataTable.CellSelected) -> None:
+        self._open_activities(self._activity_drill("activity-buckets", event.coordinate.row, event.coordinate.column))
+
+    def _open_activities(self, drill: ActivityDrill | None) -> None:
+        if drill is not None:
+            self.app.push_screen(ActivityListScreen(self.filt, drill))
 
 
 def dt_label(month: str) -> str:
@@ -554,3 +675,94 @@ class PeriodDialog(ModalScreen[ReportFilter | None]):
 
             filt = ReportFilter("custom", filt.start, clock.today())
         self.dismiss(filt)
+
+
+class ActivityListScreen(Screen[None]):
+    """A page of the activities behind a figure of the sales activity section; `]` and `[` turn
+    pages, enter opens the deal (or the company or contact) an activity was logged on."""
+
+    CSS_PATH = "dashboard.tcss"
+    PAGE_SIZE = 100
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="activity_list.back"),
+        Binding("right_square_bracket", "page(1)", "Next page", id="activity_list.next_page"),
+        Binding("left_square_bracket", "page(-1)", "Previous page", id="activity_list.previous_page"),
+    ]
+    COLUMNS = [Col("Day", "day"), Col("Kind", "kind"), Col("Deal", "deal", shrink_to=12),
+               Col("Customer", "customer", shrink_to=10, drop=1), Col("What", "body", shrink_to=12)]
+
+    def __init__(self, filt: ReportFilter, drill: ActivityDrill) -> None:
+        super().__init__()
+        self.filt = filt
+        self.drill = drill
+        self.page = 0
+        self.total = 0
+        self.rows: list[dict[str, Any]] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Loading…", id="activity-list-title", classes="screen-title")
+        yield FitTable(self.COLUMNS, id="activity-list-table", cursor_type="row", zebra_stripes=True, fill=True)
+        yield AppFooter()
+
+    def on_mount(self) -> None:
+        self.title = "Activities"
+        self.query_one(DataTable).loading = True
+        self._load(0)
+
+    def action_page(self, step: int) -> None:
+        target = max(0, min((self.total - 1) // self.PAGE_SIZE, self.page + step))
+        if target != self.page:
+            self._load(target)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "page":
+            step = int(parameters[0]) if parameters else 0
+            return None if not 0 <= self.page + step <= max(0, (self.total - 1) // self.PAGE_SIZE) else True
+        return True
+
+    @work(thread=True, exclusive=True, group="activity-list")
+    def _load(self, page: int) -> None:
+        worker = get_current_worker()
+        try:
+            with self.app.database.session(write=False) as session:
+                total, heading = activity_drill_count(session, self.filt, self.drill)
+                rows = activity_drill_page(session, self.filt, self.drill, offset=page * self.PAGE_SIZE,
+                                           limit=self.PAGE_SIZE)
+        except CrmError as exc:
+            self.app.call_from_thread(self.notify, exc.message, severity="error")
+            return
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._loaded, page, total, heading, rows)
+
+    def _loaded(self, page: int, total: int, heading: str, rows: list[dict[str, Any]]) -> None:
+        self.page, self.total, self.rows = page, total, rows
+        table = self.query_one(FitTable)
+        table.loading = False
+        shown = []
+        for r in rows:
+            kind = r["kind"]
+            if kind == "task":
+                kind = "task ✓" if r["done"] else f"task due {r['due_on']}"
+            shown.append((str(r["id"]), (r["day"], kind, r["deal"] or "", r["customer"], r["body"])))
+        table.show(shown)
+        first = page * self.PAGE_SIZE + 1
+        span = f"{first:,}–{first + len(rows) - 1:,} of {total:,}" if total else "no activities"
+        title = Text()
+        title.append(heading, style="bold")
+        where = [self.filt.label(), f"pipeline {self.filt.pipeline}" if self.filt.pipeline else "all pipelines"]
+        if self.filt.tag:
+            where.append(f"tag {self.filt.tag}")
+        title.append(f"  ·  {' · '.join(where)}  ·  {span}")
+        self.query_one("#activity-list-title", Static).update(title)
+        self.refresh_bindings()
+
+    @on(DataTable.RowSelected, "#activity-list-table")
+    def _open(self, event: DataTable.RowSelected) -> None:
+        row = next((r for r in self.rows if str(r["id"]) == str(event.row_key.value)), None)
+        if row is None:
+            return
+        for kind, key in (("deal", "deal_id"), ("company", "company_id"), ("contact", "contact_id")):
+            if row[key] is not None:
+                self.app.open_record(kind, int(row[key]))
+                return

@@ -898,6 +898,7 @@ DRILLS = (
     "funnel",  # key = stage id of the funnel stage
     "forecast",  # key = "YYYY-MM", or "" for no close date
     "overdue", "open", "won_period", "won_month", "won_quarter", "closed_period", "no_next_step", "aging",
+    "touched", "untouched",  # an activity in the period (see reports_activity); untouched: open deals without
 )
 
 
@@ -973,6 +974,12 @@ def _drill_where(session: Session, sc: _Scope, drill: Drill) -> tuple[str, dict[
             f"SELECT 1 FROM stage_change x WHERE x.deal_id = d.id AND x.to_stage_id IN ({id_list})))")
         return (f"d.pipeline_id = :funnel_pipeline AND {sc.created_in}{reached}", p,
                 f"Deals that reached {names[int(key)]}")  # type: ignore[arg-type]
+    if f in ("touched", "untouched"):
+        from crmtui.store.reports_activity import touched_sql
+
+        if f == "touched":
+            return touched_sql(sc), p, "Deals touched in the period"
+        return f"s.kind = 'open' AND NOT {touched_sql(sc)}", p, "Open deals left untouched in the period"
     simple = {
         "open": ("s.kind = 'open'", "Open deals"),
         "won_period": (f"s.kind = 'won' AND {sc.closed_in}", "Deals won in the period"),
