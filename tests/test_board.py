@@ -41,6 +41,10 @@ def focused_title(app) -> str | None:  # noqa: ANN001
     return None if deal_id is None else fetch(app.database.path, "SELECT title FROM deal WHERE id = ?", deal_id)[0][0]
 
 
+def summary(app) -> str:  # noqa: ANN001
+    return str(board(app).query_one("#board-summary").render())
+
+
 def stage_of(db_path: Path, deal_id: int) -> str:
     return fetch(db_path, "SELECT s.name FROM deal d JOIN stage s ON s.id = d.stage_id WHERE d.id = ?", deal_id)[0][0]
 
@@ -225,7 +229,44 @@ async def test_undo_restores_each_change_and_survives_restart(db_path: Path, see
         assert fetch(db_path, "SELECT count(*) FROM stage_change WHERE deal_id = ?", deal) == [(1,)]
         assert "Brand refresh" in column_text(column(app, "Unqualified"))
         await pilot.press("u")  # nothing left from the board
-        assert any("Nothing to undo" in n.message for n in app._notifications)
+        assert summary(app).endswith("Nothing to undo")
+
+
+async def test_quick_actions_say_what_they_did_on_the_summary_line(db_path: Path, seeded) -> None:  # noqa: ANN001
+    app = _app(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        toasts = len(app._notifications)
+        await pilot.press("greater_than_sign")
+        assert summary(app).endswith("Moved to Qualification · u undoes") and "6 open" in summary(app)
+        await pilot.press("w")
+        assert summary(app).endswith("Won · u undoes") and "5 open" in summary(app)
+        await pilot.press("u")
+        assert summary(app).endswith("Undone: won “Brand refresh”")
+        await pilot.press("x", "down", "enter")
+        assert summary(app).endswith("Lost: Chose a competitor · u undoes")
+        await pilot.press("u", "delete", "y")
+        assert summary(app).endswith("Moved to the trash · u undoes")
+        await pilot.press("u", "u", "u")
+        assert summary(app).endswith("Nothing to undo")
+        assert len(app._notifications) == toasts  # no toasts for them
+        await pilot.press("less_than_sign")  # an error stays a toast, to be seen
+        assert any("first open stage" in n.message for n in app._notifications)
+
+
+async def test_the_notice_keeps_its_place_on_a_narrow_screen_and_goes(db_path: Path, seeded, monkeypatch) -> None:  # noqa: ANN001
+    app = _app(db_path)
+    async with app.run_test(size=(60, 24)) as pilot:
+        await pilot.pause()
+        assert summary(app).startswith("Sales · 6 open") and "…" not in summary(app)
+        await pilot.press("greater_than_sign")
+        line = summary(app)
+        assert line.startswith("Sales · 6 open") and line.endswith("…  Moved to Qualification · u undoes")
+        assert len(line) == 60 - 2  # the padding of the line
+        monkeypatch.setattr("crmtui.screens.board.NOTICE_SECONDS", 0.001)
+        await pilot.press("less_than_sign")
+        await pilot.pause()
+        assert summary(app).startswith("Sales · 6 open") and "Moved" not in summary(app)
 
 
 async def test_delete_asks_then_trashes_and_undo_restores(db_path: Path, seeded) -> None:  # noqa: ANN001

@@ -47,3 +47,8 @@ def test_empty_board_120x40(db_path: Path, fixed_clock, snap_compare) -> None:  
     app = make_app(open_database(db_path))
     app.sub_title = "crm.db"
     assert snap_compare(app, terminal_size=(120, 40))
+
+
+def test_board_move_notice_80x24(seeded_app, snap_compare) -> None:  # noqa: ANN001
+    # The notice keeps the right end of the summary line; the totals give way.
+    assert snap_compare(seeded_app, terminal_size=(80, 24), press=["greater_than_sign"])

@@ -15,6 +15,7 @@ from typing import Any
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.content import Content
 from textual.events import Resize
 from textual.message import Message
 from textual.screen import Screen
@@ -48,6 +49,7 @@ Or try it with sample data:  [b]crmtui demo[/b]  (then [b]r[/b] here)"""
 MIN_COLUMN_WIDTH = 26
 EXTERNAL_CHECK_SECONDS = 3.0
 FILTER_DELAY = 0.15
+NOTICE_SECONDS = 4.0
 
 
 def _actions():  # noqa: ANN202 - the module
@@ -114,6 +116,23 @@ class BoardView(Widget, can_focus=True):
                 column.styles.width = column_width
 
 
+class SummaryLine(Static):
+    """The pipeline's totals, and at the right end what the last quick action did: a line the
+    screen has anyway. A toast per key costs more than the move it confirms (a widget made, laid
+    out and animated)."""
+
+    notice = ""
+
+    def render(self) -> Content:
+        totals = self.visual
+        if not self.notice:
+            return totals
+        # The totals give way (an ellipsis) on a narrow screen; the notice keeps its place.
+        notice = Content(self.notice)
+        room = max(0, self.content_size.width - notice.cell_length - 2)
+        return totals.truncate(room, ellipsis=True, pad=True) + "  " + notice
+
+
 class BoardScreen(Screen[None]):
     """Columns per stage of the current pipeline, and the keys that triage and move deals on them."""
 
@@ -142,10 +161,11 @@ class BoardScreen(Screen[None]):
         self._filter_timer: Timer | None = None
         self._pending_focus: int | None = None
         self._had_card = True
+        self._notice_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("", id="board-summary", classes="screen-title")
+        yield SummaryLine("", id="board-summary", classes="screen-title")
         yield Input(
             placeholder="filter: words (title, company, contact, tag), #tag, field:value, field>N; esc clears",
             id="board-filter",
@@ -254,7 +274,16 @@ class BoardScreen(Screen[None]):
             view.focus()
         self.refresh_bindings()
 
-    def _update_summary(self) -> None:
+    def _update_summary(self, notice: str | None = None) -> None:
+        """The totals; `notice` (what a quick action did) shows at their right until the next
+        one or for a few seconds. Warnings and errors stay toasts, to be seen."""
+        line = self.query_one("#board-summary", SummaryLine)
+        if notice is not None:
+            line.notice = notice
+            if self._notice_timer is not None:
+                self._notice_timer.stop()
+            if notice:
+                self._notice_timer = self.set_timer(NOTICE_SECONDS, lambda: self._update_summary(notice=""))
         snap = self.board.snapshot
         masked = self.app.privacy
         deals, amount, weighted = snap.open_totals()
@@ -270,7 +299,7 @@ class BoardScreen(Screen[None]):
         if not self.show_closed:
             parts.append("closed hidden")
         # One line of a fixed size: no layout of the screen for it.
-        self.query_one("#board-summary", Static).update(" · ".join(parts), layout=False)
+        line.update(" · ".join(parts), layout=False)
 
     # --- external changes --------------------------------------------------------------------
 
@@ -444,7 +473,7 @@ class BoardScreen(Screen[None]):
             return
         self._after_write()
         if not result.changed:
-            self.notify(f"Already in {result.to_stage.name}", timeout=2, markup=False)
+            self._update_summary(notice=f"Already in {result.to_stage.name}")
             return
         placed = self.board.resync([deal_id], {deal_id: (column.stage.id, column.cursor)})
         for c in self.columns:
@@ -452,9 +481,8 @@ class BoardScreen(Screen[None]):
                 c.redraw()
         if deal_id in placed:
             self.focus_deal(deal_id)
-        self._update_summary()
+        self._update_summary(notice=success.format(stage=result.to_stage.name) + " · u undoes")
         self._card_keys_follow()
-        self.notify(success.format(stage=result.to_stage.name) + " · u undoes", timeout=2, markup=False)
 
     def action_step(self, direction: int) -> None:
         self._change(_actions().step, direction, success="Moved to {stage}")
@@ -495,9 +523,8 @@ class BoardScreen(Screen[None]):
             self.board.resync([deal_id])
             for column in self.columns:
                 column.redraw()
-            self._update_summary()
+            self._update_summary(notice="Moved to the trash · u undoes")
             self._card_keys_follow()
-            self.notify("Moved to the trash · u undoes", timeout=2)
 
         self.app.push_screen(ConfirmScreen(f"Move “{card.title}” to the trash?", yes="Trash"), confirmed)
 
@@ -520,11 +547,8 @@ class BoardScreen(Screen[None]):
             for c in self.columns:
                 c.redraw()
             self._show_empty_state()
-            self._update_summary()
-            if not self.focus_deal(deal_id):
-                self.notify("Added (hidden by the filter)", timeout=3)
-            else:
-                self.notify("Added · u undoes", timeout=2)
+            shown = self.focus_deal(deal_id)
+            self._update_summary(notice="Added · u undoes" if shown else "Added (hidden by the filter)")
 
         self.app.push_screen(
             QuickAddScreen(self.app.database, self.board.snapshot.stages, stage_id=stage_id), added
@@ -538,7 +562,7 @@ class BoardScreen(Screen[None]):
             self.notify(str(exc), severity="error", timeout=4, markup=False)
             return
         if undone is None:
-            self.notify("Nothing to undo", timeout=2)
+            self._update_summary(notice="Nothing to undo")
             return
         self._after_write()
         focus = self.focused_deal_id()
@@ -546,11 +570,10 @@ class BoardScreen(Screen[None]):
         for column in self.columns:
             column.redraw()
         self._show_empty_state()
-        self._update_summary()
         if not (undone.deal_ids and self.focus_deal(undone.deal_ids[0])) and focus is not None:
             self.focus_deal(focus)
+        self._update_summary(notice=f"Undone: {undone.label}")
         self._card_keys_follow()
-        self.notify(f"Undone: {undone.label}", timeout=2, markup=False)
 
     # --- filter, sort, closed, pipeline ------------------------------------------------------
 
