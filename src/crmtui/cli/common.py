@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Optional, TypeVar
@@ -166,6 +166,7 @@ DbOption = Annotated[
     typer.Option("--db", help=f"Database file (default: ${DB_ENV}, else the user data dir).", show_default=False),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV for scripts and spreadsheets (a header row first).")]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -272,3 +273,47 @@ def open_session(ctx: typer.Context, db: Path | None) -> Iterator[Any]:
 
 def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def one_format(json_out: bool, csv_out: bool) -> None:
+    """--json and --csv are two answers to one question: refuse both at once."""
+    if json_out and csv_out:
+        from crmtui.store.errors import ValidationError
+
+        raise ValidationError("choose one of --json and --csv")
+
+
+def csv_money(cents: int | None) -> str:
+    """Cents as a plain decimal for CSV: 1250000 -> "12500.00", -5 -> "-0.05" (no grouping, no currency)."""
+    if cents is None:
+        return ""
+    sign = "-" if cents < 0 else ""
+    whole, part = divmod(abs(cents), 100)
+    return f"{sign}{whole}.{part:02d}"
+
+
+def csv_cell(value: Any) -> str:  # noqa: ANN401
+    """One value as a CSV cell: nothing for None, ISO dates, a list's items joined with "; "."""
+    import datetime as dt
+
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return "; ".join(csv_cell(item) for item in value)
+    return str(value)
+
+
+def print_csv(header: list[str], rows: Iterable[Iterable[Any]]) -> None:
+    """A listing as CSV on stdout, header first, never through the pager: the values as a script
+    wants them (see `csv_cell`; money through `csv_money`). Lines end in \n, as the other
+    lines a command prints do; a value's own line breaks are quoted, so they survive."""
+    import csv
+    import sys
+
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows([csv_cell(value) for value in row] for row in rows)

@@ -8,8 +8,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from crmtui.cli.common import (DATA, DbOption, JsonOption, PlainTable, db_path, err, handles_errors, interactive,
-                               open_db, out, print_error, print_json, record_table)
+from crmtui.cli.common import (DATA, CsvOption, DbOption, JsonOption, PlainTable, db_path, err, handles_errors,
+                               interactive, one_format, open_db, out, print_csv, print_error, print_json, record_table)
 
 app = typer.Typer()
 imports_app = typer.Typer(help="Past imports: list them, undo one.", no_args_is_help=True)
@@ -334,10 +334,12 @@ def _show_summary(result: Any, rejects_path: Path) -> None:
 
 @imports_app.command("list")
 @handles_errors
-def imports_list(ctx: typer.Context, json_out: JsonOption = False, db: DbOption = None) -> None:
+def imports_list(ctx: typer.Context, json_out: JsonOption = False, csv_out: CsvOption = False,
+                 db: DbOption = None) -> None:
     """List past imports, newest first."""
     from crmtui.store.importer.history import list_imports
 
+    one_format(json_out, csv_out)
     database = open_db(ctx, db)
     try:
         rows = list_imports(database)
@@ -346,18 +348,27 @@ def imports_list(ctx: typer.Context, json_out: JsonOption = False, db: DbOption 
     if json_out:
         print_json(rows)
         return
+    if csv_out:
+        print_csv(["id", "when", "file", "type", "rows", "created", "updated", "undone"],
+                  ([r["id"], r["imported_at"], r["source"], r["type"], r["rows"], _total(r, "created"),
+                    _total(r, "updated"), r["undone_at"]] for r in rows))
+        return
     if not rows:
         err.print("No imports yet. Try [bold]crmtui import data/samples/deals.csv[/].")
         return
     body = []
     for r in rows:
-        created = sum(c.get("created", 0) for c in r["counts"].values())
-        updated = sum(c.get("updated", 0) for c in r["counts"].values())
+        created, updated = _total(r, "created"), _total(r, "updated")
         body.append([str(r["id"]), r["imported_at"][:16].replace("T", " "), r["source"], r["type"], f"{r['rows']:,}",
                      f"{created:,}", f"{updated:,}", (r["undone_at"] or "")[:16].replace("T", " ")])
     out.print(record_table(
         [("ID", "figure"), ("When", "fixed"), ("File", "text"), ("Type", "text"), ("Rows", "figure"),
          ("Created", "figure"), ("Updated", "figure"), ("Undone", "text")], body, main="File"))
+
+
+def _total(past_import: dict[str, Any], outcome: str) -> int:
+    """How many records of every type an import created (or updated)."""
+    return sum(counts.get(outcome, 0) for counts in past_import["counts"].values())
 
 
 def _working(text: str, wanted: bool = True) -> Any:

@@ -8,8 +8,8 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.markup import escape
 
-from crmtui.cli.common import (RECORDS, SETUP, DbOption, JsonOption, PlainTable, handles_errors, open_session, out,
-                               print_json)
+from crmtui.cli.common import (RECORDS, SETUP, CsvOption, DbOption, JsonOption, PlainTable, handles_errors,
+                               one_format, open_session, out, print_csv, print_json)
 
 app = typer.Typer()
 fields_app = typer.Typer(help="Custom fields of deals, companies and contacts; hiding built-in ones.",
@@ -27,18 +27,25 @@ def fields_list(
     ctx: typer.Context,
     entity: Annotated[Optional[str], typer.Option("--entity", help="Only deal, company or contact fields.")] = None,
     json_out: JsonOption = False,
+    csv_out: CsvOption = False,
     db: DbOption = None,
 ) -> None:
     """List the custom fields, in order, and the hidden built-in ones."""
     from crmtui.store.custom_fields import ENTITIES, list_fields, record_type
     from crmtui.store.field_setup import hidden_fields
 
+    one_format(json_out, csv_out)
     with open_session(ctx, db) as s:
         rows = list_fields(s, entity)
         entities = ENTITIES if entity is None else (record_type(entity),)
         hidden = {e: sorted(hidden_fields(s, e)) for e in entities}
     if json_out:
         print_json({"fields": rows, "hidden": hidden})
+        return
+    if csv_out:  # the custom fields' table; the hidden built-in fields are in --json
+        print_csv(["record", "position", "field", "kind", "options_or_source", "required"],
+                  ([r["entity"], r["position"], r["name"], r["kind"], r["options"] or r["lookup"], bool(r["required"])]
+                   for r in rows))
         return
     if rows:
         table = PlainTable(show_edge=False, header_style="bold")

@@ -9,8 +9,8 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.text import Text
 
-from crmtui.cli.common import (DAILY, DbOption, JsonOption, PlainTable, err, handles_errors, open_session, out,
-                               print_json, print_paged, record_table)
+from crmtui.cli.common import (DAILY, CsvOption, DbOption, JsonOption, PlainTable, err, handles_errors, one_format,
+                               open_session, out, print_csv, print_json, print_paged, record_table)
 
 app = typer.Typer()
 task_app = typer.Typer(help="Add a task to a record, or mark one done.", no_args_is_help=True)
@@ -189,23 +189,33 @@ def tasks_list(
     ctx: typer.Context,
     overdue: Annotated[bool, typer.Option("--overdue", help="Only tasks due before today.")] = False,
     json_out: JsonOption = False,
+    csv_out: CsvOption = False,
     db: DbOption = None,
 ) -> None:
     """Open tasks by due date, overdue first."""
     from crmtui.store.activities import tasks
 
+    one_format(json_out, csv_out)
     with open_session(ctx, db) as s:
         rows = tasks(s, overdue=overdue)
     if json_out:
         print_json(rows)
+        return
+    if csv_out:
+        print_csv(["id", "due", "task", "about"], ([r["id"], r["due_on"], r["body"], _about(r)] for r in rows))
         return
     if not rows:
         err.print("No overdue tasks." if overdue else "No open tasks. Add one with [bold]crmtui task add ID TEXT --due DATE[/].")
         return
     lines: list[list[str | Text]] = []
     for r in rows:
-        about = r["deal"] and f"D{r['deal_id']} {r['deal']}" or r["company"] or r["contact"] or ""
+        about = _about(r)
         style = "red" if r["overdue"] else ("bold" if r["due_today"] else "")
         lines.append([str(r["id"]), Text(r["due_on"] or "", style=style), r["body"], about])
     print_paged(ctx, record_table([("ID", "figure"), ("Due", "fixed"), ("Task", "text"), ("About", "text")], lines,
                                   main="Task"))
+
+
+def _about(task: dict[str, Any]) -> str:
+    """What a task is about, as the list shows it: `D12 Logo refresh`, else the company or contact."""
+    return task["deal"] and f"D{task['deal_id']} {task['deal']}" or task["company"] or task["contact"] or ""

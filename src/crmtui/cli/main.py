@@ -27,7 +27,7 @@ def make_app(command: str | None = None) -> typer.Typer:
     cli = typer.Typer(
         name="crmtui",
         help="A sales CRM in the terminal. Without a command, opens the app.",
-        add_completion=False,
+        add_completion=True,
         pretty_exceptions_enable=False,
         rich_markup_mode="rich",
         context_settings={"help_option_names": ["-h", "--help"]},
@@ -93,6 +93,8 @@ def run_tui(db: Path | None) -> None:
 
 def main() -> None:
     """Console entry point: no traceback reaches the user, whatever happens."""
+    # A shell asking for completions runs `crmtui` with no command (the words typed are in
+    # environment variables), so it gets the whole command line to complete from.
     command = command_named(sys.argv[1:])
     try:
         (app if command is None else make_app(command))()

@@ -8,8 +8,9 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.markup import escape
 
-from crmtui.cli.common import (DAILY, RECORDS, DbOption, JsonOption, PlainTable, err, handles_errors, interactive,
-                               open_db, open_session, out, print_json, print_paged, record_table)
+from crmtui.cli.common import (DAILY, RECORDS, CsvOption, DbOption, JsonOption, PlainTable, csv_money, err,
+                               handles_errors, interactive, one_format, open_db, open_session, out, print_csv,
+                               print_json, print_paged, record_table)
 
 app = typer.Typer()
 add_app = typer.Typer(help="Add a deal, company or contact.", no_args_is_help=True)
@@ -172,6 +173,7 @@ def deals_list(
     lost: Annotated[bool, typer.Option("--lost", help="Only lost deals.")] = False,
     limit: Annotated[Optional[int], typer.Option(help="At most this many (newest first).", min=1)] = None,
     json_out: JsonOption = False,
+    csv_out: CsvOption = False,
     db: DbOption = None,
 ) -> None:
     """List deals, newest first."""
@@ -179,6 +181,7 @@ def deals_list(
     from crmtui.store.errors import ValidationError
     from crmtui.store.money import format_money
 
+    one_format(json_out, csv_out)
     chosen = [name for name, on in (("open", open_), ("won", won), ("lost", lost)) if on]
     if len(chosen) > 1:
         raise ValidationError("choose one of --open, --won and --lost")
@@ -186,6 +189,11 @@ def deals_list(
         rows = deal_rows(s, stage=stage, tag=tag, pipeline=pipeline, status=chosen[0] if chosen else None, limit=limit)
     if json_out:
         print_json(rows)
+        return
+    if csv_out:
+        print_csv(["id", "title", "customer", "stage", "amount", "close", "tags"],
+                  ([r["id"], r["title"], r["company"] or r["contact"], r["stage"], csv_money(r["amount_cents"]),
+                    r["closed_on"] or r["expected_close"], r["tags"]] for r in rows))
         return
     if not rows:
         err.print("No deals match. Add one with [bold]crmtui add deal TITLE[/], or try [bold]crmtui demo[/].")
@@ -206,16 +214,23 @@ def companies_list(
     search: Annotated[Optional[str], typer.Option(help="Name or domain contains this.")] = None,
     limit: Annotated[Optional[int], typer.Option(help="At most this many.", min=1)] = None,
     json_out: JsonOption = False,
+    csv_out: CsvOption = False,
     db: DbOption = None,
 ) -> None:
     """List companies by name."""
     from crmtui.store.listing import company_rows
     from crmtui.store.money import format_money
 
+    one_format(json_out, csv_out)
     with open_session(ctx, db) as s:
         rows = company_rows(s, tag=tag, search=search, limit=limit)
     if json_out:
         print_json(rows)
+        return
+    if csv_out:
+        print_csv(["id", "name", "domain", "open_deals", "won", "tags"],
+                  ([r["id"], r["name"], r["domain"], r["open_deals"], csv_money(r["won_cents"]), r["tags"]]
+                   for r in rows))
         return
     if not rows:
         err.print("No companies match. Add one with [bold]crmtui add company NAME[/].")
@@ -237,15 +252,21 @@ def contacts_list(
     search: Annotated[Optional[str], typer.Option(help="Name or email contains this.")] = None,
     limit: Annotated[Optional[int], typer.Option(help="At most this many.", min=1)] = None,
     json_out: JsonOption = False,
+    csv_out: CsvOption = False,
     db: DbOption = None,
 ) -> None:
     """List contacts by name."""
     from crmtui.store.listing import contact_rows
 
+    one_format(json_out, csv_out)
     with open_session(ctx, db) as s:
         rows = contact_rows(s, tag=tag, company=company, search=search, limit=limit)
     if json_out:
         print_json(rows)
+        return
+    if csv_out:
+        print_csv(["id", "name", "email", "company", "title", "tags"],
+                  ([r["id"], r["name"], r["email"], r["company"], r["title"], r["tags"]] for r in rows))
         return
     if not rows:
         err.print("No contacts match. Add one with [bold]crmtui add contact NAME[/].")

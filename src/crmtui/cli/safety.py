@@ -8,8 +8,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from crmtui.cli.common import (SAFETY, DbOption, JsonOption, db_path, handles_errors, open_db, out, print_json,
-                               record_table)
+from crmtui.cli.common import (SAFETY, CsvOption, DbOption, JsonOption, db_path, handles_errors, one_format, open_db,
+                               out, print_csv, print_json, record_table)
 
 app = typer.Typer()
 backups_app = typer.Typer(help="The backups of the database (in backups/ beside it).", no_args_is_help=True)
@@ -56,16 +56,22 @@ def backup(
 
 @backups_app.command("list")
 @handles_errors
-def backups_list(ctx: typer.Context, json_out: JsonOption = False, db: DbOption = None) -> None:
+def backups_list(ctx: typer.Context, json_out: JsonOption = False, csv_out: CsvOption = False,
+                 db: DbOption = None) -> None:
     """The backups of the database, newest first: when, why, size and deals."""
     from crmtui.store import backups
 
+    one_format(json_out, csv_out)
     path = _path(ctx, db)
     rows = [{"taken_at": backups.local_time(b.taken_at).isoformat(timespec="seconds"), "reason": b.why,
              "size": b.path.stat().st_size, "deals": backups.deal_count(b.path), "path": str(b.path)}
             for b in backups.list_backups(path)]
     if json_out:
         print_json(rows)
+        return
+    if csv_out:  # the size in bytes, the file with its folder
+        print_csv(["taken", "why", "size", "deals", "file"],
+                  ([r["taken_at"], r["reason"], r["size"], r["deals"], r["path"]] for r in rows))
         return
     if not rows:
         out.print(f"No backups of {path} yet (they go to {backups.folder(path)}).", markup=False)

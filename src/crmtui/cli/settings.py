@@ -6,7 +6,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from crmtui.cli.common import SETUP, DbOption, JsonOption, PlainTable, handles_errors, open_session, out, print_json
+from crmtui.cli.common import (SETUP, CsvOption, DbOption, JsonOption, PlainTable, handles_errors, one_format,
+                               open_session, out, print_csv, print_json)
 
 app = typer.Typer()
 choices_app = typer.Typer(help="The lists forms offer: source, lost-reason, customer-size, category.",
@@ -39,16 +40,22 @@ def choices_list(
     ctx: typer.Context,
     list_: Annotated[Optional[str], typer.Argument(metavar="[LIST]", help="Only this list.")] = None,
     json_out: JsonOption = False,
+    csv_out: CsvOption = False,
     db: DbOption = None,
 ) -> None:
     """Show the choice lists (or one), in the order forms offer them."""
     from crmtui.store.choices import all_lists, list_name, shown_name
 
+    one_format(json_out, csv_out)
     wanted = list_name(list_) if list_ is not None else None
     with open_session(ctx, db) as s:
         lists = {shown_name(name): values for name, values in all_lists(s).items() if wanted in (None, name)}
     if json_out:
         print_json(lists)
+        return
+    if csv_out:
+        print_csv(["list", "position", "value"],
+                  ([name, i + 1, value] for name, values in lists.items() for i, value in enumerate(values)))
         return
     table = PlainTable(show_edge=False, header_style="bold")
     for name in ("List", "#", "Value"):
@@ -138,14 +145,20 @@ def choices_move(
 
 @settings_app.command("show")
 @handles_errors
-def settings_show(ctx: typer.Context, json_out: JsonOption = False, db: DbOption = None) -> None:
+def settings_show(ctx: typer.Context, json_out: JsonOption = False, csv_out: CsvOption = False,
+                  db: DbOption = None) -> None:
     """Show every setting: the general ones, then the follow-up rules."""
     from crmtui.store.settings import GENERAL, RULES, SPECS, all_settings, show_value
 
+    one_format(json_out, csv_out)
     with open_session(ctx, db) as s:
         values = all_settings(s)
     if json_out:
         print_json(values)
+        return
+    if csv_out:
+        print_csv(["setting", "value", "default", "meaning"],
+                  ([key, values[key], SPECS[key].default, SPECS[key].help] for key in (*GENERAL, *RULES)))
         return
     table = PlainTable(show_edge=False, header_style="bold")
     for name in ("Setting", "Value", "Default", "Meaning"):

@@ -8,7 +8,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from crmtui.cli.common import SETUP, DbOption, JsonOption, PlainTable, handles_errors, open_session, out, print_json
+from crmtui.cli.common import (SETUP, CsvOption, DbOption, JsonOption, PlainTable, handles_errors, one_format,
+                               open_session, out, print_csv, print_json)
 
 app = typer.Typer()
 rules_app = typer.Typer(help="Show or change the follow-up rules.", no_args_is_help=True)
@@ -57,27 +58,35 @@ def _say(text: str) -> None:
 
 @pipelines_app.callback()
 @handles_errors
-def pipelines_main(ctx: typer.Context, json_out: JsonOption = False, db: DbOption = None) -> None:
+def pipelines_main(ctx: typer.Context, json_out: JsonOption = False, csv_out: CsvOption = False,
+                   db: DbOption = None) -> None:
     """List, add, rename and delete pipelines; choose the default one. Without a command: the list."""
     _group_options(ctx, db)
     if ctx.invoked_subcommand is None:
-        _print_pipelines(ctx, json_out, db)
+        _print_pipelines(ctx, json_out, csv_out, db)
 
 
 @pipelines_app.command("list")
 @handles_errors
-def pipelines_list(ctx: typer.Context, json_out: JsonOption = False, db: DbOption = None) -> None:
+def pipelines_list(ctx: typer.Context, json_out: JsonOption = False, csv_out: CsvOption = False,
+                   db: DbOption = None) -> None:
     """The pipelines, with their stages and deals; the default one marked."""
-    _print_pipelines(ctx, json_out, db)
+    _print_pipelines(ctx, json_out, csv_out, db)
 
 
-def _print_pipelines(ctx: typer.Context, json_out: bool, db: Path | None) -> None:
+def _print_pipelines(ctx: typer.Context, json_out: bool, csv_out: bool, db: Path | None) -> None:
     from crmtui.store.setup_pipelines import pipeline_rows
 
+    one_format(json_out, csv_out)
     with open_session(ctx, db) as s:
         rows = pipeline_rows(s)
     if json_out:
         print_json(rows)
+        return
+    if csv_out:
+        print_csv(["position", "pipeline", "default", "stages", "open_deals", "deals"],
+                  ([r["position"], r["name"], bool(r["default"]), r["stages"], r["open_deals"], r["deals"]]
+                   for r in rows))
         return
     table = PlainTable(show_edge=False, header_style="bold")
     for name in ("#", "Pipeline", "Default", "Stages", "Open deals", "Deals"):
@@ -170,6 +179,7 @@ def stages(
     ctx: typer.Context,
     pipeline: PipelineOption = None,
     json_out: JsonOption = False,
+    csv_out: CsvOption = False,
     db: DbOption = None,
 ) -> None:
     """List the stages of a pipeline, with probability and expected days (without a command); add,
@@ -177,6 +187,7 @@ def stages(
     _group_options(ctx, db)
     if ctx.invoked_subcommand is not None:
         return
+    one_format(json_out, csv_out)
     from crmtui.store.pipelines import find_pipeline, list_stages
 
     with open_session(ctx, db) as s:
@@ -188,6 +199,11 @@ def stages(
         ]
     if json_out:
         print_json({"pipeline": pipe.name, "stages": rows})
+        return
+    if csv_out:  # the table's title, the pipeline, is a column here
+        print_csv(["pipeline", "position", "stage", "kind", "probability", "expected_days", "color"],
+                  ([pipe.name, r["position"], r["name"], r["kind"], r["probability"], r["expected_days"], r["color"]]
+                   for r in rows))
         return
     table = PlainTable(title=pipe.name, show_edge=False, header_style="bold")
     for name in ("#", "Stage", "Kind", "Probability", "Expected days", "Colour"):
@@ -318,14 +334,20 @@ def stages_delete(
 
 @rules_app.command("show")
 @handles_errors
-def rules_show(ctx: typer.Context, json_out: JsonOption = False, db: DbOption = None) -> None:
+def rules_show(ctx: typer.Context, json_out: JsonOption = False, csv_out: CsvOption = False,
+               db: DbOption = None) -> None:
     """Show the follow-up rules and their values (`crmtui settings show` shows the other settings)."""
     from crmtui.store.settings import RULES, SPECS, all_settings, show_value
 
+    one_format(json_out, csv_out)
     with open_session(ctx, db) as s:
         values = all_settings(s)
     if json_out:
         print_json({key: values[key] for key in RULES})
+        return
+    if csv_out:
+        print_csv(["rule", "value", "default", "meaning"],
+                  ([key, values[key], SPECS[key].default, SPECS[key].help] for key in RULES))
         return
     table = PlainTable(show_edge=False, header_style="bold")
     for name in ("Rule", "Value", "Default", "Meaning"):

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from crmtui.cli.common import (RECORDS, DbOption, JsonOption, PlainTable, err, handles_errors, interactive,
-                               open_db, open_session, out, print_json)
+from crmtui.cli.common import (RECORDS, CsvOption, DbOption, JsonOption, PlainTable, err, handles_errors, interactive,
+                               one_format, open_db, open_session, out, print_csv, print_json)
 
 if TYPE_CHECKING:
     from crmtui.store.erasure import Purge
@@ -34,15 +34,21 @@ def _listed(parts: list[str]) -> str:
 def trash_list_cmd(
     ctx: typer.Context,
     json_out: JsonOption = False,
+    csv_out: CsvOption = False,
     db: DbOption = None,
 ) -> None:
     """What is in the trash, newest first. IDs: D deal, C company, P contact, A activity/task, F custom field."""
     from crmtui.store.trash import trash_list
 
+    one_format(json_out, csv_out)
     with open_session(ctx, db) as s:
         rows = trash_list(s)
     if json_out:
         print_json(rows)
+        return
+    if csv_out:
+        print_csv(["id", "kind", "what", "deleted"],
+                  ([r["ref"], r["kind"], r["label"], r["deleted_at"]] for r in rows))
         return
     if not rows:
         err.print("The trash is empty.")

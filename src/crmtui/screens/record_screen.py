@@ -1,11 +1,13 @@
 """What the deal, company and contact pages share: the breadcrumb, back with esc, the keys that
-work on any record (edit, log an activity, add/complete/reschedule a task, open a link, undo,
-delete), and how a custom field's value reads on a page."""
+work on any record (edit, log an activity, add/complete/reschedule a task, open a link, mail the
+customer, copy their phone or email, undo, delete), and how a custom field's value reads on a page."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from rich.table import Table
 from rich.text import Text
@@ -44,6 +46,10 @@ class RecordScreen(Screen[None]):
         Binding("delete", "trash", "Delete", tooltip="Move this record to the trash (asks first)", id="record.delete"),
         Binding("w", "open_link", "Open link", tooltip="Open a URL field of this record (pick one when there are"
                 " several)", id="record.open_link"),
+        Binding("m", "mail", "Mail", tooltip="Write to the customer in your mail client, then log the email (asks"
+                " first)", id="record.mail", show=False),
+        Binding("c", "copy_reach", "Copy", tooltip="Copy the customer's phone number or email (pick one when there"
+                " are both)", id="record.copy", show=False),
         Binding("r", "refresh_data", "Refresh", tooltip="Read the record again from the database", id="record.refresh", show=False),
     ]
 
@@ -228,6 +234,66 @@ class RecordScreen(Screen[None]):
             return
         self.notify(f"Opened {target}", timeout=2, markup=False)
 
+    def _reach(self) -> Reach | None:
+        try:
+            with self.database.session(write=False) as s:
+                return reach_of(s, self.kind, self.record_id)
+        except CrmError as exc:
+            self.notify(exc.message, severity="error")
+            return None
+
+    def action_mail(self) -> None:
+        """A new mail to the customer in the mail client; then, asked, an email logged here."""
+        from crmtui.screens.confirm import ConfirmScreen
+
+        reach = self._reach()
+        if reach is None:
+            return
+        if not reach.email:
+            self.notify(f"No email address to write to: {NO_EMAIL[self.kind]}", severity="warning", timeout=4)
+            return
+        self.app.open_url(mailto_url(reach.email, reach.subject))
+        to = f"{reach.email_name} <{reach.email}>" if reach.email_name else reach.email
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._log_email(to)
+
+        self.app.push_screen(ConfirmScreen(f"Opened a new mail to {to}.\n\nLog an email to {reach.email_name or reach.email}?",
+                                           yes="Log it", no="Not now"), answered)
+
+    def _log_email(self, to: str) -> None:
+        from crmtui.store.activities import log_activity
+
+        try:
+            with self.database.session() as s:
+                log_activity(s, "email", self.kind, self.record_id, f"Emailed {to}")
+        except CrmError as exc:
+            self.notify(exc.message, severity="error")
+            return
+        self.notify("Logged the email (u undoes)", timeout=3)
+        self.refresh_data()
+
+    def action_copy_reach(self) -> None:
+        """Copy the phone number or the email; a choice when the record has both."""
+        reach = self._reach()
+        if reach is None:
+            return
+        found = [(what, value, name) for what, value, name in
+                 (("phone", reach.phone, reach.phone_name), ("email", reach.email, reach.email_name)) if value]
+        if not found:
+            self.notify(f"Nothing to copy: no phone or email ({NO_EMAIL[self.kind]})", severity="warning", timeout=4)
+        elif len(found) == 1:
+            self._copy(*found[0])
+        else:
+            self.app.push_screen(CopyPicker([(what.capitalize(), value) for what, value, _name in found]),
+                                 lambda value: self._copy(*next(f for f in found if f[1] == value)) if value else None)
+
+    def _copy(self, what: str, value: str, name: str) -> None:
+        self.app.copy_to_clipboard(value)
+        whose = f"{name}'s " if name else ""
+        self.notify(f"Copied {whose}{what} {value}", timeout=3, markup=False)
+
     def action_undo(self) -> None:
         from crmtui.store.editing import undo_last_edit
 
@@ -316,6 +382,9 @@ class RecordScreen(Screen[None]):
 class LinkPicker(ModalScreen[str | None]):
     """Which link to open: enter opens the highlighted one, esc cancels. Dismisses with its URL."""
 
+    QUESTION = "Open which link?"
+    HINT = "enter opens · esc cancels"
+
     DEFAULT_CSS = """
     LinkPicker { align: center middle; }
     LinkPicker > #link-box {
@@ -334,10 +403,10 @@ class LinkPicker(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         width = max(len(name) for name, _url in self.links)
         with Vertical(id="link-box"):
-            yield Static("[b]Open which link?[/]", markup=True)
+            yield Static(f"[b]{self.QUESTION}[/]", markup=True)
             yield OptionList(*[Option(Text.assemble((name.ljust(width), "bold"), "  ", url), id=str(i))
                                for i, (name, url) in enumerate(self.links)], id="link-list")
-            yield Static("enter opens · esc cancels", id="link-hint")
+            yield Static(self.HINT, id="link-hint")
 
     @on(OptionList.OptionSelected)
     def _picked(self, event: OptionList.OptionSelected) -> None:
@@ -345,6 +414,75 @@ class LinkPicker(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class CopyPicker(LinkPicker):
+    """Copy the phone or the email: `p` or `e`, or enter on the highlighted one. Dismisses with
+    the value to copy."""
+
+    QUESTION = "Copy which?"
+    HINT = "p phone · e email · enter copies the highlighted one · esc cancels"
+    BINDINGS = [
+        Binding("p", "pick('Phone')", "Phone", id="copy_picker.phone"),
+        Binding("e", "pick('Email')", "Email", id="copy_picker.email"),
+    ]
+
+    def action_pick(self, what: str) -> None:
+        self.dismiss(next(value for name, value in self.links if name == what))
+
+
+# --- mail and phone --------------------------------------------------------------------------------
+
+
+# Where `m` and `c` looked, for the notice when there is nothing there.
+NO_EMAIL = {"deal": "the deal's contact and company have none",
+            "company": "the company and its contacts have none",
+            "contact": "e adds one"}
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How to reach a record's customer: an email and a phone, each with whose it is."""
+
+    email: str = ""
+    email_name: str = ""
+    phone: str = ""
+    phone_name: str = ""
+    subject: str = ""  # a deal's title, for a new mail
+
+
+# The people to try, best first (rank, name, email, phone): a deal's contact, then its company (as
+# the deal page shows them); a company, then its contacts by name; a contact alone.
+_REACH_SQL = {
+    "deal": "SELECT 0 AS rank, p.name, p.email, p.phone FROM deal d JOIN contact p ON p.id = d.contact_id"
+            " WHERE d.id = :id UNION ALL"
+            " SELECT 1, c.name, c.email, c.phone FROM deal d JOIN company c ON c.id = d.company_id WHERE d.id = :id"
+            " ORDER BY rank",
+    "company": "SELECT 0 AS rank, name, email, phone FROM company WHERE id = :id UNION ALL"
+               " SELECT 1, name, email, phone FROM contact WHERE company_id = :id AND deleted_at IS NULL"
+               " ORDER BY rank, name COLLATE NOCASE",
+    "contact": "SELECT 0 AS rank, name, email, phone FROM contact WHERE id = :id",
+}
+
+
+def reach_of(session: Any, kind: str, record_id: int) -> Reach:  # noqa: ANN401 - a store Session
+    """Whom `m` writes to and what `c` copies: the first email and the first phone of the people
+    to try (see `_REACH_SQL`)."""
+    people = session.execute(_REACH_SQL[kind], {"id": record_id}).fetchall()
+    email = next(((p["name"], p["email"].strip()) for p in people if (p["email"] or "").strip()), ("", ""))
+    phone = next(((p["name"], p["phone"].strip()) for p in people if (p["phone"] or "").strip()), ("", ""))
+    subject = ""
+    if kind == "deal":
+        row = session.execute("SELECT title FROM deal WHERE id = :id", {"id": record_id}).fetchone()
+        subject = row["title"] if row else ""
+    return Reach(email=email[1], email_name=email[0], phone=phone[1], phone_name=phone[0], subject=subject)
+
+
+def mailto_url(address: str, subject: str = "") -> str:
+    """A `mailto:` URL (RFC 6068) for a new mail: the address and subject percent-encoded, so a
+    `?` or `&` in either cannot add headers."""
+    url = "mailto:" + quote(address, safe="@+")
+    return url + ("?subject=" + quote(subject, safe="") if subject else "")
 
 
 # --- custom fields on a page -----------------------------------------------------------------------
