@@ -122,3 +122,14 @@ def test_csv_never_goes_through_the_pager(crm: Path, monkeypatch: pytest.MonkeyP
     result = run(crm, "deals", "list", "--csv")
     assert result.exit_code == 0
     assert result.stdout.startswith("id,title,")
+
+
+def test_playbook_and_hooks_lists_print_csv(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setenv("CRMTUI_CONFIG_DIR", str(tmp_path / "config"))
+    db = tmp_path / "crm.db"
+    ok(db, "playbook", "add", "Proposal sent", "Chase the proposal, politely", "--due", "+5d")
+    rows = list(csv.DictReader(io.StringIO(ok(db, "playbook", "list", "--csv").stdout)))
+    assert rows == [{"id": "1", "stage": "Proposal sent", "task": "Chase the proposal, politely", "due": "+5d"}]
+    hooks = list(csv.DictReader(io.StringIO(ok(db, "hooks", "list", "--csv").stdout)))
+    assert [h["event"] for h in hooks][:2] == ["deal-created", "stage-changed"]
+    assert {h["runnable"] for h in hooks} == {"false"}

@@ -17,6 +17,8 @@ from crmtui.store.db import Database
 GC_YOUNG_THRESHOLD = 10_000
 # Seconds after the board's first frame before the write path is imported in the background.
 WARM_UP_AFTER_SECONDS = 1.0
+# Seconds between looks at the hooks' log while the app runs (hooks finish in the background).
+HOOK_LOG_CHECK_SECONDS = 3.0
 
 
 class CrmApp(App[None]):
@@ -77,6 +79,25 @@ class CrmApp(App[None]):
         self.set_timer(WARM_UP_AFTER_SECONDS, self._warm_up)
         self._daily_backup()
         self._offer_to_empty_trash()
+        self._hooks_at_start()
+
+    @work(thread=True, exclusive=True, group="hooks")
+    def _hooks_at_start(self) -> None:
+        """Tasks due today or earlier go to the task-due hook (once each); hook failures not shown
+        yet are shown, and while hooks are installed, new ones as they are logged."""
+        from crmtui.store import hooks
+
+        hooks.send_due_tasks(self.database)
+        self.call_from_thread(self._show_hook_failures)
+        if hooks.installed():
+            self.call_from_thread(self.set_interval, HOOK_LOG_CHECK_SECONDS, self._show_hook_failures)
+
+    def _show_hook_failures(self) -> None:
+        from crmtui.store.hooks import take_unseen_notice
+
+        notice = take_unseen_notice()  # a stat when nothing was logged since the last look
+        if notice:
+            self.notify(notice, title="Hooks", severity="error", timeout=15)
 
     @work(thread=True, exclusive=True, group="trash-offer")
     def _offer_to_empty_trash(self) -> None:

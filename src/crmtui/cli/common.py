@@ -26,6 +26,7 @@ DATA = "Data in and out"
 SETUP = "Setup"
 REPORTS = "Reports"
 SAFETY = "Backups and repair"
+AUTOMATION = "Automation"
 
 
 class Output(Console):
@@ -209,6 +210,7 @@ def open_db(ctx: typer.Context, db: Path | None, *, create: bool = True,
     money and dates are written as its `locale` setting says from here on. `create=False`: a
     missing file is an error; `daily_backup=False`: no day's backup on opening (a restore, a purge)."""
     from crmtui.store.db import open_database
+    from crmtui.store.hooks import send_due_tasks
     from crmtui.store.money import use_locale
     from crmtui.store.settings import read_settings
 
@@ -219,6 +221,7 @@ def open_db(ctx: typer.Context, db: Path | None, *, create: bool = True,
         err.print(f"Warning: no backup today: {database.backup_problem}", markup=False)
     settings = read_settings(database)
     use_locale(settings["locale"], settings["currency"])
+    send_due_tasks(database)  # the task-due hook hears of a task the first time crmtui runs on its day
     if isinstance(ctx.obj, dict):
         ctx.obj.setdefault("pager", settings["pager"])
     return database

@@ -123,8 +123,9 @@ def import_file(
     finally:
         database.close()
     plan = result.plan
-    if json_out:
-        print_json({
+
+    def summary() -> dict[str, Any]:
+        return {
             "import_id": result.import_id, "dry_run": dry_run, "type": mapping.record_type,
             "encoding": csv_text.encoding, "delimiter": csv_text.delimiter_name, "rows": plan.rows_read,
             "merged_rows": plan.merged_rows, "counts": plan.counts(), "new_stages": [s[2] for s in plan.new_stages],
@@ -134,7 +135,14 @@ def import_file(
             "new_fields": [f.summary() for f in plan.new_fields],
             "rejects_file": str(rejects_path) if plan.rejects else None,
             "errors": plan.error_lines(),
-        })
+        }
+
+    if result.import_id is not None:
+        from crmtui.store.hooks import announce
+
+        announce("import-finished", lambda: {"import_id": result.import_id, "import": summary()}, database.path)
+    if json_out:
+        print_json(summary())
         return
     _show_summary(result, rejects_path)
 

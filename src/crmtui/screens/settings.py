@@ -3,6 +3,7 @@
 Sections on the left (pipelines & stages, fields, choice lists, follow-up rules, general), the
 section's rows on the right. The keys act on the row under the cursor: `n` new, `r`/enter
 rename (a setting: change it), `e` edit, `K`/`J` (or ctrl+up/down) reorder, delete asks first.
+Under each stage, its playbook: the tasks a deal entering it gets (`p` adds one).
 Every change goes through the store functions the CLI calls, is saved at once and is one undo
 entry in scope "settings", which `u` undoes.
 """
@@ -43,18 +44,19 @@ LIST_TITLES = {"source": "Source", "lost_reason": "Lost reason", "customer_size"
 
 # The row kinds each action applies to.
 ROW_ACTIONS = {
-    "new": {"pipeline", "stage", "entity", "field", "builtin", "option", "list", "choice"},
+    "new": {"pipeline", "stage", "entity", "field", "builtin", "option", "list", "choice", "playbook"},
     "new_pipeline": {"pipeline", "stage"},
     "rename": {"pipeline", "stage", "field", "option", "choice"},
-    "edit": {"stage", "setting", "field"},
-    "delete": {"pipeline", "stage", "field", "option", "choice"},
+    "edit": {"stage", "setting", "field", "playbook"},
+    "delete": {"pipeline", "stage", "field", "option", "choice", "playbook"},
+    "playbook": {"stage", "playbook"},
     "move": {"stage", "field", "choice"},
     "default_pipeline": {"pipeline"},
     "hide": {"builtin"},
 }
 MOVE = Binding.Group("Move")
 SECTION_KINDS = {
-    "pipelines": {"pipeline", "stage"},
+    "pipelines": {"pipeline", "stage", "playbook"},
     "fields": {"entity", "field", "option", "builtin"},
     "choices": {"list", "choice"},
     "rules": {"setting"},
@@ -66,11 +68,11 @@ SECTION_KINDS = {
 class Item:
     """What a row of the table is, and what the store calls need to act on it."""
 
-    kind: str  # pipeline, stage, entity, field, option, builtin, list, choice, setting
-    name: str = ""  # its own name: pipeline, stage, field, option, choice value, setting key
+    kind: str  # pipeline, stage, playbook, entity, field, option, builtin, list, choice, setting
+    name: str = ""  # its own name: pipeline, stage, field, option, choice value, setting key; a playbook entry's id
     owner: str = ""  # the record type of a field, option or built-in field; the list of a choice
-    parent: str = ""  # the field an option belongs to
-    pipeline_id: int = 0  # pipeline and stage rows
+    parent: str = ""  # the field an option belongs to; the stage of a playbook entry
+    pipeline_id: int = 0  # pipeline, stage and playbook rows
     data: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -149,6 +151,7 @@ class SettingsScreen(Screen[None]):
         Binding("N", "new_pipeline", "New pipeline", id="settings.new_pipeline"),
         Binding("r,enter", "rename", "Rename", id="settings.rename"),
         Binding("e", "edit", "Edit", id="settings.edit"),
+        Binding("p", "playbook", "Playbook task", show=False, id="settings.playbook"),  # (the row hint shows it)
         Binding("delete", "delete", "Delete", id="settings.delete"),
         Binding("K,ctrl+up", "move(-1)", "Move up", id="settings.move_up", group=MOVE),
         Binding("J,ctrl+down", "move(1)", "Move down", id="settings.move_down", group=MOVE),
@@ -242,7 +245,7 @@ class SettingsScreen(Screen[None]):
     @on(DataTable.RowSelected)
     def _row_selected(self) -> None:
         item = self.current()
-        if item is not None and item.kind == "setting":
+        if item is not None and item.kind in ("setting", "playbook"):
             self.action_edit()
         elif self.check_action("rename", ()):
             self.action_rename()
@@ -301,6 +304,8 @@ class SettingsScreen(Screen[None]):
             self._new_field(item.owner)
         elif item.kind in ("list", "choice"):
             self._new_choice(item.owner)
+        elif item.kind == "playbook":
+            self.action_playbook()
 
     def _new_stage(self, item: Item) -> None:
         from crmtui.store.models import STAGE_KINDS
@@ -399,6 +404,45 @@ class SettingsScreen(Screen[None]):
 
         self.app.push_screen(FormScreen(plain(title), fields, save), done)
 
+    # --- p: the tasks a stage's playbook adds to each deal entering it ---------------------------
+
+    def action_playbook(self) -> None:
+        item = self.current()
+        if item is not None and item.kind in ROW_ACTIONS["playbook"]:
+            self._playbook_form(None, stage=item.parent if item.kind == "playbook" else item.name,
+                                pipeline_id=item.pipeline_id)
+
+    def _playbook_form(self, entry: Item | None, *, stage: str = "", pipeline_id: int = 0) -> None:
+        """The form that adds a task to a stage's playbook, or (`entry`) changes one."""
+        from crmtui.store.playbooks import add_entry, change_entry, clean_due
+
+        stage = entry.parent if entry is not None else stage
+        pipeline_id = entry.pipeline_id if entry is not None else pipeline_id
+        d = entry.data if entry is not None else {}
+        fields = [
+            FormField("task", "Task", d.get("body", ""), placeholder="e.g. Chase the proposal"),
+            FormField("due", "Due", f"+{d['due_days']}d" if entry is not None else "",
+                      check=_optional(clean_due), placeholder="+5d, +2w or 5 days after it enters (empty: same day)"),
+        ]
+        saved: list[int] = []
+
+        def save(values: dict[str, str]) -> None:
+            with self.app.database.session() as s:
+                if entry is not None:
+                    saved.append(change_entry(s, entry.name, values["task"], values["due"] or "0").id)
+                else:
+                    saved.append(add_entry(s, stage, values["task"], values["due"] or "0", pipeline=pipeline_id).id)
+
+        title = f"Playbook task of {stage!r}" if entry is not None else f"New playbook task for {stage!r}"
+        self._form(title, fields, save, lambda: Item("playbook", str(saved[0]), parent=stage,
+                                                     pipeline_id=pipeline_id).key)
+
+    def _remove_playbook_task(self, item: Item) -> None:
+        from crmtui.store.playbooks import remove_entry
+
+        self._ask(f"Take {item.data['body']!r} off the playbook of {item.parent!r}? Tasks it already added stay.",
+                  lambda: self._write(lambda s: remove_entry(s, item.name)), yes="Remove")
+
     # --- r / enter: rename; e: edit --------------------------------------------------------------
 
     def action_rename(self) -> None:
@@ -432,6 +476,8 @@ class SettingsScreen(Screen[None]):
             self._edit_setting(item)
         elif item.kind == "field":
             self._edit_field(item)
+        elif item.kind == "playbook":
+            self._playbook_form(item)
 
     def _edit_field(self, item: Item) -> None:
         from crmtui.store.custom_fields import FIELD_KINDS
@@ -467,6 +513,8 @@ class SettingsScreen(Screen[None]):
             FormField("kind", "Kind", d["kind"], choices=[(k, k) for k in STAGE_KINDS]),
             FormField("color", "Colour", d["color"] or "", check=_reason(clean_color),
                       placeholder="green, dark_orange, #rrggbb (empty: by kind)"),
+            FormField("playbook", "Playbook", "; ".join(f"{body} ({due})" for body, due in d["playbook"]) or "none",
+                      read_only=True, placeholder="· p on the stage's row adds a task"),
         ]
 
         def save(values: dict[str, str]) -> None:
@@ -528,7 +576,8 @@ class SettingsScreen(Screen[None]):
         if item is None:
             return
         handler = {"pipeline": self._delete_pipeline, "stage": self._delete_stage, "field": self._delete_field,
-                   "option": self._delete_option, "choice": self._delete_choice}.get(item.kind)
+                   "option": self._delete_option, "choice": self._delete_choice,
+                   "playbook": self._remove_playbook_task}.get(item.kind)
         if handler is not None:
             handler(item)
 
@@ -662,6 +711,7 @@ class SettingsScreen(Screen[None]):
 def pipeline_section(s: Any) -> Section:  # noqa: ANN401
     """Each pipeline, then its stages."""
     from crmtui.store.pipelines import list_stages
+    from crmtui.store.playbooks import due_label, stage_entries
     from crmtui.store.reports_basic import stage_totals
     from crmtui.store.setup_pipelines import pipeline_rows
 
@@ -677,11 +727,18 @@ def pipeline_section(s: Any) -> Section:  # noqa: ANN401
         counts = {r["stage_id"]: r["deals"] for r in stage_totals(s, p["id"])[1]}
         for st in list_stages(s, p["id"]):
             colour = Text(st.color, style=st.color) if st.color else Text("–", style="dim")
+            playbook = stage_entries(s, st.id)
             data = {"probability": st.probability, "expected_days": st.expected_days, "kind": st.kind,
-                    "color": st.color, "deals": counts.get(st.id, 0), "pipeline": p["name"]}
+                    "color": st.color, "deals": counts.get(st.id, 0), "pipeline": p["name"],
+                    "playbook": [(e.body, due_label(e.due_days)) for e in playbook]}
             rows.append((Item("stage", st.name, pipeline_id=p["id"], data=data),
                          (Text("  " + st.name), st.kind, Text(f"{st.probability}%", justify="right"),
                           Text(str(st.expected_days or "–"), justify="right"), colour, _count(data["deals"]))))
+            for e in playbook:
+                rows.append((Item("playbook", str(e.id), parent=st.name, pipeline_id=p["id"],
+                                  data={"body": e.body, "due_days": e.due_days}),
+                             (Text("    ▸ " + e.body, style="italic"), Text("task", style="dim"), "",
+                              Text(due_label(e.due_days), justify="right"), "", "")))
     return columns, rows
 
 
@@ -787,7 +844,10 @@ def _deals(n: int) -> str:
 
 HINTS = {
     "pipeline": "n new stage · N new pipeline · r rename · * make default · del delete",
-    "stage": "e probability, days, kind, colour · n new stage after it · r rename · K/J move · del delete",
+    "stage": ("e probability, days, kind, colour · p playbook task · n new stage after it · r rename · K/J move"
+              " · del delete"),
+    "playbook": ("a task each deal entering the stage gets · e/enter change it · p or n another · del remove it"
+                 " (tasks it added stay)"),
     "entity": "n new field",
     "field": ("n new field · r rename · e kind, options, required · K/J move · del delete (to the trash, with"
               " its values)"),

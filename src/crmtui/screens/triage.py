@@ -198,7 +198,9 @@ class TriageScreen(Screen[None]):
 
         def change(session, deal_id):  # noqa: ANN001, ANN202
             result = board_actions.step(session, deal_id, direction)
-            return f"Moved to {result.to_stage.name}"
+            added = len(result.added_tasks)
+            return f"Moved to {result.to_stage.name}" + (f" · {added} playbook task{'s' * (added != 1)} added"
+                                                          if added else "")
 
         self._act(change)
 

@@ -44,6 +44,7 @@ def _recorded(session: Session, deal_id: int | str, label: str, change) -> MoveR
             "SELECT max(id) FROM stage_change WHERE deal_id = :id", {"id": deal.id}
         ).scalar()
         ops.append({"op": "delete_row", "table": "stage_change", "id": change_id})
+    ops.extend({"op": "trash", "table": "activity", "id": task_id} for task_id in result.added_tasks)
     undo.record(session, label.format(title=deal.title, stage=result.to_stage.name), ops, scope=SCOPE)
     return result
 

@@ -37,8 +37,9 @@ class Database:
             conn = self.raw() if conn is None else conn
             try:
                 conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                session = Session(conn, self)
                 try:
-                    yield Session(conn, self)
+                    yield session
                     conn.execute("COMMIT")
                 except BaseException:
                     if conn.in_transaction:
@@ -47,6 +48,8 @@ class Database:
             finally:
                 if own:
                     conn.close()
+        for then in session.after_commit:
+            then()
 
     @contextmanager
     def writing(self, *, commit: bool = True) -> Iterator[sqlite3.Connection]:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from crmtui.store import clock, followups, undo
+from crmtui.store import clock, followups, hooks, playbooks, undo
 from crmtui.store.companies import resolve_company
 from crmtui.store.contacts import resolve_contact
 from crmtui.store.custom_fields import with_fields
@@ -92,6 +92,8 @@ def create_deal(
 
     if target.kind == "open" and (follow_up or (follow_up is None and followups.wants_follow_up(session))):
         followups.add_follow_up_task(session, deal.id)
+    playbooks.on_enter(session, deal, target)
+    hooks.emit(session, "deal-created", deal.id)
     return deal
 
 
@@ -113,6 +115,7 @@ class MoveResult:
     from_stage: Stage
     to_stage: Stage
     changed: bool
+    added_tasks: list[int] = field(default_factory=list)  # the stage's playbook tasks the move added
 
 
 def move_deal(
@@ -155,7 +158,11 @@ def move_deal(
         deal.lost_reason = require_text(lost_reason, "reason") if target.kind == "lost" and lost_reason else None
     session.add(deal)
     session.add(StageChange(deal_id=deal.id, from_stage_id=current.id, to_stage_id=target.id, changed_at=now))
-    return MoveResult(deal, current, target, True)
+    added = playbooks.on_enter(session, deal, target)
+    hooks.emit(session, "stage-changed", deal.id, old_stage=current.name, new_stage=target.name)
+    if target.kind in ("won", "lost"):
+        hooks.emit(session, f"deal-{target.kind}", deal.id, old_stage=current.name, new_stage=target.name)
+    return MoveResult(deal, current, target, True, added)
 
 
 def step_deal(session: Session, deal_id: int | str, direction: int) -> MoveResult:

@@ -263,6 +263,7 @@ def update_record(session: Session, kind: str, record_id: int, values: Mapping[s
                 "SELECT max(id) FROM stage_change WHERE deal_id = :id", {"id": record_id}
             ).scalar()
             ops.append({"op": "delete_row", "table": "stage_change", "id": last})
+            ops.extend({"op": "trash", "table": "activity", "id": task_id} for task_id in result.added_tasks)
     names = {f["id"]: f["name"] for f in custom_fields(session, kind)} if custom_changed else {}
     labels = ", ".join([FIELDS[kind][f][0].split(" (")[0].lower() for f in changed]
                        + [names.get(fid, str(fid)) for fid in custom_changed])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
 T = TypeVar("T", bound="Record")
@@ -61,6 +61,9 @@ class Session:
     def __init__(self, conn: sqlite3.Connection, database: Any = None) -> None:  # noqa: ANN401
         self.conn = conn
         self.database = database  # the store.db.Database it belongs to, if any: for connections of its own
+        # Run once the transaction has committed (hooks: what happened is told only when it stays
+        # done); they must not raise. Dropped when it rolls back.
+        self.after_commit: list[Callable[[], None]] = []
 
     def execute(self, sql: str, params: Params = ()) -> Cursor:
         return self.conn.cursor(Cursor).execute(sql, params)

@@ -48,6 +48,7 @@ _TABLES = {
     "custom_field": {"id", "entity", "name", "kind", "options", "position", "required", "lookup", "deleted_at"},
     "custom_value": {"field_id", "entity_id", "value"},
     "choice": {"id", "list_name", "value", "position"},
+    "playbook_task": {"body", "due_days", "deleted_at"},
 }
 MAX_DEPTH = 200  # entries kept per scope; older ones are pruned
 
