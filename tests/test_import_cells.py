@@ -89,6 +89,9 @@ _AMOUNT_PARTS = st.sampled_from(["0", "1", "5", "9", "00", "12", "123", "500", "
 @example("1,234,56")  # a grouping mark where the cents go: not an amount
 @example("1.500")  # fifteen hundred
 @example("9999999999999")  # beyond the fast path's twelve digits
+@example("12.5")  # one digit after the decimal mark: ten cents each
+@example("1,234.5")  # grouped, then one digit of cents
+@example("$5")  # a dollar sign and no mark
 @example("١٢٣")  # Arabic-Indic digits: not an amount
 def test_common_amounts_read_as_the_general_parser_reads_them(value: str) -> None:
     expected = general_amount(value)
@@ -108,6 +111,7 @@ def test_common_amounts_read_as_the_general_parser_reads_them(value: str) -> Non
 @pytest.mark.parametrize(("value", "cents", "currency"), [
     ("12500", 1250000, None), ("12,500.00", 1250000, None), ("$12,500.50", 1250050, "USD"),
     ("9.000,00", 900000, None), ("1234,5", 123450, None), ("1.500", 150000, None), ("1,234,567.89", 123456789, None),
+    ("$5", 500, "USD"), ("12.5", 1250, None), ("7,50", 750, None), ("1.234,5", 123450, None),
 ])
 def test_common_amount_shapes_take_the_fast_path(value: str, cents: int, currency: str | None) -> None:
     assert V.common_amount(value) == (cents, currency)
