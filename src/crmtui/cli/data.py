@@ -185,7 +185,7 @@ def _new_pipeline(plan: Any) -> dict[str, Any] | None:
 
 def _show_mapping(csv_text: Any, mapping: Any) -> None:
     err.print(f"Reading {csv_text.name} as {mapping.record_type}: "
-              f"{_ENCODING_LABELS.get(csv_text.encoding, csv_text.encoding)}, {csv_text.delimiter_name}-delimited"
+              f"{_ENCODING_LABELS.get(csv_text.encoding, csv_text.encoding)}, {csv_text.layout}"
               + (f", header on line {csv_text.header_line}" if csv_text.header_line != 1 else ""), markup=False)
     # Headers are the file's text: never Rich markup.
     err.print("Columns: " + ", ".join(f"{h!r} → {f}" for h, f in mapping.pairs()), markup=False)
@@ -295,7 +295,7 @@ def _show_summary(result: Any, rejects_path: Path) -> None:
     plan = result.plan
     csv_text = plan.csv
     out.print(f"{csv_text.name}: {_rows(plan.rows_read)}, {_ENCODING_LABELS.get(csv_text.encoding, csv_text.encoding)},"
-              f" {csv_text.delimiter_name}-delimited" + (f", dates {plan.date_order}" if plan.date_order else ""),
+              f" {csv_text.layout}" + (f", dates {plan.date_order}" if plan.date_order else ""),
               markup=False)
     table = PlainTable(show_edge=False, header_style="bold")
     for name in ("", "created", "updated", "unchanged", "rejected"):
@@ -483,7 +483,8 @@ def export(
     record_type: Annotated[str, typer.Option(
         "--type", help="deals, companies, contacts, activities, tasks (a calendar: --format ics) or all.")] = "deals",
     fmt: Annotated[Optional[str], typer.Option(
-        "--format", help="csv or json; ics for --type tasks (the default there).")] = None,
+        "--format", help="csv or json; ics for --type tasks (the default there); vcf (vCard 3.0) for --type contacts.")
+    ] = None,
     output: Annotated[Optional[Path], typer.Option(
         "--output", "-o", help="File to write (default: standard output); a directory for --type all --format csv.")
     ] = None,

@@ -436,7 +436,7 @@ class ImportScreen(Screen[None]):
         told = "" if self.record_type else " (told by the headers)"
         header = f", header on line {csv_text.header_line}" if csv_text.header_line != 1 else ""
         lines = [f"{csv_text.name}: {ENCODINGS.get(csv_text.encoding, csv_text.encoding)}, "
-                 f"{csv_text.delimiter_name}-delimited{header} · {kind}{told}"]
+                 f"{csv_text.layout}{header} · {kind}{told}"]
         if mapping is not None and mapping.titles_made_from():
             lines.append("No title column: titles are made of " + " and ".join(map(repr, mapping.titles_made_from())))
         self.query_one("#import-detected", Static).update("\n".join(lines))

@@ -189,16 +189,18 @@ def export_to(db: Database, kind: str, fmt: str, output: Path | None, stdout: Te
               *, meetings: bool = False) -> dict[str, int]:
     """Write an export to `output` (a file; a directory for all types as CSV) or standard output.
     Returns how many records of each type were written. Open tasks go out as an iCalendar file
-    (`tasks`, `ics`; with `meetings`, the logged meetings too)."""
+    (`tasks`, `ics`; with `meetings`, the logged meetings too), contacts as vCards (`vcf`)."""
     if kind == "tasks" or fmt == "ics":
         return _export_calendar(db, kind, fmt, output, stdout, meetings=meetings)
     if meetings:
         raise ValidationError("--meetings: only with --type tasks --format ics", "meetings")
+    if fmt == "vcf":
+        return _export_vcard(db, kind, output, stdout)
     kinds = EXPORT_TYPES if kind == "all" else (kind,)
     if kind != "all" and kind not in EXPORT_TYPES:
         raise ValidationError(f"--type: {kind!r} is not one of {', '.join(EXPORT_TYPES)}, tasks or all", "type")
     if fmt not in ("csv", "json"):
-        raise ValidationError(f"--format: {fmt!r} is not csv, json or ics", "format")
+        raise ValidationError(f"--format: {fmt!r} is not csv, json, ics or vcf", "format")
     if kind == "all" and fmt == "csv":
         if output is None or (output.exists() and not output.is_dir()) or output.suffix:
             raise ValidationError("--type all --format csv writes one file per type: give -o DIRECTORY", "output")
@@ -261,6 +263,20 @@ def _export_calendar(db: Database, kind: str, fmt: str, output: Path | None, std
             output.write_bytes(data)
         except OSError as exc:
             raise ValidationError(f"{output}: cannot write the file ({exc.strerror})", "output") from None
+    return counts
+
+
+def _export_vcard(db: Database, kind: str, output: Path | None, stdout: TextIO | None) -> dict[str, int]:
+    """Every live contact as a vCard 3.0 file (`contacts`, `vcf`)."""
+    from crmtui.store.vcard import export_contacts
+
+    with translate_errors(db.path, db.busy_timeout):
+        conn = db.raw()
+        try:
+            text, counts = export_contacts(conn, kind)
+        finally:
+            conn.close()
+    _emit(output, text, stdout)
     return counts
 
 

@@ -61,10 +61,16 @@ class CsvText:
     chars: int = 0  # the text's length, and roughly how many records it holds (progress bar)
     line_count: int = 0
     stamp: tuple[int, int] | None = None  # the file's size and mtime when it was read
+    rows: list[tuple[int, list[str]]] | None = None  # a table read from another format (vCard): its rows
 
     @property
     def delimiter_name(self) -> str:
         return DELIMITER_NAMES.get(self.delimiter, repr(self.delimiter))
+
+    @property
+    def layout(self) -> str:
+        """How the text is laid out, for people: "comma-delimited", ..., or "vCard"."""
+        return "vCard" if self.rows is not None else f"{self.delimiter_name}-delimited"
 
 
 def read_bytes(source: str | Path, stdin: io.BufferedIOBase | None = None) -> tuple[str, bytes]:
@@ -308,6 +314,10 @@ def open_csv(source: str | Path, *, encoding: str | None = None, delimiter: str 
     del data
     if text.startswith("\ufeff"):
         text = text[1:]
+    from crmtui.store import vcard
+
+    if vcard.is_vcard(source, text):  # an address book: its cards as a table of contacts
+        return vcard.contact_table(name, text, used)
     chosen, line, skip, header = sniff(name, text, delimiter)
     path = Path(source) if str(source) != "-" and len(text) >= STREAM_MIN_CHARS else None
     stamp = None
@@ -376,6 +386,9 @@ def _unclosed(name: str, reader: Any, fields: list[str]) -> UnclosedQuote:
 def data_rows(csv_text: CsvText) -> Iterator[tuple[int, list[str]]]:
     """(line number, fields) of every non-blank record after the header. A quote that is never
     closed raises UnclosedQuote after the rows before it."""
+    if csv_text.rows is not None:
+        yield from csv_text.rows
+        return
     ended: list[bool] = []
     lines = _lines(csv_text.text) if csv_text.path is None else _file_lines(csv_text)
     reader = _reader(_until_end(lines, ended), csv_text.delimiter)
