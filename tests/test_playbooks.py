@@ -384,3 +384,20 @@ def test_settings_undo_of_an_entry_goes_through_the_undo_log(deal_db: Path) -> N
         assert undo.undo_last(s, scope="settings").label == "remove playbook task Send the invoice from Won"
     db.close()
     assert entries(deal_db)[-1] == ("Won", "Send the invoice", 7)
+
+
+def test_an_import_with_follow_ups_adds_the_playbook_tasks_and_its_undo_removes_them(tmp_path: Path) -> None:
+    db = tmp_path / "crm.db"
+    ok(db, "playbook", "add", "Proposal sent", "Chase the proposal", "--due", "+5d")
+    deals = tmp_path / "deals.csv"
+    deals.write_text("title,company,stage,amount\nLogo,Acme,Proposal sent,100\nSite,Beta,Unqualified,200\n"
+                     "Shoot,Gamma,Proposal sent,300\n")
+    ok(db, "import", str(deals), "-q")  # without --follow-up (and the rule off): no tasks
+    assert fetch(db, "SELECT count(*) FROM activity WHERE kind = 'task'") == [(0,)]
+    ok(db, "imports", "undo", "1", "--yes")
+    ok(db, "import", str(deals), "-q", "--follow-up")
+    tasks = fetch(db, "SELECT d.title, a.body FROM activity a JOIN deal d ON d.id = a.deal_id"
+                      " WHERE a.playbook_task_id IS NOT NULL ORDER BY d.title")
+    assert tasks == [("Logo", "Chase the proposal"), ("Shoot", "Chase the proposal")]
+    ok(db, "imports", "undo", "2", "--yes")
+    assert fetch(db, "SELECT count(*) FROM activity WHERE deleted_at IS NULL") == [(0,)]

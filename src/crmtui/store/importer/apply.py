@@ -230,6 +230,10 @@ def write_plan(conn: sqlite3.Connection, plan: Plan, writer: _DealWriter | None 
         for trigger in writer.triggers.values():
             conn.execute(trigger)
     _rebuild_indexes(conn, rebuild)
+    entered = [(first, last) for entity, action, first, last, _old, _new in record
+               if (entity, action) == ("stage_change", "created")]
+    if entered and _wants_follow_up(conn, plan.options.follow_up):
+        record += _add_playbook_tasks(conn, entered, plan.now)
     return _record_import(conn, plan, record)
 
 
@@ -483,6 +487,17 @@ def _add_follow_up_tasks(conn: sqlite3.Connection, deal_ids: range, now: str) ->
         (now, now, due, deal_ids.start, deal_ids.stop - 1),
     ).rowcount
     return [("activity", "created", first, first + added - 1, None, None)] if added else []
+
+
+def _add_playbook_tasks(conn: sqlite3.Connection, entered: list[tuple[int, int]], now: str) -> list[Change]:
+    """The playbook tasks of the stage each deal of the import entered (new or moved), under the
+    same rule as the follow-up task; recorded for undo."""
+    from crmtui.store import playbooks
+
+    pairs = (row for first, last in entered for row in conn.execute(
+        "SELECT deal_id, to_stage_id FROM stage_change WHERE id BETWEEN ? AND ?", (first, last)))
+    added = playbooks.add_for_imported(conn, pairs, clock.today(), now)
+    return [("activity", "created", added[0], added[-1], None, None)] if added else []
 
 
 def _bulk_insert(conn: sqlite3.Connection, table: str, rows: list[tuple[Any, ...]], ids: range) -> None:
