@@ -51,7 +51,9 @@ def test_the_root_help_lists_the_completion_options(tmp_path: Path) -> None:
 def test_show_completion_prints_the_script_for_the_shell(tmp_path: Path) -> None:
     script = "import sys; from crmtui.cli import main; sys.argv = ['crmtui', '--show-completion', 'bash']; main()"
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
-                         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path)})
+                         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path),
+                              # the shell named, not the one found above this process (a test runner's)
+                              "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"})
     assert out.returncode == 0, out.stderr
     assert "_CRMTUI_COMPLETE=complete_bash" in out.stdout
     assert "complete " in out.stdout and "crmtui" in out.stdout
