@@ -133,3 +133,20 @@ def test_playbook_and_hooks_lists_print_csv(tmp_path: Path, monkeypatch) -> None
     hooks = list(csv.DictReader(io.StringIO(ok(db, "hooks", "list", "--csv").stdout)))
     assert [h["event"] for h in hooks][:2] == ["deal-created", "stage-changed"]
     assert {h["runnable"] for h in hooks} == {"false"}
+
+
+def test_the_reports_print_every_figure_as_a_csv_row(tmp_path: Path) -> None:
+    db = tmp_path / "crm.db"
+    ok(db, "add", "deal", "Logo, refresh", "--company", "Acme", "--amount", "1200", "--tag", "branding")
+    ok(db, "add", "deal", "Site", "--company", "Beta", "--amount", "800")
+    ok(db, "won", "1")
+    ok(db, "log", "2", "--call", "Talked")
+    figures = json.loads(ok(db, "report", "--json").stdout)
+    rows = list(csv.DictReader(io.StringIO(ok(db, "report", "--csv").stdout)))
+    cell = {(r["section"], r["row"], r["column"]): r["value"] for r in rows}
+    assert cell[("cards", "", "open_pipeline")] == str(figures["cards"]["open_pipeline"])
+    assert cell[("by_tag", "branding", "won")] == str(next(t["won"] for t in figures["by_tag"] if t["tag"] == "branding"))
+    assert cell[("funnel.stages", "Won", "reached")] == "1"
+    activity = list(csv.DictReader(io.StringIO(ok(db, "report", "--activities", "--csv").stdout)))
+    assert ("totals", "", "calls", "1") in {(r["section"], r["row"], r["column"], r["value"]) for r in activity}
+    assert "choose one of" in refused(db, "report", "--csv", "--markdown")

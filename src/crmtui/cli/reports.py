@@ -1,12 +1,13 @@
-"""`crmtui report`: the dashboard's figures from the shell, as tables, JSON or Markdown."""
+"""`crmtui report`: the dashboard's figures from the shell, as tables, JSON, CSV or Markdown."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Any, Optional
 
 import typer
 
-from crmtui.cli.common import REPORTS, DbOption, PlainTable, handles_errors, open_session, out, print_json
+from crmtui.cli.common import REPORTS, DbOption, PlainTable, handles_errors, open_session, out, print_csv, print_json
 
 app = typer.Typer()
 
@@ -51,6 +52,8 @@ def report(
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON for scripts (amounts in currency units).")] = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print Markdown to paste into a note.")] = False,
+    csv_out: Annotated[bool, typer.Option(
+        "--csv", help="Print every figure as a CSV row: section, row, column, value (as --json has them).")] = False,
     activities: Annotated[
         bool,
         typer.Option("--activities", help="The sales activity report instead: work logged per week or month,"
@@ -65,8 +68,8 @@ def report(
     from crmtui.store.errors import ValidationError
     from crmtui.store.reports import full_report, make_filter, report_json
 
-    if json_out and markdown:
-        raise ValidationError("choose one of --json and --markdown")
+    if json_out + markdown + csv_out > 1:
+        raise ValidationError("choose one of --json, --markdown and --csv")
     if activities and by:
         raise ValidationError("--by breaks down the sales report: leave it out with --activities", "by")
     filt = make_filter(period, date_from=date_from, date_to=date_to, pipeline=pipeline, tag=tag)
@@ -77,6 +80,8 @@ def report(
             rep = activity_report(s, filt)
         if json_out:
             print_json(rep)
+        elif csv_out:
+            print_csv(["section", "row", "column", "value"], figure_rows(rep))
         elif markdown:
             typer.echo(render_activity_markdown(rep))
         else:
@@ -86,10 +91,36 @@ def report(
         rep = full_report(s, filt, by=by or ())
     if json_out:
         print_json(report_json(rep))
+    elif csv_out:
+        print_csv(["section", "row", "column", "value"], figure_rows(report_json(rep)))
     elif markdown:
         typer.echo(render_markdown(rep))
     else:
         print_tables(rep)
+
+
+def figure_rows(data: dict[str, Any], section: str = "") -> Iterator[tuple[Any, ...]]:
+    """A report's JSON as long-format rows (section, row, column, value), which a spreadsheet's
+    pivot table or a script reads whatever the report holds: a list's items are rows named by
+    their first text field (month, tag, stage, ...), a nested object is a section of its own."""
+    for key, value in data.items():
+        name = f"{section}.{key}" if section else key
+        if isinstance(value, dict):
+            yield from figure_rows(value, name)
+        elif isinstance(value, list):
+            for item in value:
+                if not isinstance(item, dict):
+                    yield name, "", "", item
+                    continue
+                label_key = next((k for k, v in item.items() if isinstance(v, str)), None)
+                label = item[label_key] if label_key else ""
+                for column, cell in item.items():
+                    if isinstance(cell, (dict, list)):
+                        yield from figure_rows({column: cell}, f"{name}[{label}]")
+                    elif column != label_key:
+                        yield name, label, column, cell
+        else:
+            yield section, "", key, value
 
 
 # --- plain figures, shared by the table and Markdown renderings ---------------------------------------
