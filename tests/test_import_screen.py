@@ -492,3 +492,24 @@ def test_preview_snapshot_120x40(snap_app, snap_compare) -> None:  # noqa: ANN00
         await settle(pilot)
 
     assert snap_compare(snap_app, terminal_size=(120, 40), run_before=to_the_preview)
+
+
+async def test_an_import_from_the_screen_tells_the_import_finished_hook(
+        app_db, folder: Path, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    from tests.test_hooks import payload_in, recorder
+
+    hooks_folder = tmp_path / "config" / "hooks"
+    hooks_folder.mkdir(parents=True, mode=0o700)
+    monkeypatch.setenv("CRMTUI_CONFIG_DIR", str(tmp_path / "config"))
+    recorder(hooks_folder, "import-finished", tmp_path / "import.json")
+    app = make_app(app_db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_import(pilot)
+        await pick_file(pilot, "deals.csv")
+        await pilot.press("n", "n")
+        await settle(pilot)
+        await pilot.press("i")
+        await settle(pilot)
+    payload = payload_in(tmp_path / "import.json")
+    assert payload["event"] == "import-finished" and payload["import_id"] == 1
+    assert payload["import"]["counts"]["deal"]["created"] == 2 and payload["import"]["dry_run"] is False

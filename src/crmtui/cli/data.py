@@ -122,20 +122,10 @@ def import_file(
         raise
     finally:
         database.close()
-    plan = result.plan
+    from crmtui.store.importer.summary import import_summary
 
     def summary() -> dict[str, Any]:
-        return {
-            "import_id": result.import_id, "dry_run": dry_run, "type": mapping.record_type,
-            "encoding": csv_text.encoding, "delimiter": csv_text.delimiter_name, "rows": plan.rows_read,
-            "merged_rows": plan.merged_rows, "counts": plan.counts(), "new_stages": [s[2] for s in plan.new_stages],
-            "new_pipeline": _new_pipeline(plan), "warnings": plan.warnings,
-            "mapping": dict(plan.mapping.pairs()), "ignored": [h for h, _why in plan.mapping.ignored],
-            "unmatched": _unmatched(plan.mapping), "titles_made_from": plan.mapping.titles_made_from(),
-            "new_fields": [f.summary() for f in plan.new_fields],
-            "rejects_file": str(rejects_path) if plan.rejects else None,
-            "errors": plan.error_lines(),
-        }
+        return import_summary(result, dry_run=dry_run, rejects_path=rejects_path)
 
     if result.import_id is not None:
         from crmtui.store.hooks import announce
@@ -173,17 +163,9 @@ def _ask_stage_order(csv_text: Any, mapping: Any, options: Any) -> None:
             print_error(exc.message)
 
 
-def _new_pipeline(plan: Any) -> dict[str, Any] | None:
-    """The pipeline the import makes (--new-pipeline), with its stages in order; None: none."""
-    if plan.new_pipeline is None:
-        return None
-    pid, name, _position = plan.new_pipeline
-    stages = sorted((s for s in plan.new_stages if s[1] == pid), key=lambda s: s[3])
-    return {"name": name, "default": plan.default_from is not None,
-            "stages": [{"name": s[2], "kind": s[5], "probability": s[4]} for s in stages]}
-
-
 def _show_mapping(csv_text: Any, mapping: Any) -> None:
+    from crmtui.store.importer.summary import unmatched_columns
+
     err.print(f"Reading {csv_text.name} as {mapping.record_type}: "
               f"{_ENCODING_LABELS.get(csv_text.encoding, csv_text.encoding)}, {csv_text.layout}"
               + (f", header on line {csv_text.header_line}" if csv_text.header_line != 1 else ""), markup=False)
@@ -198,23 +180,10 @@ def _show_mapping(csv_text: Any, mapping: Any) -> None:
     ignored = [(h, why) for h, why in mapping.ignored if h not in made]
     if ignored:
         err.print("Ignored: " + ", ".join(f"{h!r} ({why})" for h, why in ignored), markup=False)
-    unmatched = _unmatched(mapping)
+    unmatched = unmatched_columns(mapping)
     if unmatched and mapping.new_fields is None:
         err.print(f"To keep a column that matches no field: --create-fields makes it a custom field, or "
                   f"--map {_shell_quoted(unmatched[0]['column'] + '=FIELD')} maps it to one", markup=False)
-
-
-def _unmatched(mapping: Any) -> list[dict[str, str]]:
-    """The columns that match no field, each with how to keep it."""
-    out = []
-    for i in mapping.unknown:
-        column = mapping.header[i]
-        if not column:
-            continue
-        keep = ("it has no values: nothing to keep" if mapping.new_fields is not None else
-                f"--create-fields makes it a custom field, or --map {_shell_quoted(column + '=FIELD')} maps it to one")
-        out.append({"column": column, "to_keep": keep})
-    return out
 
 
 def _shell_quoted(text: str) -> str:
@@ -292,6 +261,8 @@ def _rows(n: int) -> str:
 
 
 def _show_summary(result: Any, rejects_path: Path) -> None:
+    from crmtui.store.importer.summary import new_pipeline_summary
+
     plan = result.plan
     csv_text = plan.csv
     out.print(f"{csv_text.name}: {_rows(plan.rows_read)}, {_ENCODING_LABELS.get(csv_text.encoding, csv_text.encoding)},"
@@ -308,7 +279,7 @@ def _show_summary(result: Any, rejects_path: Path) -> None:
     if plan.merged_rows:
         out.print(f"{_rows(plan.merged_rows)} repeated a record seen earlier in the file and "
                   f"{'was' if plan.merged_rows == 1 else 'were'} merged into it.")
-    made = _new_pipeline(plan)
+    made = new_pipeline_summary(plan)
     if made:
         out.print(f"New pipeline {made['name']!r}: " + ", ".join(
             f"{s['name']} ({s['probability']}%)" if s["kind"] == "open" else f"{s['name']} ({s['kind']})"

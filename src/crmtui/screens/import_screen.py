@@ -844,6 +844,12 @@ class ImportScreen(Screen[None]):
             self.post_message(Failed(self.version, "importing", exc))
             return
         plan = result.plan
+        if result.import_id is not None:
+            from crmtui.store.hooks import announce
+            from crmtui.store.importer.summary import import_summary
+
+            announce("import-finished", lambda: {"import_id": result.import_id, "import": import_summary(
+                result, dry_run=False, rejects_path=rejects)}, self.app.database.path)
         self.post_message(Imported(result.import_id, preview_of(plan), rejects if plan.rejects else None,
                                    plan.new_pipeline[0] if plan.new_pipeline and result.import_id else None))
 
