@@ -86,8 +86,9 @@ class CrmApp(App[None]):
         """Tasks due today or earlier go to the task-due hook (once each); hook failures not shown
         yet are shown, and while hooks are installed, new ones as they are logged."""
         from crmtui.store import hooks
+        from crmtui.store.task_hooks import send_due_tasks
 
-        hooks.send_due_tasks(self.database)
+        send_due_tasks(self.database)
         self.call_from_thread(self._show_hook_failures)
         if hooks.installed():
             self.call_from_thread(self.set_interval, HOOK_LOG_CHECK_SECONDS, self._show_hook_failures)

@@ -210,7 +210,7 @@ def open_db(ctx: typer.Context, db: Path | None, *, create: bool = True,
     money and dates are written as its `locale` setting says from here on. `create=False`: a
     missing file is an error; `daily_backup=False`: no day's backup on opening (a restore, a purge)."""
     from crmtui.store.db import open_database
-    from crmtui.store.hooks import send_due_tasks
+    from crmtui.store.task_hooks import send_due_tasks
     from crmtui.store.money import use_locale
     from crmtui.store.settings import read_settings
 

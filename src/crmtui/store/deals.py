@@ -93,7 +93,7 @@ def create_deal(
     if target.kind == "open" and (follow_up or (follow_up is None and followups.wants_follow_up(session))):
         followups.add_follow_up_task(session, deal.id)
     playbooks.on_enter(session, deal, target)
-    hooks.emit(session, "deal-created", deal.id)
+    hooks.emit(session, "deal-created", lambda: deal_detail(session, deal.id))
     return deal
 
 
@@ -159,9 +159,10 @@ def move_deal(
     session.add(deal)
     session.add(StageChange(deal_id=deal.id, from_stage_id=current.id, to_stage_id=target.id, changed_at=now))
     added = playbooks.on_enter(session, deal, target)
-    hooks.emit(session, "stage-changed", deal.id, old_stage=current.name, new_stage=target.name)
+    describe = lambda: deal_detail(session, deal.id)  # noqa: E731 - made only when a hook is installed
+    hooks.emit(session, "stage-changed", describe, old_stage=current.name, new_stage=target.name)
     if target.kind in ("won", "lost"):
-        hooks.emit(session, f"deal-{target.kind}", deal.id, old_stage=current.name, new_stage=target.name)
+        hooks.emit(session, f"deal-{target.kind}", describe, old_stage=current.name, new_stage=target.name)
     return MoveResult(deal, current, target, True, added)
 
 

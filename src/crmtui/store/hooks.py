@@ -135,17 +135,19 @@ def _call(hook: Hook, payload: dict[str, Any]) -> dict[str, Any]:
     return {"event": hook.name, "hook": str(hook.path), "payload": payload}
 
 
-def emit(session: Session, event: str, deal_id: int, **extra: Any) -> None:  # noqa: ANN401
-    """Tell the hook installed for `event` about deal `deal_id`, once `session` commits: the deal as
-    `crmtui deal show --json` prints it, and `extra` (old_stage, new_stage). Nothing at all (no
-    query, no process) when no hook for `event` is installed."""
+def emit(session: Session, event: str, describe: Callable[[], dict[str, Any]], **extra: Any) -> None:  # noqa: ANN401
+    """Tell the hook installed for `event` about a deal, once `session` commits: the deal as
+    `describe()` gives it (as `crmtui deal show --json` prints it), and `extra` (old_stage,
+    new_stage). Nothing at all (no query, no process) when no hook for `event` is installed."""
     hook = hook_for(event)
     if hook is None:
         return
-    from crmtui.store.deals import deal_detail
+    deal = describe()
+    queue(session, hook, {"event": event, "deal": deal, "old_stage": None, "new_stage": deal["stage"], **extra})
 
-    deal = deal_detail(session, deal_id)
-    payload = {"event": event, "deal": deal, "old_stage": None, "new_stage": deal["stage"], **extra}
+
+def queue(session: Session, hook: Hook, payload: dict[str, Any]) -> None:
+    """Send `payload` to `hook` once `session` commits."""
     _told(session).calls.append(_call(hook, payload))
 
 
@@ -177,54 +179,6 @@ def start(calls: list[dict[str, Any]], db_path: Any = None) -> None:  # noqa: AN
     except Exception as exc:  # noqa: BLE001 - after a commit: tell the log, never the caller
         for call in calls:
             log_failure(call, "error", f"could not start the hook runner: {exc}")
-
-
-def send_due_tasks(database: Any) -> int:  # noqa: ANN401 - a store Database
-    """Tell the task-due hook about each open task due today or earlier it has not been told about
-    (once per task: `activity.due_hook_at`). Nothing at all without a runnable task-due hook; a
-    database that cannot be written now (read-only, busy) is tried again next time. Returns how
-    many tasks were told."""
-    import sqlite3
-
-    from crmtui.store.errors import CrmError
-
-    hook = hook_for("task-due")
-    if hook is None:
-        return 0
-    try:
-        with database.session(write=False) as session:
-            ids = _due_task_ids(session)
-        if not ids:
-            return 0
-        with database.session() as session:
-            return _tell_due_tasks(session, hook, _due_task_ids(session))
-    except (CrmError, sqlite3.Error):
-        return 0
-
-
-def _due_task_ids(session: Session) -> list[int]:
-    from crmtui.store import clock
-
-    rows = session.execute(
-        "SELECT a.id FROM activity a LEFT JOIN deal d ON d.id = a.deal_id"
-        " WHERE a.kind = 'task' AND a.done_at IS NULL AND a.deleted_at IS NULL AND a.due_hook_at IS NULL"
-        " AND a.due_on <= :today AND (a.deal_id IS NULL OR d.deleted_at IS NULL) ORDER BY a.due_on, a.id",
-        {"today": clock.today().isoformat()})
-    return [row[0] for row in rows]
-
-
-def _tell_due_tasks(session: Session, hook: Hook, ids: list[int]) -> int:
-    from crmtui.store import clock
-    from crmtui.store.activities import tasks
-    from crmtui.store.deals import deal_detail
-
-    wanted = set(ids)
-    told = _told(session)
-    for task in (row for row in tasks(session) if row["id"] in wanted):
-        deal = deal_detail(session, task["deal_id"]) if task["deal_id"] else None
-        told.calls.append(_call(hook, {"event": "task-due", "task": task, "deal": deal}))
-    session.executemany("UPDATE activity SET due_hook_at = ? WHERE id = ?", [(clock.utcnow(), i) for i in ids])
-    return len(ids)
 
 
 # --- running one ---------------------------------------------------------------------------------
@@ -451,7 +405,8 @@ def sample_payload(event: str, deal: dict[str, Any] | None) -> dict[str, Any]:
     if event == "import-finished":
         payload.update(import_id=0, **{"import": {
             "import_id": 0, "dry_run": False, "type": "deals", "encoding": "UTF-8", "delimiter": "comma",
-            "rows": 1, "merged_rows": 0, "counts": {"deals": {"created": 1, "updated": 0, "unchanged": 0}},
+            "rows": 1, "merged_rows": 0,
+            "counts": {"deal": {"created": 1, "updated": 0, "unchanged": 0, "rejected": 0}},
             "new_stages": [], "new_pipeline": None, "warnings": [], "mapping": {"Title": "title"},
             "ignored": [], "unmatched": [], "titles_made_from": None, "new_fields": [], "rejects_file": None,
             "errors": []}})

@@ -898,7 +898,7 @@ DRILLS = (
     "funnel",  # key = stage id of the funnel stage
     "forecast",  # key = "YYYY-MM", or "" for no close date
     "overdue", "open", "won_period", "won_month", "won_quarter", "closed_period", "no_next_step", "aging",
-    "touched", "untouched",  # an activity in the period (see reports_activity); untouched: open deals without
+    "touched", "untouched",  # an activity in the period (touched_sql); untouched: open deals without
 )
 
 
@@ -908,6 +908,23 @@ class Drill:
 
     figure: str
     key: str | int | None = None
+
+
+def period_between(column: str, sc: _Scope, first: str = "start", last: str = "end_next") -> str:
+    """`column` (a timestamp or date, as text) inside the period; open ends are left out."""
+    parts = [f"{column} IS NOT NULL"]
+    if sc.start is not None:
+        parts.append(f"{column} >= :{first}")
+    if sc.end is not None:
+        parts.append(f"{column} < :{last}")
+    return "(" + " AND ".join(parts) + ")"
+
+
+def touched_sql(sc: _Scope) -> str:
+    """The deal `d` has an activity logged, or a task done, in the period (the activity report's
+    "touched", and its drill-down here)."""
+    return (f"EXISTS (SELECT 1 FROM activity a WHERE a.deal_id = d.id AND a.deleted_at IS NULL"
+            f" AND ({period_between('a.occurred_at', sc)} OR {period_between('a.done_at', sc)}))")
 
 
 def _drill_where(session: Session, sc: _Scope, drill: Drill) -> tuple[str, dict[str, Any], str]:
@@ -975,8 +992,6 @@ def _drill_where(session: Session, sc: _Scope, drill: Drill) -> tuple[str, dict[
         return (f"d.pipeline_id = :funnel_pipeline AND {sc.created_in}{reached}", p,
                 f"Deals that reached {names[int(key)]}")  # type: ignore[arg-type]
     if f in ("touched", "untouched"):
-        from crmtui.store.reports_activity import touched_sql
-
         if f == "touched":
             return touched_sql(sc), p, "Deals touched in the period"
         return f"s.kind = 'open' AND NOT {touched_sql(sc)}", p, "Open deals left untouched in the period"

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from crmtui.store.errors import ValidationError
-from crmtui.store.reports import ReportFilter, _all, _in_list, _Scope, _scope, _stages, month_keys, month_label
+from crmtui.store.reports import (ReportFilter, _all, _in_list, _Scope, _scope, _stages, month_keys, month_label,
+                                  period_between)
 from crmtui.store.sql import Session
 
 # The kinds logged as they happen, in the order the report shows them (JSON key, kind).
@@ -69,16 +70,6 @@ def _activity_scope(sc: _Scope) -> str:
     return f"a.deleted_at IS NULL AND a.deal_id IS NOT NULL AND d.id IS NOT NULL AND {sc.base}"
 
 
-def _between(column: str, sc: _Scope, first: str = "start", last: str = "end_next") -> str:
-    """`column` (a timestamp or date, as text) inside the period; open ends are left out."""
-    parts = [f"{column} IS NOT NULL"]
-    if sc.start is not None:
-        parts.append(f"{column} >= :{first}")
-    if sc.end is not None:
-        parts.append(f"{column} < :{last}")
-    return "(" + " AND ".join(parts) + ")"
-
-
 _OVERDUE = "a.due_on < :today AND (a.done_at IS NULL OR substr(a.done_at, 1, 10) > a.due_on)"
 
 
@@ -115,17 +106,17 @@ def _buckets(session: Session, sc: _Scope) -> tuple[str, list[dict[str, Any]]]:
         f"""
         SELECT a.kind AS what, substr(a.occurred_at, 1, 10) AS day, count(*) AS n
         FROM activity a LEFT JOIN deal d ON d.id = a.deal_id
-        WHERE {_activity_scope(sc)} AND a.kind != 'task' AND {_between("a.occurred_at", sc)}
+        WHERE {_activity_scope(sc)} AND a.kind != 'task' AND {period_between("a.occurred_at", sc)}
         GROUP BY a.kind, day
         UNION ALL
         SELECT 'done', substr(a.done_at, 1, 10), count(*)
         FROM activity a LEFT JOIN deal d ON d.id = a.deal_id
-        WHERE {_activity_scope(sc)} AND a.kind = 'task' AND {_between("a.done_at", sc)}
+        WHERE {_activity_scope(sc)} AND a.kind = 'task' AND {period_between("a.done_at", sc)}
         GROUP BY substr(a.done_at, 1, 10)
         UNION ALL
         SELECT 'overdue', a.due_on, count(*)
         FROM activity a LEFT JOIN deal d ON d.id = a.deal_id
-        WHERE {_activity_scope(sc)} AND a.kind = 'task' AND {_between("a.due_on", sc, "start", "end_next")}
+        WHERE {_activity_scope(sc)} AND a.kind = 'task' AND {period_between("a.due_on", sc, "start", "end_next")}
           AND {_OVERDUE}
         GROUP BY a.due_on
         """,
@@ -219,12 +210,6 @@ def _per(activities: int, deals: int) -> float | None:
     return round(activities / deals, 1) if deals else None
 
 
-def touched_sql(sc: _Scope) -> str:
-    """The deal `d` has an activity logged, or a task done, in the period."""
-    return (f"EXISTS (SELECT 1 FROM activity a WHERE a.deal_id = d.id AND a.deleted_at IS NULL"
-            f" AND ({_between('a.occurred_at', sc)} OR {_between('a.done_at', sc)}))")
-
-
 def _reach(session: Session, sc: _Scope) -> dict[str, int]:
     """Deals touched in the period, deals open now, and open deals left untouched."""
     opened = f"d.stage_id IN ({_in_list(session, sc, 'open')})"
@@ -233,7 +218,7 @@ def _reach(session: Session, sc: _Scope) -> dict[str, int]:
         SELECT count(*) AS touched, count(CASE WHEN {opened} THEN 1 END) AS touched_open
         FROM deal d WHERE {sc.base} AND d.id IN (
             SELECT a.deal_id FROM activity a WHERE a.deal_id IS NOT NULL AND a.deleted_at IS NULL
-              AND ({_between('a.occurred_at', sc)} OR {_between('a.done_at', sc)}))
+              AND ({period_between('a.occurred_at', sc)} OR {period_between('a.done_at', sc)}))
         """,
         sc.params,
     ).fetchone()

@@ -21,12 +21,8 @@ import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from crmtui.store.errors import ValidationError
-
-if TYPE_CHECKING:
-    from crmtui.store.importer.reading import CsvText
 
 # The columns of the table the cards become: names the contacts mapping knows (shown in the
 # mapping table and in the rejects file).
@@ -273,15 +269,13 @@ def card_row(card: Card) -> list[str] | None:
     return [_name(card), email, phone, card.first("TITLE"), org, "; ".join(tags), notes]
 
 
-def contact_table(name: str, text: str, encoding: str) -> CsvText:
-    """The cards of a vCard file as the table a contacts CSV is read into."""
-    from crmtui.store.importer.reading import CsvText
-
+def contact_rows(name: str, text: str) -> list[tuple[int, list[str]]]:
+    """The cards of a vCard file as rows (line, values in HEADER's order) of the table a contacts
+    CSV is read into."""
     rows = [(card.line, row) for card in read_cards(name, text) if (row := card_row(card)) is not None]
     if not rows:
         raise ValidationError(f"{name}: holds only contact groups, no contacts", "file")
-    return CsvText(name=name, text="", encoding=encoding, header=HEADER, rows=rows, chars=len(text),
-                   line_count=text.count("\n") or 1)
+    return rows
 
 
 # --- writing ------------------------------------------------------------------------------------
@@ -384,4 +378,4 @@ def export_contacts(conn: sqlite3.Connection, kind: str) -> tuple[str, dict[str,
     return text, {"contacts": count}
 
 
-__all__ = ["HEADER", "contact_table", "export_contacts", "is_vcard", "read_cards", "write_vcards"]
+__all__ = ["HEADER", "contact_rows", "export_contacts", "is_vcard", "read_cards", "write_vcards"]

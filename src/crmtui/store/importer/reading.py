@@ -317,7 +317,8 @@ def open_csv(source: str | Path, *, encoding: str | None = None, delimiter: str 
     from crmtui.store import vcard
 
     if vcard.is_vcard(source, text):  # an address book: its cards as a table of contacts
-        return vcard.contact_table(name, text, used)
+        return CsvText(name=name, text="", encoding=used, header=vcard.HEADER, rows=vcard.contact_rows(name, text),
+                       chars=len(text), line_count=text.count("\n") or 1)
     chosen, line, skip, header = sniff(name, text, delimiter)
     path = Path(source) if str(source) != "-" and len(text) >= STREAM_MIN_CHARS else None
     stamp = None
