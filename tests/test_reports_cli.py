@@ -151,7 +151,7 @@ def test_markdown(seeded: Path) -> None:
         (["--from", "soonish"], "from:"),
         (["--tag", "nope"], "unknown tag 'nope'"),
         (["--pipeline", "Nope"], "unknown pipeline 'Nope'"),
-        (["--json", "--markdown"], "choose one of --json and --markdown"),
+        (["--json", "--markdown"], "choose one of --json, --markdown and --csv"),
     ],
 )
 def test_bad_options_one_line_and_nothing_written(seeded: Path, args: list[str], message: str) -> None:

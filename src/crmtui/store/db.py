@@ -35,16 +35,10 @@ class Database:
         with translate_errors(self.path, self.busy_timeout):
             own = conn is None
             conn = self.raw() if conn is None else conn
+            session = Session(conn, self)
             try:
-                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-                session = Session(conn, self)
-                try:
+                with transaction(conn, "BEGIN IMMEDIATE" if write else "BEGIN"):
                     yield session
-                    conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
             finally:
                 if own:
                     conn.close()
@@ -59,14 +53,8 @@ class Database:
         with translate_errors(self.path, self.busy_timeout):
             conn = self.raw()
             try:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
+                with transaction(conn, "BEGIN IMMEDIATE", commit=commit):
                     yield conn
-                    conn.execute("COMMIT" if commit else "ROLLBACK")
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
             finally:
                 conn.close()
 
@@ -79,6 +67,20 @@ class Database:
 
     def close(self) -> None:
         """Nothing stays open between transactions; kept so callers can say they are done."""
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection, begin: str = "BEGIN IMMEDIATE", *, commit: bool = True) -> Iterator[None]:
+    """`begin` a transaction on `conn` (in autocommit mode), committed when the block ends (or
+    rolled back when not `commit`), rolled back on any error."""
+    conn.execute(begin)
+    try:
+        yield
+        conn.execute("COMMIT" if commit else "ROLLBACK")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 @contextmanager

@@ -813,6 +813,19 @@ def _prefetch(session: Session, sc: _Scope, workers: int) -> None:
             future.result()
 
 
+def filter_json(filt: ReportFilter, sc: _Scope) -> dict[str, Any]:
+    """What a report covers, as its JSON says it."""
+    return {
+        "period": filt.period,
+        "label": filt.label(),
+        "from": sc.start.isoformat() if sc.start else None,
+        "to": sc.end.isoformat() if sc.end else None,
+        "pipeline": sc.pipeline_name,
+        "tag": sc.tag_name,
+        "today": sc.today.isoformat(),
+    }
+
+
 def full_report(
     session: Session, filt: ReportFilter | None = None, *, workers: int = 2, by: Sequence[str] = ()
 ) -> dict[str, Any]:
@@ -830,15 +843,7 @@ def full_report(
         _prefetch(session, sc, workers)
     currency = session.execute("SELECT value FROM setting WHERE key = 'currency'").scalar()
     return {
-        "filter": {
-            "period": filt.period,
-            "label": filt.label(),
-            "from": sc.start.isoformat() if sc.start else None,
-            "to": sc.end.isoformat() if sc.end else None,
-            "pipeline": sc.pipeline_name,
-            "tag": sc.tag_name,
-            "today": sc.today.isoformat(),
-        },
+        "filter": filter_json(filt, sc),
         "currency": currency or "",
         "cards": stat_cards(session, filt, _sc=sc),
         "months": monthly(session, filt, _sc=sc),

@@ -29,7 +29,7 @@ from typing import Any
 
 from crmtui.store.errors import ValidationError
 from crmtui.store.reports import (ReportFilter, _all, _in_list, _Scope, _scope, _stages, month_keys, month_label,
-                                  period_between)
+                                  filter_json, period_between)
 from crmtui.store.sql import Session
 
 # The kinds logged as they happen, in the order the report shows them (JSON key, kind).
@@ -233,15 +233,7 @@ def activity_report(session: Session, filt: ReportFilter | None = None) -> dict[
     size, buckets = _buckets(session, sc)
     stages, outcomes = _by_stage(session, sc)
     return {
-        "filter": {
-            "period": filt.period,
-            "label": filt.label(),
-            "from": sc.start.isoformat() if sc.start else None,
-            "to": sc.end.isoformat() if sc.end else None,
-            "pipeline": sc.pipeline_name,
-            "tag": sc.tag_name,
-            "today": sc.today.isoformat(),
-        },
+        "filter": filter_json(filt, sc),
         "bucket": size,
         "buckets": buckets,
         "totals": {key: sum(b[key] for b in buckets) for key in COUNTS},
