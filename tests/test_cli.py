@@ -314,3 +314,13 @@ def test_the_installed_command_has_no_traceback_on_a_bad_db(tmp_path: Path) -> N
     )
     assert proc.returncode == 1
     assert "not a crmtui database" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_reason_or_stage_in_brackets_is_printed_as_written(tmp_path: Path) -> None:
+    from tests.commands import ok
+
+    db = tmp_path / "crm.db"
+    ok(db, "add", "deal", "Logo refresh")
+    assert "Marked deal #1 lost ([budget] cut)" in ok(db, "lost", "1", "--reason", "[budget] cut").stdout
+    ok(db, "stages", "add", "[draft]")
+    assert "to [draft]" in ok(db, "move", "1", "[draft]").stdout

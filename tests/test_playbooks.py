@@ -401,3 +401,13 @@ def test_an_import_with_follow_ups_adds_the_playbook_tasks_and_its_undo_removes_
     assert tasks == [("Logo", "Chase the proposal"), ("Shoot", "Chase the proposal")]
     ok(db, "imports", "undo", "2", "--yes")
     assert fetch(db, "SELECT count(*) FROM activity WHERE deleted_at IS NULL") == [(0,)]
+
+
+def test_crmtui_move_says_which_playbook_tasks_it_added(tmp_path: Path, fixed_clock) -> None:  # noqa: ANN001
+    db = tmp_path / "crm.db"
+    ok(db, "add", "deal", "Logo refresh", "--no-follow-up")
+    ok(db, "playbook", "add", "Proposal sent", "Chase the [big] proposal", "--due", "+5d")
+    said = ok(db, "move", "1", "Proposal sent").stdout
+    assert "Moved deal #1 from Unqualified to Proposal sent" in said
+    assert "+ task “Chase the [big] proposal” due 2026-11-28 (the stage's playbook)" in said
+    assert "+ task" not in ok(db, "move", "1", "Negotiation").stdout

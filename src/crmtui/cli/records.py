@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Optional
 
 import typer
@@ -343,10 +344,12 @@ def move(
 
     with open_session(ctx, db) as s:
         result = move_deal(s, deal_id, stage)
+        added = _added_tasks(s, result.added_tasks)
     if result.changed:
-        out.print(f"Moved deal #{result.deal.id} from {result.from_stage.name} to {result.to_stage.name}")
+        out.print(f"Moved deal #{result.deal.id} from {result.from_stage.name} to {result.to_stage.name}", markup=False)
     else:
-        out.print(f"Deal #{result.deal.id} is already in {result.to_stage.name}")
+        out.print(f"Deal #{result.deal.id} is already in {result.to_stage.name}", markup=False)
+    _say_added(added)
 
 
 @app.command(rich_help_panel=DAILY)
@@ -361,8 +364,10 @@ def won(
 
     with open_session(ctx, db) as s:
         result = mark_won(s, deal_id)
+        added = _added_tasks(s, result.added_tasks)
     verb = "Marked" if result.changed else "Already"
-    out.print(f"{verb} deal #{result.deal.id} won ({result.to_stage.name})")
+    out.print(f"{verb} deal #{result.deal.id} won ({result.to_stage.name})", markup=False)
+    _say_added(added)
 
 
 @app.command(rich_help_panel=DAILY)
@@ -378,4 +383,20 @@ def lost(
 
     with open_session(ctx, db) as s:
         result = mark_lost(s, deal_id, reason)
-    out.print(f"Marked deal #{result.deal.id} lost ({result.deal.lost_reason})")
+        added = _added_tasks(s, result.added_tasks)
+    out.print(f"Marked deal #{result.deal.id} lost ({result.deal.lost_reason})", markup=False)
+    _say_added(added)
+
+
+def _added_tasks(session: Any, ids: list[int]) -> list[tuple[str, str]]:  # noqa: ANN401
+    """(text, due day) of the tasks a move added from the stage's playbook."""
+    if not ids:
+        return []
+    return [(r[0], r[1]) for r in session.execute(
+        "SELECT body, due_on FROM activity WHERE id IN (SELECT value FROM json_each(:ids)) ORDER BY id",
+        {"ids": json.dumps(ids)})]
+
+
+def _say_added(added: list[tuple[str, str]]) -> None:
+    for body, due in added:
+        out.print(f"  + task “{body}” due {due} (the stage's playbook)", markup=False)

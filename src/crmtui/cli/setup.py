@@ -370,4 +370,4 @@ def rules_set(
 
     with open_session(ctx, db) as s:
         typed = set_setting(s, key, value)
-    out.print(f"{key} = {show_value(key, typed)}")
+    out.print(f"{key} = {show_value(key, typed)}", markup=False)
