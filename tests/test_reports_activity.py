@@ -323,3 +323,16 @@ def test_dashboard_section_snapshot(seeded: Path, snap_compare) -> None:  # noqa
     app = make_app(open_database(seeded))
     app.sub_title = "crm.db"
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+
+
+async def test_the_dashboard_section_of_an_empty_database_says_so(tmp_path: Path) -> None:
+    from crmtui.screens.dashboard import DashboardScreen
+
+    app = make_app(open_database(tmp_path / "empty.db"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("d")
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+        assert cells(app.screen.query_one("#activity-buckets", DataTable)) == [["no activity logged", "", "", "", "",
+                                                                               "", ""]]

@@ -410,23 +410,23 @@ class DashboardScreen(Screen[None]):
         if a is None:
             return
         unit = "Week" if a["bucket"] == "week" else "Month"
+        t = a["totals"]
         rows: list[tuple[str, Drill | None, tuple[Any, ...]]] = [
             (f"bucket-{i}", None, (bucket_label(b), *(_right(f"{b[k]:,}") for k in ACTIVITY_COUNTS)))
             for i, b in enumerate(a["buckets"])
-        ]
+        ] if any(t[k] for k in ACTIVITY_COUNTS) else []  # (a column of zeros says less than one line)
         buckets = self.query_one("#activity-buckets", ActivityTable)
         buckets.border_title = f"Sales activity per {a['bucket']}"
-        t = a["totals"]
         buckets.border_subtitle = (f"Σ {t['logged']:,} logged · {t['tasks_done']:,} tasks done"
                                    f" · {t['tasks_overdue']:,} overdue")
-        self._fill_table("activity-buckets", rows, "no activity in this period", unit)
+        self._fill_table("activity-buckets", rows, "no activity logged", unit)
         o = a["outcomes"]
         self._fill_table("activity-stages", [
             (f"astage-{r['stage_id']}", None, (
                 Text(r["stage"], style="" if r["kind"] == "open" else "dim"), _right(f"{r['won']:,}"),
                 _right(f"{r['lost']:,}")))
             for r in a["by_stage"] if r["won"] or r["lost"]
-        ], "no deals won or lost in this period")
+        ], "none won or lost")
         self.query_one("#activity-stages", BreakdownTable).border_subtitle = (
             f"{o['won_deals']:,} won · {o['lost_deals']:,} lost")
         d = a["deals"]
