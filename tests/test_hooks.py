@@ -300,3 +300,17 @@ async def test_the_app_start_tells_the_task_due_hook(db_path: Path, hook_dir: Pa
         await pilot.pause()
     assert payload_in(tmp_path / "due.json")["task"]["body"] == "Call Acme"
     assert fetch(db_path, "SELECT count(*) FROM activity WHERE due_hook_at IS NOT NULL") == [(1,)]
+
+
+def test_a_won_move_describes_the_deal_once_for_both_of_its_hooks(db_path: Path, hook_dir: Path, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from crmtui.store import deals
+
+    for event in ("stage-changed", "deal-won"):
+        appender(hook_dir, event, tmp_path / "told.jsonl")
+    ok(db_path, "add", "deal", "Acme rollout")
+    described: list[int] = []
+    real = deals.deal_detail
+    monkeypatch.setattr(deals, "deal_detail", lambda session, deal_id: described.append(deal_id) or real(session, deal_id))
+    ok(db_path, "won", "1")
+    assert described == [1]

@@ -287,12 +287,10 @@ def one_format(json_out: bool, csv_out: bool) -> None:
 
 
 def csv_money(cents: int | None) -> str:
-    """Cents as a plain decimal for CSV: 1250000 -> "12500.00", -5 -> "-0.05" (no grouping, no currency)."""
-    if cents is None:
-        return ""
-    sign = "-" if cents < 0 else ""
-    whole, part = divmod(abs(cents), 100)
-    return f"{sign}{whole}.{part:02d}"
+    """Cents as a plain decimal for CSV (`money.plain_decimal`); nothing for None."""
+    from crmtui.store.money import plain_decimal
+
+    return "" if cents is None else plain_decimal(cents)
 
 
 def csv_cell(value: Any) -> str:  # noqa: ANN401

@@ -37,7 +37,7 @@ from typing import Any
 
 from crmtui.store.dates import parse_date
 from crmtui.store.errors import NotFound, ValidationError
-from crmtui.store.money import format_money, format_money_input
+from crmtui.store.money import format_money, format_money_input, plain_decimal
 from crmtui.store.sql import Session
 from crmtui.store.validate import clean_amount, clean_email, clean_text, clean_url
 
@@ -279,12 +279,8 @@ def check_settable(field: Mapping[str, Any]) -> None:
                               field["name"])
 
 
-def _money_text(cents: int) -> str:
-    return f"{'-' if cents < 0 else ''}{abs(cents) // 100}.{abs(cents) % 100:02d}"
-
-
 def _json_money(stored: str) -> str:
-    return _money_text(int(stored))
+    return plain_decimal(int(stored))
 
 
 def _json_number(stored: str) -> int | float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -159,7 +160,8 @@ def move_deal(
     session.add(deal)
     session.add(StageChange(deal_id=deal.id, from_stage_id=current.id, to_stage_id=target.id, changed_at=now))
     added = playbooks.on_enter(session, deal, target)
-    describe = lambda: deal_detail(session, deal.id)  # noqa: E731 - made only when a hook is installed
+    # Made only when a hook is installed, and once when both a stage-changed and a deal-won hook are.
+    describe = functools.cache(lambda: deal_detail(session, deal.id))
     hooks.emit(session, "stage-changed", describe, old_stage=current.name, new_stage=target.name)
     if target.kind in ("won", "lost"):
         hooks.emit(session, f"deal-{target.kind}", describe, old_stage=current.name, new_stage=target.name)

@@ -190,6 +190,12 @@ def format_money(cents: int | None, currency: str = "", *, masked: bool = False)
     return f"{sign}{currency + ' ' if currency else ''}{body}"
 
 
+def plain_decimal(cents: int) -> str:
+    """Cents as a plain decimal for machines (exports, CSV): 1250000 -> "12500.00", -5 -> "-0.05";
+    no grouping, no currency, whatever the locale."""
+    return f"{'-' if cents < 0 else ''}{abs(cents) // 100}.{abs(cents) % 100:02d}"
+
+
 def format_money_input(cents: int | None) -> str:
     """An amount as a form offers it for editing: no currency, no grouping, whole units without
     decimals (`1234`, `1234.50`; `1234,50` in a locale that writes a decimal comma). parse_amount
