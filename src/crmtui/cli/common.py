@@ -27,6 +27,7 @@ SETUP = "Setup"
 REPORTS = "Reports"
 SAFETY = "Backups and repair"
 AUTOMATION = "Automation"
+SALES = "Products, line items and quotes"
 
 
 class Output(Console):

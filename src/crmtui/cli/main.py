@@ -12,11 +12,13 @@ import typer
 from rich.markup import escape
 
 from crmtui import __version__
-from crmtui.cli import data, fields, followups, hooks, playbooks, records, reports, safety, settings, setup, trash
+from crmtui.cli import (data, fields, followups, hooks, lines, playbooks, products, quotes, records, reports, safety,
+                        settings, setup, trash)
 from crmtui.cli.common import DbOption, err, handles_errors
 from crmtui.locations import resolve_db_path
 
-GROUPS = (followups, records, trash, data, setup, fields, settings, playbooks, hooks, reports, safety)
+GROUPS = (followups, records, products, lines, quotes, trash, data, setup, fields, settings, playbooks, hooks, reports,
+          safety)
 ROOT_OPTIONS_WITH_VALUE = ("--db",)
 
 

@@ -618,6 +618,89 @@ def _v12(conn: sqlite3.Connection) -> None:
     conn.executescript_in_tx(V12_AUTOMATION)  # type: ignore[attr-defined]
 
 
+V13_SALES = """
+-- The catalogue: what the consultant sells. Prices and costs in minor units of `currency`
+-- (None: the database's currency); tax rate in basis points (2500 = 25 %).
+CREATE TABLE product (
+    id INTEGER PRIMARY KEY,
+    name VARCHAR NOT NULL,
+    code VARCHAR,
+    unit VARCHAR NOT NULL DEFAULT 'piece',
+    price_cents INTEGER NOT NULL DEFAULT 0 CHECK (price_cents >= 0),
+    currency VARCHAR,
+    tax_bp INTEGER NOT NULL DEFAULT 0 CHECK (tax_bp BETWEEN 0 AND 10000),
+    cost_cents INTEGER CHECK (cost_cents >= 0),
+    description VARCHAR,
+    archived_at DATETIME,
+    created_at DATETIME NOT NULL,
+    updated_at DATETIME NOT NULL,
+    deleted_at DATETIME
+);
+CREATE UNIQUE INDEX ux_product_code ON product (code COLLATE NOCASE) WHERE code IS NOT NULL AND deleted_at IS NULL;
+CREATE INDEX ix_product_name ON product (name COLLATE NOCASE);
+
+-- A deal's line items. Quantity is exact decimal text ("1.5"); net_cents is kept by the store:
+-- quantity x unit price less the line's discount, rounded once, half-up.
+CREATE TABLE deal_line (
+    id INTEGER PRIMARY KEY,
+    deal_id INTEGER NOT NULL REFERENCES deal (id),
+    product_id INTEGER REFERENCES product (id),
+    description VARCHAR NOT NULL DEFAULT '',
+    quantity VARCHAR NOT NULL DEFAULT '1',
+    unit VARCHAR,
+    unit_price_cents INTEGER NOT NULL DEFAULT 0 CHECK (unit_price_cents >= 0),
+    discount_bp INTEGER NOT NULL DEFAULT 0 CHECK (discount_bp BETWEEN 0 AND 10000),
+    tax_bp INTEGER NOT NULL DEFAULT 0 CHECK (tax_bp BETWEEN 0 AND 10000),
+    unit_cost_cents INTEGER CHECK (unit_cost_cents >= 0),
+    position INTEGER NOT NULL DEFAULT 0,
+    net_cents INTEGER NOT NULL DEFAULT 0,
+    created_at DATETIME NOT NULL,
+    updated_at DATETIME NOT NULL,
+    deleted_at DATETIME
+);
+CREATE INDEX ix_deal_line_deal ON deal_line (deal_id, position) WHERE deleted_at IS NULL;
+CREATE INDEX ix_deal_line_product ON deal_line (product_id) WHERE deleted_at IS NULL;
+
+-- A discount on the whole deal: a percentage (basis points) or an amount, never both.
+ALTER TABLE deal ADD COLUMN discount_bp INTEGER CHECK (discount_bp BETWEEN 0 AND 10000);
+ALTER TABLE deal ADD COLUMN discount_cents INTEGER CHECK (discount_cents >= 0);
+
+-- Quotes: numbered once (never reused), made from a snapshot of the deal's lines (JSON), so a
+-- later edit of the deal does not change a quote already made. "expired" is not stored: a draft
+-- or sent quote past valid_until is shown as expired.
+CREATE TABLE quote (
+    id INTEGER PRIMARY KEY,
+    number VARCHAR NOT NULL,
+    deal_id INTEGER NOT NULL REFERENCES deal (id),
+    status VARCHAR NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'sent', 'accepted', 'declined')),
+    issued_on DATE NOT NULL,
+    valid_until DATE,
+    currency VARCHAR,
+    total_cents INTEGER NOT NULL DEFAULT 0,
+    snapshot VARCHAR NOT NULL,
+    template VARCHAR,
+    format VARCHAR,
+    path VARCHAR,
+    created_at DATETIME NOT NULL,
+    updated_at DATETIME NOT NULL,
+    deleted_at DATETIME
+);
+CREATE UNIQUE INDEX ux_quote_number ON quote (number);
+CREATE INDEX ix_quote_deal ON quote (deal_id);
+
+-- The last number handed out per numbering scope (a year, or "all"): numbers have no gaps and are
+-- never reused, even when a quote is deleted.
+CREATE TABLE quote_counter (
+    scope VARCHAR PRIMARY KEY,
+    last INTEGER NOT NULL
+);
+"""
+
+
+def _v13(conn: sqlite3.Connection) -> None:
+    conn.executescript_in_tx(V13_SALES)  # type: ignore[attr-defined]
+
+
 # (version, description, function). Append only; never edit a released migration.
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (1, "core records: pipelines, stages, companies, contacts, deals, tags, activities", _v1),
@@ -632,6 +715,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (10, "finder: a contentless full-text index (the records hold the text), triggers pass old values", _v10),
     (11, "setup: stage colours, required and lookup custom fields, one field name per record type", _v11),
     (12, "automation: stage playbooks, the task each playbook entry added, task-due hooks told; database id", _v12),
+    (13, "sales: products, deal line items and discounts, quotes and their numbering", _v13),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 

@@ -104,6 +104,9 @@ class Deal(Record):
     open_tasks: int = 0
     next_task_due: Optional[dt.date] = None
     last_task_due: Optional[dt.date] = None
+    # schema 13 (sales): a discount on the whole deal, a percentage or an amount, never both
+    discount_bp: Optional[int] = None
+    discount_cents: Optional[int] = None
 
 
 @table("tag")
@@ -265,3 +268,74 @@ class PlaybookTask(Record):
     position: int = 0
     created_at: dt.datetime
     deleted_at: Optional[dt.datetime] = None
+
+
+# --- schema 13: sales ------------------------------------------------------------------------
+
+
+@table("product")
+class Product(Record):
+    """A catalogue entry. Tax rate in basis points (2500 = 25 %); archived ones are not offered."""
+
+    id: Optional[int] = None
+    name: str
+    code: Optional[str] = None
+    unit: str = "piece"
+    price_cents: int = 0
+    currency: Optional[str] = None  # None: the database's default currency
+    tax_bp: int = 0
+    cost_cents: Optional[int] = None
+    description: Optional[str] = None
+    archived_at: Optional[dt.datetime] = None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    deleted_at: Optional[dt.datetime] = None
+
+
+@table("deal_line")
+class DealLine(Record):
+    """A line item of a deal. `quantity` is exact decimal text; `net_cents` is kept by the store
+    (line_totals.line_net)."""
+
+    id: Optional[int] = None
+    deal_id: int
+    product_id: Optional[int] = None
+    description: str = ""
+    quantity: str = "1"
+    unit: Optional[str] = None
+    unit_price_cents: int = 0
+    discount_bp: int = 0
+    tax_bp: int = 0
+    unit_cost_cents: Optional[int] = None
+    position: int = 0
+    net_cents: int = 0
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    deleted_at: Optional[dt.datetime] = None
+
+
+@table("quote")
+class Quote(Record):
+    """A quote made from a snapshot (JSON) of a deal's lines, customer and business profile."""
+
+    id: Optional[int] = None
+    number: str
+    deal_id: int
+    status: str = "draft"  # draft / sent / accepted / declined; "expired" is shown, not stored
+    issued_on: dt.date
+    valid_until: Optional[dt.date] = None
+    currency: Optional[str] = None
+    total_cents: int = 0
+    snapshot: str
+    template: Optional[str] = None
+    format: Optional[str] = None
+    path: Optional[str] = None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    deleted_at: Optional[dt.datetime] = None
+
+
+@table("quote_counter", key=("scope",))
+class QuoteCounter(Record):
+    scope: str
+    last: int

@@ -34,7 +34,8 @@ from crmtui.store.sql import Session
 _TABLES = {
     "deal": {"title", "company_id", "contact_id", "pipeline_id", "stage_id", "stage_entered_at", "amount_cents",
              "cost_cents", "currency", "confidence", "expected_close", "closed_on", "source", "lost_reason",
-             "proposal_url", "notes", "external_id", "updated_at", "deleted_at", "snoozed_until"},
+             "proposal_url", "notes", "external_id", "updated_at", "deleted_at", "snoozed_until", "discount_bp",
+             "discount_cents"},
     "company": {"name", "website", "domain", "email", "phone", "address", "source", "category", "size", "notes",
                 "external_id", "updated_at", "deleted_at"},
     "contact": {"name", "email", "phone", "title", "company_id", "notes", "external_id", "updated_at", "deleted_at"},
@@ -49,6 +50,12 @@ _TABLES = {
     "custom_value": {"field_id", "entity_id", "value"},
     "choice": {"id", "list_name", "value", "position"},
     "playbook_task": {"body", "due_days", "deleted_at"},
+    # Sales: the catalogue, line items, quotes.
+    "product": {"name", "code", "unit", "price_cents", "currency", "tax_bp", "cost_cents", "description",
+                "archived_at", "updated_at", "deleted_at"},
+    "deal_line": {"product_id", "description", "quantity", "unit", "unit_price_cents", "discount_bp", "tax_bp",
+                  "unit_cost_cents", "position", "net_cents", "updated_at", "deleted_at"},
+    "quote": {"status", "updated_at", "deleted_at"},
 }
 MAX_DEPTH = 200  # entries kept per scope; older ones are pruned
 

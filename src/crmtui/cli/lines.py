@@ -1,0 +1,7 @@
+"""`crmtui lines`."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer()
