@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, Optional, TypeVar
 
 import typer
+from typer.core import TyperGroup
 from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 from rich.table import Table
@@ -319,3 +320,16 @@ def print_csv(header: list[str], rows: Iterable[Iterable[Any]]) -> None:
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(header)
     writer.writerows([csv_cell(value) for value in row] for row in rows)
+
+
+def with_default_command(name: str) -> type[TyperGroup]:
+    """A command group whose first argument, when it names none of its commands, goes to the
+    command `name`: `crmtui lines 12` is `crmtui lines show 12`, beside `crmtui lines add 12 ...`."""
+
+    class DefaultCommandGroup(TyperGroup):
+        def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+            if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+                args = [name, *args]
+            return super().parse_args(ctx, args)
+
+    return DefaultCommandGroup
