@@ -49,7 +49,8 @@ def test_deals_json_has_the_documented_keys(seeded: Path) -> None:
     rows = json.loads(ok(seeded, "export", "--format", "json").stdout)
     assert list(rows[0]) == ["id", "title", "company", "contact", "contact_email", "pipeline", "stage", "status",
                              "amount", "cost", "currency", "confidence", "expected_close", "closed_at", "source",
-                             "tags", "lost_reason", "created_at", "stage_entered_at", "external_id"]
+                             "tags", "lost_reason", "created_at", "stage_entered_at", "external_id",
+                             "lines", "subtotal", "discount", "net", "tax", "total"]
     first = rows[0]
     assert first["amount"] == "12500.50" and first["cost"] == "4000.00" and first["status"] == "won"
     assert first["tags"] == ["seo", "website"] and first["contact_email"] == "jo@acme.com"
@@ -113,10 +114,11 @@ def test_export_to_files_and_all(seeded: Path, tmp_path: Path) -> None:
     assert "4 deals written to" in result.stderr
     assert len(json.loads(out.read_text())) == 4
     everything = json.loads(ok(seeded, "export", "--type", "all", "--format", "json").stdout)
-    assert set(everything) == {"deals", "companies", "contacts", "activities"}
+    assert set(everything) == {"deals", "companies", "contacts", "activities", "products"}
     folder = tmp_path / "out"
     ok(seeded, "export", "--type", "all", "-o", str(folder))
-    assert sorted(p.name for p in folder.iterdir()) == ["activities.csv", "companies.csv", "contacts.csv", "deals.csv"]
+    assert sorted(p.name for p in folder.iterdir()) == ["activities.csv", "companies.csv", "contacts.csv", "deals.csv",
+                                                         "products.csv"]
 
 
 def test_the_spinner_in_a_terminal_leaves_the_exported_text_on_standard_output(
@@ -150,7 +152,7 @@ def test_json_has_one_record_per_line(seeded: Path, tmp_path: Path) -> None:
     open_database(empty).close()
     assert ok(empty, "export", "--format", "json").stdout == "[]\n"
     assert json.loads(ok(empty, "export", "--type", "all", "--format", "json").stdout) == {
-        "deals": [], "companies": [], "contacts": [], "activities": []}
+        "deals": [], "companies": [], "contacts": [], "activities": [], "products": []}
 
 
 def test_export_errors(seeded: Path) -> None:

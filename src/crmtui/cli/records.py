@@ -18,7 +18,7 @@ add_app = typer.Typer(help="Add a deal, company or contact.", no_args_is_help=Tr
 deals_app = typer.Typer(help="List deals.", no_args_is_help=True)
 companies_app = typer.Typer(help="List companies.", no_args_is_help=True)
 contacts_app = typer.Typer(help="List contacts.", no_args_is_help=True)
-deal_app = typer.Typer(help="Show one deal.", no_args_is_help=True)
+deal_app = typer.Typer(help="Show one deal, or set its discount.", no_args_is_help=True)
 app.add_typer(add_app, name="add", rich_help_panel=RECORDS)
 app.add_typer(deals_app, name="deals", rich_help_panel=RECORDS)
 app.add_typer(deal_app, name="deal", rich_help_panel=RECORDS)
@@ -329,6 +329,29 @@ def deal_show(
     out.print("[bold]Stage history[/]")
     for h in row["stage_history"]:
         out.print(f"  {h['at'][:10]}  {(h['from'] or 'created') + ' → ' if h['from'] else 'created in '}{h['to']}", markup=False)
+
+
+@deal_app.command("discount")
+@handles_errors
+def deal_discount(
+    ctx: typer.Context,
+    deal_id: Annotated[str, typer.Argument(metavar="ID", help="The deal's id.")],
+    discount: Annotated[str, typer.Argument(metavar="5%|500", help="A percentage of the lines' net (5%), an"
+                                            " amount (500), or 0 / none to clear it.")],
+    db: DbOption = None,
+) -> None:
+    """A discount on the whole deal, shared across its lines' tax rates; its amount follows."""
+    from crmtui.store.lines import discount_text, has_lines, set_deal_discount
+    from crmtui.store.money import format_money
+
+    with open_session(ctx, db) as s:
+        deal = set_deal_discount(s, deal_id, discount)
+        lines = has_lines(s, deal.id)
+    what = discount_text(deal.discount_bp, deal.discount_cents)
+    amount = format_money(deal.amount_cents, deal.currency or "")
+    tail = f"amount now {amount}" if lines else f"no line items yet, so the amount stays {amount}"
+    out.print(f"Deal #{deal.id} {deal.title!r}: {'discount ' + what if what else 'no discount'}; {tail}",
+              markup=False)
 
 
 @app.command(rich_help_panel=DAILY)

@@ -296,7 +296,10 @@ def _row_dict(row: Any) -> dict[str, Any]:
 
 
 def deal_detail(session: Session, deal_id: int | str) -> dict[str, Any]:
-    """One deal as a dict, with its stage history (oldest first)."""
+    """One deal as a dict, with its stage history (oldest first), its line items, their totals
+    and the deal's discount."""
+    from crmtui.store.lines import discount_text, line_dict, line_rows, totals_of
+
     deal = get_deal(session, deal_id)
     (row,) = deal_rows(session, deal_id=deal.id)
     history = session.execute(
@@ -310,6 +313,11 @@ def deal_detail(session: Session, deal_id: int | str) -> dict[str, Any]:
         for h in history
     ]
     row["tags"] = tags_of(session, "deal", deal.id)
+    lines = line_rows(session, deal.id)
+    row["discount"] = discount_text(deal.discount_bp, deal.discount_cents)
+    row["discount_bp"], row["discount_cents"] = deal.discount_bp, deal.discount_cents
+    row["lines"] = [line_dict(line) for line in lines]
+    row["totals"] = totals_of(session, deal.id, lines).as_dict()
     return row
 
 

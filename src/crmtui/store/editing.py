@@ -214,6 +214,8 @@ def update_record(session: Session, kind: str, record_id: int, values: Mapping[s
     changed = [f for f, v in values.items() if (v or "").strip() != (before.get(f) or "").strip()]
     if not changed and not custom_changed:
         return []
+    if kind == "deal":
+        _refuse_typed_figures(session, record_id, changed)
     ops: list[dict[str, Any]] = [undo.update_op(session, kind, record_id, _COLUMNS[kind])]
     if custom_changed:
         ops.append({"op": "set_custom", "entity": kind, "id": record_id,
@@ -269,6 +271,21 @@ def update_record(session: Session, kind: str, record_id: int, values: Mapping[s
                        + [names.get(fid, str(fid)) for fid in custom_changed])
     undo.record(session, f"edit {labels}", ops, scope=undo_scope(kind, record_id))
     return changed + [f"{CUSTOM_PREFIX}{fid}" for fid in custom_changed]
+
+
+def _refuse_typed_figures(session: Session, deal_id: int, changed: list[str]) -> None:
+    """A deal with line items takes its amount from them, and its cost when a line has one."""
+    if "amount" not in changed and "cost" not in changed:
+        return
+    from crmtui.store.lines import line_rows
+
+    rows = line_rows(session, deal_id)
+    if "amount" in changed and rows:
+        raise ValidationError("amount follows the line items: change the lines, or remove them to type an amount",
+                              "amount")
+    if "cost" in changed and any(row["unit_cost_cents"] is not None for row in rows):
+        raise ValidationError("cost follows the line items' costs: change the lines, or remove them to type a cost",
+                              "cost")
 
 
 def builtin_key(kind: str, name: str) -> str | None:

@@ -30,16 +30,17 @@ from crmtui.store.custom_fields import custom_fields, fields_object, json_conver
 from crmtui.store.db import Database, translate_errors
 from crmtui.store.errors import ValidationError
 
-EXPORT_TYPES = ("deals", "companies", "contacts", "activities")
+EXPORT_TYPES = ("deals", "companies", "contacts", "activities", "products")
 COLUMNS = {
     "deals": ("id", "title", "company", "contact", "contact_email", "pipeline", "stage", "status", "amount", "cost",
               "currency", "confidence", "expected_close", "closed_at", "source", "tags", "lost_reason",
-              "created_at", "stage_entered_at", "external_id"),
+              "created_at", "stage_entered_at", "external_id", "lines", "subtotal", "discount", "net", "tax", "total"),
     "companies": ("id", "name", "domain", "website", "email", "phone", "address", "source", "category", "size",
                   "tags", "notes"),
     "contacts": ("id", "name", "email", "phone", "title", "company", "tags", "notes"),
     "activities": ("id", "kind", "body", "deal_id", "deal", "company", "contact", "occurred_at", "due_on",
                    "done_at", "created_at"),
+    "products": ("id", "name", "code", "unit", "price", "currency", "tax", "cost", "description", "active"),
 }
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
@@ -69,7 +70,8 @@ _SQL = {
                coalesce(d.currency, (SELECT value FROM setting WHERE key = 'currency')), d.confidence,
                d.expected_close, d.closed_on, d.source,
                {_TAGS.format(link="deal_tag", column="deal_id", alias="d")},
-               d.lost_reason, {_time("d.created_at")}, {_time("d.stage_entered_at")}, d.external_id""", """
+               d.lost_reason, {_time("d.created_at")}, {_time("d.stage_entered_at")}, d.external_id,
+               NULL, NULL, NULL, NULL, NULL, NULL""", """
         FROM deal d CROSS JOIN stage s ON s.id = d.stage_id CROSS JOIN pipeline pl ON pl.id = d.pipeline_id
         LEFT JOIN company c ON c.id = d.company_id LEFT JOIN contact p ON p.id = d.contact_id
         WHERE d.deleted_at IS NULL ORDER BY d.id"""),
@@ -88,6 +90,13 @@ _SQL = {
         FROM activity a LEFT JOIN deal d ON d.id = a.deal_id LEFT JOIN company c ON c.id = a.company_id
         LEFT JOIN contact p ON p.id = a.contact_id
         WHERE a.deleted_at IS NULL ORDER BY a.id"""),
+    # (the tax rate a percentage without trailing zeros: 2500 -> "25", 750 -> "7.5")
+    "products": (f"""
+        SELECT pr.id, pr.name, pr.code, pr.unit, {_money("pr.price_cents")},
+               coalesce(pr.currency, (SELECT value FROM setting WHERE key = 'currency')),
+               rtrim(rtrim(printf('%d.%02d', pr.tax_bp / 100, pr.tax_bp % 100), '0'), '.'), {_money("pr.cost_cents")},
+               pr.description, CASE WHEN pr.archived_at IS NULL THEN 'yes' ELSE 'no' END""", """
+        FROM product pr WHERE pr.deleted_at IS NULL ORDER BY lower(pr.name), pr.id"""),
 }
 # The record type of an export type that has custom fields, and its alias in the query above.
 _ENTITY = {"deals": ("deal", "d"), "companies": ("company", "c"), "contacts": ("contact", "p")}
@@ -130,13 +139,38 @@ def records(conn: sqlite3.Connection, kind: str) -> Iterator[dict[str, Any]]:
     n = len(columns)
     make_fields = fields_object(fields)
     tags = columns.index("tags") if "tags" in columns else None
+    figures = _line_figures(conn, kind)
     for row in conn.execute(_query(kind, fields)):
         item = dict(zip(columns, row[:n], strict=True))
         if tags is not None:
             item["tags"] = row[tags].split("; ") if row[tags] else []
+        if kind == "products":
+            item["active"] = item["active"] == "yes"
+        if kind == "deals":
+            found = figures.get(item["id"])
+            item.update(zip(_LINE_CELLS, _line_cells(found, as_text=False)) if found else {"lines": []})
         if fields:
             item["fields"] = make_fields(row[n:])
         yield item
+
+
+# A deal's line items (a list; in CSV its JSON text) and their totals; empty for a deal without lines.
+_LINE_CELLS = ("lines", "subtotal", "discount", "net", "tax", "total")
+
+
+def _line_figures(conn: sqlite3.Connection, kind: str) -> dict[int, Any]:
+    from crmtui.store.lines import export_figures
+
+    return export_figures(conn) if kind == "deals" else {}
+
+
+def _line_cells(found: Any, *, as_text: bool) -> tuple[Any, ...]:  # noqa: ANN401
+    from crmtui.store.money import plain_decimal
+
+    items, totals = found
+    return (json.dumps(items, ensure_ascii=False) if as_text else items, plain_decimal(totals.subtotal_cents),
+            plain_decimal(totals.line_discount_cents + totals.deal_discount_cents), plain_decimal(totals.net_cents),
+            plain_decimal(totals.tax_cents), plain_decimal(totals.total_cents))
 
 
 def neutralise(cell: str) -> str:
@@ -163,12 +197,16 @@ def write_csv(stream: TextIO, conn: sqlite3.Connection, kind: str) -> int:
     checked = [i for i, c in enumerate(columns) if i >= n or c not in _NOT_TEXT]
     text_cells = operator.itemgetter(*checked) if len(checked) > 1 else (lambda row: (row[checked[0]],))
     converted = [(n + i, convert) for i, f in enumerate(fields) if (convert := _csv_converter(f))]
+    figures = _line_figures(conn, kind)
+    at = columns.index("lines") if figures else 0
     writer = csv.writer(stream, lineterminator="\r\n")
     writer.writerow(columns)
     count = 0
 
     def safe(rows: list[tuple[Any, ...]]) -> Iterator[Any]:
         for row in rows:
+            if figures and row[0] in figures:
+                row = (*row[:at], *_line_cells(figures[row[0]], as_text=True), *row[at + len(_LINE_CELLS):])
             if converted:
                 row = list(row)
                 for i, convert in converted:

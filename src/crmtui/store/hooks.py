@@ -389,6 +389,8 @@ def sample_payload(event: str, deal: dict[str, Any] | None) -> dict[str, Any]:
     """What `crmtui hooks test` sends: `deal` (a real one), else a made-up deal, in the event's shape."""
     import datetime as dt
 
+    from crmtui.store.line_totals import totals
+
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     deal = deal or {
         "id": 0, "title": "Sample deal", "company_id": None, "company": "Sample Ltd", "contact_id": None,
@@ -399,7 +401,8 @@ def sample_payload(event: str, deal: dict[str, Any] | None) -> dict[str, Any]:
         "external_id": None, "stage_entered_at": now, "created_at": now, "updated_at": now,
         "snoozed_until": None, "next_task_due": None, "open_tasks": 0, "tags": [], "amount": 12000.0,
         "cost": None, "profit": None, "weighted_amount": 6000.0,
-        "stage_history": [{"at": now, "from": None, "to": "Proposal sent"}],
+        "stage_history": [{"at": now, "from": None, "to": "Proposal sent"}], "discount": None,
+        "discount_bp": None, "discount_cents": None, "lines": [], "totals": totals([]).as_dict(),
     }
     payload: dict[str, Any] = {"event": event, "test": True}
     if event == "import-finished":
