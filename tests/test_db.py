@@ -395,3 +395,26 @@ async def test_the_app_keeps_what_was_typed_when_the_disk_is_full_or_the_file_re
         await pilot.pause()
         assert isinstance(app.screen, DealDetailScreen)
     assert snapshot_of(a_deal) == before
+
+
+def test_schema_13_lets_an_import_be_of_products_and_keeps_past_imports_and_what_they_did(db_path: Path) -> None:
+    conn = migrations.connect_raw(db_path)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA foreign_keys = ON")  # as when the app opens it: the migration must not cascade
+    migrations.migrate(conn, upto=12)
+    conn.execute("INSERT INTO import_run (source, record_type, encoding, delimiter, rows_read, summary, created_at)"
+                 " VALUES ('old.csv', 'deals', 'utf-8', 'comma', 2, '{}', '2026-01-02 00:00:00')")
+    conn.execute("INSERT INTO import_change (import_id, entity, action, first_id, last_id) VALUES (1, 'deal', 'created', 1, 2)")
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute("INSERT INTO import_run (source, record_type, encoding, delimiter, created_at)"
+                     " VALUES ('p.csv', 'products', 'utf-8', 'comma', '2026-01-03 00:00:00')")
+    conn.close()
+
+    open_database(db_path).close()
+    assert fetch(db_path, "SELECT id, source, record_type, rows_read FROM import_run") == [(1, "old.csv", "deals", 2)]
+    assert fetch(db_path, "SELECT import_id, entity, first_id, last_id FROM import_change") == [(1, "deal", 1, 2)]
+    with sqlite3.connect(db_path) as raw:
+        raw.execute("INSERT INTO import_run (source, record_type, encoding, delimiter, created_at)"
+                    " VALUES ('p.csv', 'products', 'utf-8', 'comma', '2026-01-03 00:00:00')")
+        assert "import_run_new" not in [r[0] for r in raw.execute("SELECT name FROM sqlite_master")]
+        assert raw.execute("PRAGMA foreign_key_check").fetchall() == []

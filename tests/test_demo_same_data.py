@@ -22,7 +22,7 @@ PINNED = "06bb6d07e2d8e8289f29f353ad3e7cbe2838138c92abec09412537f30ce12f5a"
 # What the demo writes (and the seed decides); the finder's index by what it holds. Columns
 # added to a table since the pin are the schema's, not the demo's: they are left out.
 TABLES = ("company", "contact", "deal", "tag", "deal_tag", "stage_change", "activity")
-ADDED_SINCE = {"activity": ("playbook_task_id", "due_hook_at")}
+ADDED_SINCE = {"activity": ("playbook_task_id", "due_hook_at"), "deal": ("discount_bp", "discount_cents")}
 
 
 def fingerprint(path: Path) -> str:

@@ -39,6 +39,7 @@ class CrmApp(App[None]):
         Binding("C", "companies", "Companies", id="app.companies"),
         Binding("P", "contacts", "Contacts", id="app.contacts"),
         Binding("T", "trash", "Trash", id="app.trash"),
+        Binding("R", "products", "Products", show=False, id="app.products"),
         Binding("I", "import_file", "Import", show=False, id="app.import"),
         Binding("comma", "settings", "Settings", show=False, id="app.settings"),
     ]
@@ -212,6 +213,13 @@ class CrmApp(App[None]):
 
         if not isinstance(self.screen, ContactsScreen):
             self.push_screen(ContactsScreen())
+
+    def action_products(self) -> None:
+        """The catalogue: what is sold, at what price, tax rate and cost."""
+        from crmtui.screens.products import ProductsScreen
+
+        if not isinstance(self.screen, ProductsScreen):
+            self.push_screen(ProductsScreen())
 
     def action_trash(self) -> None:
         from crmtui.screens.trash import TrashScreen

@@ -11,6 +11,7 @@ COMMANDS = [
     ("Companies", "The list of companies", "companies"),
     ("Contacts", "The list of contacts", "contacts"),
     ("Trash", "Deleted records; restore them", "trash"),
+    ("Products", "The catalogue: what you sell, its prices, tax rates and costs (R)", "products"),
     ("Import a file", "Deals, companies or contacts from a CSV file: columns, stages, preview (I)", "import_file"),
     ("Find", "Jump to a deal, company or contact (ctrl+f)", "finder"),
     ("Settings", "Pipelines and stages, fields, choice lists, follow-up rules, currency, locale, theme (,)",

@@ -26,7 +26,7 @@ def import_file(
     ctx: typer.Context,
     file: Annotated[str, typer.Argument(metavar="FILE", help="A CSV file, or - for standard input.")],
     record_type: Annotated[Optional[str], typer.Option(
-        "--type", help="deals, companies or contacts (default: told by the headers).")] = None,
+        "--type", help="deals, companies, contacts or products (default: told by the headers).")] = None,
     maps: Annotated[Optional[list[str]], typer.Option(
         "--map", help="'CSV column=field' (repeat); 'CSV column=' ignores a column.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would happen; write nothing.")] = False,
@@ -61,7 +61,7 @@ def import_file(
     json_out: JsonOption = False,
     db: DbOption = None,
 ) -> None:
-    """Import deals, companies or contacts from a CSV file (any real export), in one transaction."""
+    """Import deals, companies, contacts or products from a CSV file (any real export), in one transaction."""
     from crmtui.store.dates import DATE_ORDERS
     from crmtui.store.errors import ValidationError
     from crmtui.store.importer.apply import (
@@ -77,6 +77,10 @@ def import_file(
 
     if date_order is not None and date_order.lower() not in DATE_ORDERS:
         raise ValidationError(f"--date-order: {date_order!r} is not one of dmy, mdy, ymd", "date_order")
+    if record_type == "products":
+        _import_products(ctx, db, file, maps=maps, encoding=encoding, delimiter=delimiter, dry_run=dry_run,
+                         quiet=quiet, json_out=json_out)
+        return
     # (the file first: a file that cannot be read opens no database; the columns then, with its custom fields)
     csv_text = read_file(file, record_type=record_type, maps=maps, encoding=encoding, delimiter=delimiter)
     database = open_db(ctx, db)
@@ -135,6 +139,44 @@ def import_file(
         print_json(summary())
         return
     _show_summary(result, rejects_path)
+
+
+def _import_products(ctx: typer.Context, db: Path | None, file: str, *, maps: list[str] | None,
+                     encoding: str | None, delimiter: str | None, dry_run: bool, quiet: bool, json_out: bool) -> None:
+    """`crmtui import FILE --type products`: the catalogue, matched by code, then name."""
+    from crmtui.store.importer.products import MAX_SHOWN_ERRORS, ProductRowsRejected, import_products
+    from crmtui.store.importer.reading import open_csv
+
+    csv_text = open_csv(file, encoding=encoding, delimiter=delimiter)
+    database = open_db(ctx, db)
+    try:
+        result = import_products(database, csv_text, maps=maps, dry_run=dry_run)
+    except ProductRowsRejected as exc:
+        for line in exc.errors[:MAX_SHOWN_ERRORS]:
+            err.print(f"  {line}", soft_wrap=True, markup=False)
+        if len(exc.errors) > MAX_SHOWN_ERRORS:
+            err.print(f"  … and {len(exc.errors) - MAX_SHOWN_ERRORS:,} more", markup=False)
+        raise
+    finally:
+        database.close()
+    if json_out:
+        print_json(result.summary())
+        return
+    if not quiet:
+        err.print(f"Reading {csv_text.name} as products: {_ENCODING_LABELS.get(csv_text.encoding, csv_text.encoding)}"
+                  f", {csv_text.layout}", markup=False)
+        err.print("Columns: " + ", ".join(f"{h!r} → {f}" for h, f in result.summary()["columns"].items()),
+                  markup=False)
+        if result.ignored:
+            err.print("Ignored: " + ", ".join(repr(h) for h in result.ignored), markup=False)
+    out.print(f"{csv_text.name}: {_rows(result.rows)}: {result.created:,} created, {result.updated:,} updated,"
+              f" {result.unchanged:,} unchanged", markup=False)
+    if dry_run:
+        out.print("Dry run: nothing was written.")
+    elif result.import_id is None:
+        out.print("Nothing changed: every row matches what is already in the database.")
+    else:
+        out.print(f"Import #{result.import_id} done. Undo it with: crmtui imports undo {result.import_id}")
 
 
 def _ask_stage_order(csv_text: Any, mapping: Any, options: Any) -> None:
@@ -381,12 +423,14 @@ def _undo_preview_text(import_id: int, p: dict[str, Any]) -> str:
     when = p["imported_at"][:16].replace("T", " ")
     made = [_count(p[key], one, key) for key, one in (("deals", "deal"), ("companies", "company"),
                                                       ("contacts", "contact"), ("pipelines", "pipeline"),
-                                                      ("stages", "stage"), ("fields", "field")) if p.get(key)]
+                                                      ("stages", "stage"), ("fields", "field"),
+                                                      ("products", "product")) if p.get(key)]
     made_text = ", ".join(made[:-1]) + " and " + made[-1] if len(made) > 1 else made[0] if made else "nothing"
     text = f"Import #{import_id} ({p['source']}, {when}) created {made_text}."
     kept, kept_edits = p.get("kept", []), p.get("kept_edits", [])
     if made:
-        total = sum(p.get(key, 0) for key in ("deals", "companies", "contacts", "pipelines", "stages", "fields"))
+        total = sum(p.get(key, 0) for key in ("deals", "companies", "contacts", "pipelines", "stages", "fields",
+                                              "products"))
         if not kept:
             text += " Undoing it deletes " + ("it." if total == 1 else "them.")
         elif len(kept) >= total:
@@ -436,9 +480,11 @@ def imports_undo(
     restored = f"; restored {_count(r['restored'], 'changed record', 'changed records')}" if r["restored"] else ""
     removed = [_count(r[key], one, key) for key, one in (("deals", "deal"), ("companies", "company"),
                                                          ("contacts", "contact"), ("pipelines", "pipeline"),
-                                                         ("stages", "stage"), ("fields", "field"))
-               if r[key] or key not in ("pipelines", "stages", "fields")]
-    out.print(f"Undid import #{import_id}: removed {', '.join(removed[:-1])} and {removed[-1]}{restored}.")
+                                                         ("stages", "stage"), ("fields", "field"),
+                                                         ("products", "product"))
+               if r[key] or (key not in ("pipelines", "stages", "fields", "products") and not r["products"])]
+    removed_text = f"{', '.join(removed[:-1])} and {removed[-1]}" if len(removed) > 1 else removed[0]
+    out.print(f"Undid import #{import_id}: removed {removed_text}{restored}.")
     if r["kept"]:
         out.print(f"Kept {_count(len(r['kept']), 'record', 'records')} it created:" + _kept_lines(r["kept"]),
                   markup=False)
@@ -452,7 +498,8 @@ def imports_undo(
 def export(
     ctx: typer.Context,
     record_type: Annotated[str, typer.Option(
-        "--type", help="deals, companies, contacts, activities, tasks (a calendar: --format ics) or all.")] = "deals",
+        "--type", help="deals, companies, contacts, activities, products, tasks (a calendar: --format ics) or all"
+                       " (all but products and tasks).")] = "deals",
     fmt: Annotated[Optional[str], typer.Option(
         "--format", help="csv or json; ics for --type tasks (the default there); vcf (vCard 3.0) for --type contacts.")
     ] = None,
@@ -463,8 +510,8 @@ def export(
         "--meetings", help="With --type tasks: the logged meetings too, as one-hour events.")] = False,
     db: DbOption = None,
 ) -> None:
-    """Export deals, companies, contacts or activities as CSV or JSON (everything with --type all);
-    open tasks as a calendar file."""
+    """Export deals, companies, contacts, activities or products as CSV or JSON (the records with
+    --type all); open tasks as a calendar file."""
     from crmtui.store.exporter import export_to
 
     database = open_db(ctx, db)

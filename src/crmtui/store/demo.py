@@ -158,6 +158,7 @@ def generate_demo(db: Database, *, deals: int = 200, seed: int = 42, force: bool
                 # than updating them row by row; all inside the same transaction.
                 indexes = _drop_indexes(conn) if not existing else []
                 summary = _fill(conn, deals, seed)
+                _add_catalogue(conn)
                 if indexes:  # the finder's triggers were dropped with the indexes: index the rows now,
                     # while a scan reads them in id order (FTS5 appends ascending ids fastest)
                     from crmtui.store.search_index import rebuild_index
@@ -180,6 +181,32 @@ def generate_demo(db: Database, *, deals: int = 200, seed: int = 42, force: bool
 
 
 _BULK_TABLES = ("company", "contact", "deal", "stage_change", "activity", "deal_tag")
+
+# A consultant's catalogue: (name, code, unit, price, tax %, cost per unit, archived). No random
+# draws: the deals a seed gives stay the same.
+CATALOGUE = (
+    ("Consulting day", "CONS-DAY", "day", 120000, 25, 45000, False),
+    ("Consulting hour", "CONS-HR", "hour", 16000, 25, 6000, False),
+    ("Workshop (half day)", "WKSHP", "piece", 250000, 25, 80000, False),
+    ("Strategy retainer", "RET-M", "month", 400000, 25, 150000, False),
+    ("Software licence", "LIC-Y", "year", 180000, 25, 60000, False),
+    ("Implementation project", "IMPL", "piece", 1500000, 25, 600000, False),
+    ("Training seat", "TRAIN", "piece", 45000, 6, 12000, False),
+    ("Support block (10 hours)", "SUP-10", "piece", 140000, 25, 50000, True),
+)
+
+
+def _add_catalogue(conn: sqlite3.Connection) -> None:
+    """The sample catalogue, into a database without products (a --force run into one with a
+    catalogue leaves it alone)."""
+    if conn.execute("SELECT 1 FROM product LIMIT 1").fetchone():
+        return
+    now = to_db(clock.utcnow())
+    conn.executemany(
+        "INSERT INTO product (name, code, unit, price_cents, tax_bp, cost_cents, archived_at, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(name, code, unit, price, tax * 100, cost, now if archived else None, now, now)
+         for name, code, unit, price, tax, cost, archived in CATALOGUE])
 
 
 def _drop_indexes(conn: sqlite3.Connection) -> list[str]:

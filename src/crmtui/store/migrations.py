@@ -694,6 +694,25 @@ CREATE TABLE quote_counter (
     scope VARCHAR PRIMARY KEY,
     last INTEGER NOT NULL
 );
+
+-- A catalogue can be imported: an import run may be of products. SQLite cannot change a CHECK in
+-- place, so the table is made again with the same rows (foreign keys are off while a migration
+-- runs: import_change keeps pointing at the same ids).
+CREATE TABLE import_run_new (
+    id INTEGER PRIMARY KEY,
+    source VARCHAR NOT NULL,
+    record_type VARCHAR NOT NULL CHECK (record_type IN ('deals', 'companies', 'contacts', 'products')),
+    encoding VARCHAR NOT NULL,
+    delimiter VARCHAR NOT NULL,
+    rows_read INTEGER NOT NULL DEFAULT 0,
+    summary VARCHAR NOT NULL DEFAULT '{}',
+    created_at DATETIME NOT NULL,
+    undone_at DATETIME
+);
+INSERT INTO import_run_new SELECT id, source, record_type, encoding, delimiter, rows_read, summary, created_at,
+    undone_at FROM import_run;
+DROP TABLE import_run;
+ALTER TABLE import_run_new RENAME TO import_run;
 """
 
 
@@ -750,18 +769,31 @@ def migrate(conn: sqlite3.Connection, *, upto: int = LATEST_VERSION) -> list[int
     """Bring the schema to `upto`, one transaction per migration. Returns versions applied."""
     applied = []
     current = conn.execute("PRAGMA user_version").fetchone()[0]
-    for version, _description, apply in MIGRATIONS:
-        if version <= current or version > upto:
-            continue
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            apply(conn)
-            if version == 1:
-                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-            conn.execute(f"PRAGMA user_version = {version}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        applied.append(version)
+    # A migration may make a table again with the same rows (to change a CHECK): with foreign keys
+    # on, dropping the old one would delete the rows that point at it. So they are off while
+    # migrating (the pragma cannot change inside a transaction).
+    keys_on = conn.execute("PRAGMA foreign_keys").fetchone()[0]
+    conn.execute("PRAGMA foreign_keys = OFF")
+    try:
+        for version, _description, apply in MIGRATIONS:
+            if version <= current or version > upto:
+                continue
+            _migrate_one(conn, version, apply)
+            applied.append(version)
+    finally:
+        if keys_on:
+            conn.execute("PRAGMA foreign_keys = ON")
     return applied
+
+
+def _migrate_one(conn: sqlite3.Connection, version: int, apply: Callable[[sqlite3.Connection], None]) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        apply(conn)
+        if version == 1:
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.execute(f"PRAGMA user_version = {version}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise

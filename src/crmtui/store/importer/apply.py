@@ -72,7 +72,7 @@ def read_file(source: str | Path, *, record_type: str | None = None, maps: list[
     parse_map_options(maps)
     csv_text = open_csv(source, encoding=encoding, delimiter=delimiter, stdin=stdin)
     if record_type is not None and record_type not in RECORD_TYPES:
-        raise ValidationError(f"--type: {record_type!r} is not one of {', '.join(RECORD_TYPES)}", "type")
+        raise ValidationError(f"--type: {record_type!r} is not one of {', '.join(RECORD_TYPES)}, products", "type")
     if csv_text.rows is not None and record_type not in (None, "contacts"):
         raise ValidationError(f"--type {record_type}: {csv_text.name} is an address book (vCard): it holds contacts",
                               "type")

@@ -25,11 +25,13 @@ from crmtui.store.db import Database, translate_errors
 from crmtui.store.errors import NotFound, ValidationError
 from crmtui.store.importer.apply import BULK_MIN_ROWS, drop_indexes, ensure_import_tables
 from crmtui.store.importer.plan import CUSTOM_PREFIX
+from crmtui.store.importer.products import remove_imported_products
 
-_TABLES = {"deal", "company", "contact"}
+_TABLES = {"deal", "company", "contact", "product"}
 _LINKS = {"deal_tag": "deal_id", "company_tag": "company_id", "contact_tag": "contact_id"}
-_NAMES = {"deal": "title", "company": "name", "contact": "name", "stage": "name", "pipeline": "name"}
-_ORDER = ("deal", "contact", "company", "stage", "pipeline")  # how the records an undo keeps are listed
+_NAMES = {"deal": "title", "company": "name", "contact": "name", "stage": "name", "pipeline": "name",
+          "product": "name"}
+_ORDER = ("deal", "contact", "company", "stage", "pipeline", "product")  # how the records an undo keeps are listed
 # What a record that stays needs: (the record, its column, the kind it points at). Deals first,
 # so that a contact kept for its deal keeps its company too.
 _NEEDS = (("deal", "contact_id", "contact"), ("deal", "company_id", "company"), ("contact", "company_id", "company"))
@@ -37,7 +39,8 @@ _NEEDS = (("deal", "contact_id", "contact"), ("deal", "company_id", "company"), 
 # where it was moved, and is not put back into an open stage with the lost reason given since.
 _WHERE_A_DEAL_STANDS = {"pipeline_id", "stage_id", "stage_entered_at", "closed_on", "lost_reason"}
 _FIELD_WORDS = {"amount_cents": "amount", "cost_cents": "cost", "company_id": "company", "contact_id": "contact",
-                "pipeline_id": "pipeline", "stage_id": "stage", "stage_entered_at": "stage"}
+                "pipeline_id": "pipeline", "stage_id": "stage", "stage_entered_at": "stage",
+                "price_cents": "price", "tax_bp": "tax", "archived_at": "active"}
 
 
 def list_imports(db: Database, limit: int = 50) -> list[dict[str, Any]]:
@@ -95,7 +98,7 @@ def undo_preview(db: Database, import_id: int) -> dict[str, Any]:
         run, changes, created = _load_run(conn, import_id)
         out: dict[str, Any] = {"source": run[1], "imported_at": _iso(run[2])}
         for entity, key in (("deal", "deals"), ("company", "companies"), ("contact", "contacts"), ("stage", "stages"),
-                            ("pipeline", "pipelines")):
+                            ("pipeline", "pipelines"), ("product", "products")):
             out[key] = sum(conn.execute(f"SELECT count(*) FROM {entity} WHERE id BETWEEN ? AND ?", r).fetchone()[0]
                            for r in created.get(entity, []))
         out["fields"] = sum(conn.execute("SELECT count(*) FROM custom_field WHERE id BETWEEN ? AND ?", r).fetchone()[0]
@@ -175,6 +178,7 @@ def _undo(conn: Any, import_id: int) -> dict[str, Any]:
             " AND NOT EXISTS (SELECT 1 FROM deal_tag WHERE tag_id = tag.id)"
             " AND NOT EXISTS (SELECT 1 FROM company_tag WHERE tag_id = tag.id)"
             " AND NOT EXISTS (SELECT 1 FROM contact_tag WHERE tag_id = tag.id)", (first, last))
+    result["products"], kept["product"] = remove_imported_products(conn, created.get("product", []), run[2])
     result["kept"] = _listed(conn, kept)
     result["fields"], kept_fields = _remove_fields(conn, created.get("custom_field", []))
     result["kept"] += kept_fields
