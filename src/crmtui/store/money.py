@@ -175,18 +175,20 @@ def _to_cents(value: Decimal, raw: str, field: str) -> int:
     return int(cents)
 
 
-def format_money(cents: int | None, currency: str = "", *, masked: bool = False) -> str:
-    """`1234500` -> `12,345` (whole units when there are no cents), `12,345.50` otherwise; in a
-    locale, as it writes money (`12 345 kr`, `1 234,50 kr`), in the default currency when none is given."""
+def format_money(cents: int | None, currency: str = "", *, masked: bool = False, always_cents: bool = False) -> str:
+    """`1234500` -> `12,345` (whole units when there are no cents, unless `always_cents`: a
+    document's column of figures), `12,345.50` otherwise; in a locale, as it writes money
+    (`12 345 kr`, `1 234,50 kr`), in the default currency when none is given."""
     if cents is None:
         return ""
     if masked:
         return "•••••"
+    whole = cents % 100 == 0 and not always_cents
     if _locale is not None:
-        return _in_locale(Decimal(cents).scaleb(-2), currency, whole=cents % 100 == 0)
+        return _in_locale(Decimal(cents).scaleb(-2), currency, whole=whole)
     sign = "-" if cents < 0 else ""
     units, rest = divmod(abs(cents), 100)
-    body = f"{units:,}" if rest == 0 else f"{units:,}.{rest:02d}"
+    body = f"{units:,}" if whole else f"{units:,}.{rest:02d}"
     return f"{sign}{currency + ' ' if currency else ''}{body}"
 
 

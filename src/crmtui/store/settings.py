@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the importer reads rules over plain sqlite3: keep this modu
 class SettingSpec:
     key: str
     kind: str  # int / bool / text / currency / locale / choice (one of `options`) / fields (card fields) / keep
+    # / quote-number (a numbering pattern)
     default: Any
     help: str
     minimum: int = 0
@@ -65,6 +66,11 @@ SPECS: dict[str, SettingSpec] = {
                     " each of the last N days, weeks and months (and all of the last 24 hours)", rule=False),
         SettingSpec("trash-days", "int", 30, "Days a deleted record stays in the trash before the app offers to"
                     " erase it for good (0: until you empty it, crmtui trash empty)", 0, 3650, rule=False),
+        SettingSpec("quote-number", "quote-number", "Q-{year}-{seq:04}", "How quotes are numbered: {seq} the"
+                    " running number ({seq:04}: four digits), {year} the year (numbering restarts each year)",
+                    rule=False),
+        SettingSpec("quote-accept-stage", "text", "Contract out for signature", "The stage an accepted quote moves"
+                    " its deal to, when the deal's pipeline has it (none: the deal stays)", rule=False),
     )
 }
 RULES = tuple(key for key, spec in SPECS.items() if spec.rule)
@@ -114,7 +120,26 @@ def parse_setting(key: str, value: str) -> Any:
         return _field_list(raw)
     if spec.kind == "keep":
         return parse_keep(raw)
+    if spec.kind == "quote-number":
+        return check_quote_pattern(raw)
+    if spec.kind == "text" and raw.lower() in _NONE:
+        return ""
     return raw
+
+
+def check_quote_pattern(pattern: str) -> str:
+    """A quote-number pattern: text with {seq} (the running number, e.g. {seq:04}) and maybe {year}."""
+    import string
+
+    try:
+        names = {name for _text, name, _spec, _conv in string.Formatter().parse(pattern) if name is not None}
+        pattern.format(year=2026, seq=1)
+    except (ValueError, IndexError, KeyError):
+        names = {"?"}
+    if "seq" not in names or names - {"seq", "year"}:
+        raise ValidationError(f"quote-number: {pattern!r} must hold {{seq}} (the running number, e.g. {{seq:04}})"
+                              " and no other field than {year}", "quote-number")
+    return pattern
 
 
 def _field_list(raw: str) -> tuple[str, ...]:
