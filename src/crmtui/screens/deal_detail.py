@@ -4,6 +4,7 @@ fields, and the timeline."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rich.table import Table
@@ -21,9 +22,12 @@ from crmtui.store.custom_fields import custom_rows
 from crmtui.store.deals import deal_detail
 from crmtui.store.errors import CrmError, NotFound
 from crmtui.store.field_setup import hidden_fields
+from crmtui.store.lines import line_rows, totals_of
 from crmtui.store.models import Stage
 from crmtui.store.money import format_money
+from crmtui.store.quotes import list_quotes
 from crmtui.widgets.footer import AppFooter
+from crmtui.widgets.line_items import EMPTY_LINES, LineTable, QuoteTable, render_totals
 from crmtui.widgets.timeline import Timeline
 
 
@@ -50,7 +54,13 @@ class DealDetailScreen(RecordScreen):
     """One deal, editable. Opened by `app.open_record("deal", id)`."""
     kind = "deal"
     CSS_PATH = "detail.tcss"
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # a short screen gives the lines less room
+    HELP_SECTIONS = (("Products", LineTable), ("Quotes", QuoteTable))  # their keys, in F1 help
     BINDINGS = [
+        Binding("plus", "add_line", "Product", tooltip="Add a line item: a product found as you type, or a line of"
+                " your own", id="deal.add_line"),
+        Binding("Q", "make_quote", "Quote", tooltip="Write a quote from the line items (a PDF, HTML or Markdown"
+                " file)", id="deal.quote"),
         Binding("o", "open_proposal", "Proposal", tooltip="Open the proposal URL", id="deal.proposal"),
         Binding("f", "open_file", "Files", tooltip="Open a linked file (the one under the cursor in Linked)", id="deal.files"),
         Binding("L", "add_link", "Link file", tooltip="Link a file path or URL to this deal", id="deal.add_link"),
@@ -67,7 +77,12 @@ class DealDetailScreen(RecordScreen):
                 yield Static("", id="history", classes="history")
                 yield Static("Linked (enter opens)", classes="section-title")
                 yield DataTable(id="related", cursor_type="row", show_header=False)
+                yield Static("", id="quotes-title", classes="section-title")
+                yield QuoteTable(id="quotes")
                 yield Static("", id="custom", classes="custom-facts")
+        yield Static("", id="lines-title", classes="section-title")
+        yield LineTable(id="lines")
+        yield Static("", id="lines-totals", classes="lines-totals")
         yield Static("Timeline (newest first)", classes="section-title")
         yield Timeline(id="timeline")
         yield AppFooter()
@@ -87,6 +102,9 @@ class DealDetailScreen(RecordScreen):
                 task = next_open_task(s, "deal", self.record_id)
                 entries = timeline(s, "deal", self.record_id)
                 links = [(link.id, link.kind, link.target, link.label) for link in deal_links(s, self.record_id)]
+                lines = line_rows(s, self.record_id)
+                totals = totals_of(s, self.record_id, lines)
+                quotes = list_quotes(s, deal=self.record_id)
         except NotFound:
             self.record_gone(f"Deal #{self.record_id} is gone (deleted elsewhere)")
             return
@@ -118,6 +136,33 @@ class DealDetailScreen(RecordScreen):
         if not related.row_count:
             related.add_row("", Text("no company, contact or files — e edits, L links a file", style="dim"), key="none")
         self.query_one(Timeline).show(entries, self.today)
+        self.show_lines(lines, totals)
+        self.show_quotes(quotes)
+
+    def show_lines(self, lines: list[Any], totals: Any) -> None:  # noqa: ANN401
+        """The Products section: the lines and their totals, or how to add the first."""
+        self.lines = {line["id"]: line for line in lines}
+        self.set_class(bool(lines), "-has-lines")
+        title = Text("Products", style="bold")
+        if lines:
+            title.append("  + adds · enter edits · ctrl+↑↓ moves · del removes", style="dim not bold")
+        else:
+            title.append(f"  {EMPTY_LINES}", style="dim not bold")
+        self.query_one("#lines-title", Static).update(title)
+        table = self.query_one("#lines", LineTable)
+        table.display = bool(lines)
+        table.show(lines, masked=self.masked)
+        shown = self.query_one("#lines-totals", Static)
+        shown.display = bool(lines)
+        shown.update(render_totals(totals, self.row["currency"] or "", masked=self.masked))
+
+    def show_quotes(self, quotes: list[dict[str, Any]]) -> None:
+        self.quotes = {quote["id"]: quote for quote in quotes}
+        title = "Quotes (Q makes one)" if quotes else "Quotes: none (Q makes one)"
+        self.query_one("#quotes-title", Static).update(title)
+        table = self.query_one("#quotes", QuoteTable)
+        table.display = bool(quotes)
+        table.show(quotes, masked=self.masked)
 
     # --- keys -------------------------------------------------------------------------------
 
@@ -134,6 +179,12 @@ class DealDetailScreen(RecordScreen):
             link = next((x for x in self.links if f"link:{x[0]}" == key), None)
             if link:
                 self.open_target(link[2])
+
+    @on(DataTable.RowSelected, "#quotes")
+    def _open_quote(self, event: DataTable.RowSelected) -> None:
+        quote = self.quotes.get(int(str(event.row_key.value).removeprefix("quote:")))
+        if quote and quote["path"]:
+            self.open_target(quote["path"])
 
     @on(DataTable.RowSelected, "#timeline")
     def _open_timeline_deal(self, event: DataTable.RowSelected) -> None:
@@ -197,6 +248,120 @@ class DealDetailScreen(RecordScreen):
             save,
         )
         self.app.push_screen(form, lambda ok: self._after_form(ok, "Linked"))
+
+    # --- line items and quotes --------------------------------------------------------------
+
+    def _write(self, write: Callable[[Any], Any], message: str | Callable[[Any], str]) -> Any:  # noqa: ANN401
+        """Run one write in its own transaction; say what it did (or why not) and show the result."""
+        try:
+            with self.database.session() as s:
+                result = write(s)
+        except CrmError as exc:
+            self.notify(exc.message, severity="error", markup=False)
+            return None
+        self.notify(message(result) if callable(message) else message, timeout=3, markup=False)
+        self.refresh_data()
+        return result
+
+    def action_add_line(self) -> None:
+        from crmtui.screens.product_picker import ProductPicker
+        from crmtui.store.lines import add_line
+
+        def picked(choice: Any) -> None:  # noqa: ANN401
+            if choice is None:
+                return
+            line = self._write(lambda s: add_line(s, self.record_id, choice.ref, price=choice.price),
+                               f"Added {choice.name} (u undoes)")
+            if line is not None:
+                table = self.query_one("#lines", LineTable)
+                table.focus()
+                table.select_line(line.id)
+
+        title = f"Add a product to {self.row['title']}" if hasattr(self, "row") else "Add a product"
+        self.app.push_screen(ProductPicker(self.database, title, masked=self.masked), picked)
+
+    @on(LineTable.LineAction)
+    def _line_action(self, event: LineTable.LineAction) -> None:
+        from crmtui.store.lines import move_line, remove_line, set_line_fields
+
+        line_id = event.line_id
+        if event.remove:
+            self._write(lambda s: remove_line(s, line_id), "Removed the line (u undoes)")
+        elif event.step:
+            try:
+                with self.database.session() as s:
+                    moved = move_line(s, line_id, event.step)
+            except CrmError as exc:
+                self.notify(exc.message, severity="error", markup=False)
+                return
+            if moved:
+                self.refresh_data()
+        elif line_id in self.lines:
+            from crmtui.screens.line_form import line_form
+
+            def save(edits: dict[str, str]) -> None:  # a refusal stays in the form
+                with self.database.session() as s:
+                    set_line_fields(s, line_id, edits)
+
+            self.app.push_screen(line_form(self.lines[line_id], save),
+                                 lambda ok: self._after_form(ok, "Line saved (u undoes)"))
+
+    def action_make_quote(self) -> None:
+        from crmtui.screens.line_form import quote_form
+        from crmtui.store.quotes import make_quote
+
+        if not getattr(self, "lines", None):
+            self.notify("No line items to quote: + adds a product first", severity="warning", timeout=4)
+            return
+        made: list[Any] = []
+
+        def save(values: dict[str, str]) -> None:  # a refusal (no business profile, ...) stays in the form
+            with self.database.session() as s:
+                made.append(make_quote(s, self.record_id, valid_until=values["valid_until"] or None,
+                                       fmt=values["format"]))
+
+        def done(ok: bool | None) -> None:
+            if ok and made:
+                quote = made[0]
+                missing = (f"\nYour business profile has no {', '.join(quote.missing_profile)} yet:"
+                           " crmtui profile set KEY VALUE" if quote.missing_profile else "")
+                self.notify(f"Quote {quote.number} written: {quote.path} (u undoes){missing}", timeout=8, markup=False)
+            self.refresh_data()
+
+        self.app.push_screen(quote_form(self.row["title"], self.today, save), done)
+
+    @on(QuoteTable.StatusRequested)
+    def _quote_status(self, event: QuoteTable.StatusRequested) -> None:
+        from crmtui.screens.confirm import ConfirmScreen
+        from crmtui.screens.lost_reason import LostReasonScreen
+
+        quote_id, status = event.quote_id, event.status
+        number = self.quotes[quote_id]["number"] if quote_id in self.quotes else f"#{quote_id}"
+        if status == "declined" and self.quotes.get(quote_id, {}).get("status") in ("accepted", "declined"):
+            self.notify(f"Quote {number} is {self.quotes[quote_id]['status']} already", severity="warning", timeout=3)
+            return
+        if status != "declined":
+            self._set_quote_status(quote_id, number, status)
+            return
+
+        def lost(yes: bool | None) -> None:
+            if not yes:
+                self._set_quote_status(quote_id, number, status)
+                return
+            self.app.push_screen(LostReasonScreen(self.database),
+                                 lambda reason: self._set_quote_status(quote_id, number, status, reason) if reason else None)
+
+        self.app.push_screen(ConfirmScreen(f"Quote {number} declined.\n\nMark the deal lost?", yes="Lost",
+                                           no="Keep it open"), lost)
+
+    def _set_quote_status(self, quote_id: int, number: str, status: str, lost_reason: str | None = None) -> None:
+        from crmtui.store.quotes import set_status
+
+        def said(change: Any) -> str:  # noqa: ANN401
+            moved = f"; the deal moved to {change.stage}" if change.stage else "; the deal is lost" if change.lost else ""
+            return f"Quote {number} {status}{moved} (u undoes)"
+
+        self._write(lambda s: set_status(s, quote_id, status, lost_reason=lost_reason), said)
 
 
 def _customer(session: Any, row: dict[str, Any]) -> dict[str, str]:  # noqa: ANN401

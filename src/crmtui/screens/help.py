@@ -61,3 +61,12 @@ class HelpScreen(ModalScreen[None]):
             seen.add((binding.action, description))
             keys = " / ".join(_key_label(self.app, k.strip()) for k in declared.get(binding.id, binding.key).split(","))
             table.add_row(keys, description)
+        # A page's sections (the deal's Products and Quotes) have keys of their own: listed even
+        # while another part of the page has the cursor.
+        for section, widget_class in getattr(self.under, "HELP_SECTIONS", ()):
+            for binding in widget_class.BINDINGS:
+                description = binding.tooltip or binding.description
+                if isinstance(binding, Binding) and binding.id and (binding.action, description) not in seen:
+                    seen.add((binding.action, description))
+                    keys = " / ".join(_key_label(self.app, k.strip()) for k in binding.key.split(","))
+                    table.add_row(keys, f"{section}: {description}")
