@@ -1,6 +1,7 @@
 """How fast the dashboard's figures are on a big database, and the figures themselves.
 
 - every figure for "all time" (`store.reports.full_report`): first run and best of 5;
+- sales by product for "all time" (`store.reports_products`), read after them: the same;
 - the dashboard painted with them (Pilot, 120x40, each run a fresh process, median of 5): with
   `d` pressed as soon as the app is up, from app start and from `d`, until the figures are on
   screen; and from `d` pressed 2 s after start (the board read, the app warmed up).
@@ -52,6 +53,28 @@ def time_figures(path: Path) -> dict:
     print("  each scan alone, best of 3: " + ", ".join(
         f"{name.strip('_')} {ms:.0f} ms" for name, ms in time_scans(path).items()))
     return report
+
+
+def time_products(path: Path) -> None:
+    """Sales by product, all time: read after the other figures, on the dashboard's worker."""
+    from crmtui.store.db import open_database
+    from crmtui.store.reports import make_filter
+    from crmtui.store.reports_products import sales_by_product
+
+    db = open_database(path)
+    try:
+        runs = []
+        for _ in range(6):
+            with db.session() as session:
+                start = time.perf_counter()
+                sales_by_product(session, make_filter("all"))
+                runs.append(time.perf_counter() - start)
+        with db.session() as session:
+            lines = session.execute("SELECT count(*) FROM deal_line WHERE deleted_at IS NULL").scalar()
+    finally:
+        db.close()
+    print(f"sales by product, all time ({lines:,} lines): first {runs[0] * 1000:.1f} ms,"
+          f" best of 5 {min(runs[1:]) * 1000:.1f} ms")
 
 
 def time_scans(path: Path) -> dict[str, float]:
@@ -147,6 +170,7 @@ def main() -> None:
     if len(sys.argv) > 1:
         path = Path(sys.argv[1])
         report = time_figures(path)
+        time_products(path)
         time_dashboard(path)
         print_figures(report)
         return
@@ -154,6 +178,7 @@ def main() -> None:
         path = Path(tmp) / "bench-reports.db"
         make_demo(path)
         report = time_figures(path)
+        time_products(path)
         time_dashboard(path)
         print_figures(report)
 

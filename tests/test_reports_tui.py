@@ -152,6 +152,8 @@ async def test_breakdown_rows_and_cards_open_their_deals(seeded) -> None:  # noq
         assert list_titles(app) == ["Epsilon", "Gamma", "Alpha"]
         await pilot.press("escape")
         # A click on a row does the same as enter: Timing (the first row, under the header).
+        screen.query_one("#dash-body").scroll_to_widget(table, animate=False)
+        await pilot.pause()
         await pilot.click("#table-lost", offset=(4, 2))
         await settle(pilot)
         assert list_titles(app) == ["Delta"]

@@ -61,12 +61,13 @@ def report(
     ] = False,
     db: DbOption = None,
 ) -> None:
-    """The dashboard's figures: stat cards, per month, breakdowns, funnel and forecast.
+    """The dashboard's figures: stat cards, per month, sales by product, breakdowns, funnel and forecast.
 
     `--by FIELD` adds "sales by type", "by customer size": a breakdown by a custom deal field.
     `--activities` shows how much selling work was done, and what it led to."""
     from crmtui.store.errors import ValidationError
     from crmtui.store.reports import full_report, make_filter, report_json
+    from crmtui.store.reports_products import sales_by_product
 
     if json_out + markdown + csv_out > 1:
         raise ValidationError("choose one of --json, --markdown and --csv")
@@ -89,6 +90,7 @@ def report(
         return
     with open_session(ctx, db) as s:
         rep = full_report(s, filt, by=by or ())
+        rep["sales_by_product"] = sales_by_product(s, filt)
     if json_out:
         print_json(report_json(rep))
     elif csv_out:
@@ -157,6 +159,11 @@ def card_rows(rep: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
+PRODUCTS_TITLE = "Sales by product (won deals' lines, before deal discounts)"
+# What a section with no rows says, when not "nothing in this period".
+EMPTY_SECTIONS = {PRODUCTS_TITLE: "no won deals with line items in this period"}
+
+
 def _month_name(key: str | None) -> str:
     from crmtui.store.reports import month_label
 
@@ -173,6 +180,13 @@ def _sections(rep: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]
         [[_month_name(m["month"]), _money(m["created_cents"]), f"{m['created_deals']:,}", _money(m["won_cents"]),
           f"{m['won_deals']:,}", f"{m['lost_deals']:,}"] for m in months],
         "lrrrrr",
+    ))
+    sections.append((
+        PRODUCTS_TITLE,
+        ["Product", "Quantity", "Unit", "Net", "Deals"],
+        [[r["product"] or "(no description)", r["quantity"], r["unit"], _money(r["net_cents"]), f"{r['deals']:,}"]
+         for r in rep.get("sales_by_product", [])],
+        "lrlrr",
     ))
     sections.append((
         "Sales and pipeline by tag",
@@ -269,7 +283,7 @@ def _print_section(title: str, headers: list[str], body: list[list[str]], justif
 
     out.print()
     if not body:
-        out.print(f"[bold]{title}[/]\n  [dim]nothing in this period[/]")
+        out.print(f"[bold]{title}[/]\n  [dim]{EMPTY_SECTIONS.get(title, 'nothing in this period')}[/]")
         return
     bars: list[str] | None = None
     if values:
@@ -300,11 +314,12 @@ def _bar_values(rep: dict[str, Any]) -> dict[int, list[int]]:
     """What the bars of the section at each index show (see `_sections` order)."""
     return {
         0: [m["won_cents"] for m in rep["months"]],
-        1: [t["won_cents"] for t in rep["by_tag"]],
-        2: [r["amount_cents"] for r in rep["by_stage"]],
-        5: [s["reached"] for s in rep["funnel"]["stages"]],
-        6: [m["weighted_cents"] for m in rep["forecast"]["months"]],
-        **{7 + i: [r["won_cents"] for r in b["rows"]] for i, b in enumerate(rep.get("by_field", []))},
+        1: [r["net_cents"] for r in rep.get("sales_by_product", [])],
+        2: [t["won_cents"] for t in rep["by_tag"]],
+        3: [r["amount_cents"] for r in rep["by_stage"]],
+        6: [s["reached"] for s in rep["funnel"]["stages"]],
+        7: [m["weighted_cents"] for m in rep["forecast"]["months"]],
+        **{8 + i: [r["won_cents"] for r in b["rows"]] for i, b in enumerate(rep.get("by_field", []))},
     }
 
 
@@ -318,7 +333,7 @@ def render_markdown(rep: dict[str, Any]) -> str:
     for title, headers, body, justify in _sections(rep):
         lines += ["", f"### {title}", ""]
         if not body:
-            lines.append("Nothing in this period.")
+            lines.append(EMPTY_SECTIONS.get(title, "nothing in this period").capitalize() + ".")
             continue
         lines.append("| " + " | ".join(headers) + " |")
         lines.append("| " + " | ".join("---:" if j == "r" else "---" for j in justify) + " |")

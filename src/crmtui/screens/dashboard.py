@@ -45,8 +45,9 @@ from crmtui.store.reports_activity import (
     activity_report,
     bucket_label,
 )
+from crmtui.store.reports_products import product_drill, sales_by_product
 from crmtui.widgets.charts import Bar, BarChart
-from crmtui.widgets.fit_table import Col, FitTable, Row
+from crmtui.widgets.fit_table import Amount, Col, FitTable, Row
 from crmtui.widgets.footer import AppFooter
 from crmtui.widgets.stat_card import StatCard
 
@@ -77,6 +78,7 @@ CHARTS = [
 ]
 # (table id, title, column names: a name, then its figures)
 TABLES = [
+    ("table-products", "Sales by product", ("Product", "Qty", "Unit", "Net", "Deals")),
     ("table-tags", "Sales & pipeline by tag", ("Tag", "Won", "New", "Open")),
     ("table-stages", "Deals by stage", ("Stage", "Deals", "Value")),
     ("table-sources", "Lead sources", ("Source", "Deals", "Won", "Win")),
@@ -284,6 +286,7 @@ class DashboardScreen(Screen[None]):
         try:
             with self.app.database.session(write=False) as session:  # (writers in other shells go on)
                 report = full_report(session, filt, by=[by_field] if by_field else ())
+                report["sales_by_product"] = sales_by_product(session, filt)
                 report["breakdown_fields"] = [f["name"] for f in breakdown_fields(session)]
         except CrmError as exc:
             if not worker.is_cancelled:
@@ -568,6 +571,13 @@ class DashboardScreen(Screen[None]):
             rows.append((f"fc-{m['month'] or 'none'}", Drill("forecast", m["month"] or ""), (
                 label, _right(f"{m['deals']:,}"), _right(short(m["amount_cents"])), _right(short(m["weighted_cents"])))))
         self._fill_table("table-forecast", rows, "no open deals")
+        self._fill_table("table-products", [
+            (f"product-{i}", product_drill(p), (
+                p["product"] or Text("(no description)", style="dim"), _right(p["quantity"]), p["unit"],
+                Amount(p["net_cents"], masked=masked), _right(f"{p['deals']:,}")))
+            for i, p in enumerate(r["sales_by_product"])
+        ], "no won deals with line items in this period")
+        self.query_one("#table-products", BreakdownTable).border_subtitle = "net before deal discounts"
 
     # --- choosing a figure opens its deals ---------------------------------------------------------
 

@@ -18,6 +18,7 @@ Deleted deals never count. Money is integer cents throughout; `report_json` turn
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -904,7 +905,13 @@ DRILLS = (
     "forecast",  # key = "YYYY-MM", or "" for no close date
     "overdue", "open", "won_period", "won_month", "won_quarter", "closed_period", "no_next_step", "aging",
     "touched", "untouched",  # an activity in the period (touched_sql); untouched: open deals without
+    "product",  # key = JSON [product id, free text, unit]: a row of reports_products.sales_by_product
 )
+
+# What tells the rows of sales by product apart, over a line `l`: the product id, else the
+# line's own text (compared in any case); and the line's unit (copied from the product).
+PRODUCT_LINE_TEXT = "CASE WHEN l.product_id IS NULL THEN trim(l.description) END"
+PRODUCT_LINE_UNIT = "coalesce(l.unit, '')"
 
 
 @dataclass(frozen=True)
@@ -996,6 +1003,8 @@ def _drill_where(session: Session, sc: _Scope, drill: Drill) -> tuple[str, dict[
             f"SELECT 1 FROM stage_change x WHERE x.deal_id = d.id AND x.to_stage_id IN ({id_list})))")
         return (f"d.pipeline_id = :funnel_pipeline AND {sc.created_in}{reached}", p,
                 f"Deals that reached {names[int(key)]}")  # type: ignore[arg-type]
+    if f == "product":
+        return _product_drill(session, sc, str(key or ""), p)
     if f in ("touched", "untouched"):
         if f == "touched":
             return touched_sql(sc), p, "Deals touched in the period"
@@ -1043,6 +1052,24 @@ def _field_drill(session: Session, sc: _Scope, key: str, p: dict[str, Any]) -> t
         match = f"coalesce({stored}, '') = :drill_value"
     where = f"{match} AND ({sc.created_in} OR (s.kind IN ('won', 'lost') AND {sc.closed_in}))"
     return where, p, f"Deals with {definition['name']}: {value or '(none)'}"
+
+
+def _product_drill(session: Session, sc: _Scope, key: str, p: dict[str, Any]) -> tuple[str, dict[str, Any], str]:
+    """The deals won in the period with a line of one row of sales by product."""
+    try:
+        product_id, text, unit = json.loads(key)
+    except (ValueError, TypeError):
+        raise ValidationError(f"product: {key!r} is not [product id, text, unit]", "product") from None
+    p["drill_product"], p["drill_text"], p["drill_unit"] = product_id, text, unit
+    same = "l.product_id = :drill_product" if product_id is not None else (
+        f"l.product_id IS NULL AND {PRODUCT_LINE_TEXT} = :drill_text COLLATE NOCASE")
+    where = (f"s.kind = 'won' AND {sc.closed_in} AND EXISTS (SELECT 1 FROM deal_line l WHERE l.deal_id = d.id"
+             f" AND l.deleted_at IS NULL AND {same} AND {PRODUCT_LINE_UNIT} = :drill_unit)")
+    if product_id is None:
+        name = text or "(no description)"
+    else:
+        name = session.execute("SELECT name FROM product WHERE id = :i", {"i": product_id}).scalar()
+    return where, p, f"Deals won with {name or f'product #{product_id}'}" + (f" ({unit})" if unit else "")
 
 
 def drill_count(session: Session, filt: ReportFilter, drill: Drill) -> tuple[int, str]:
