@@ -230,3 +230,21 @@ def test_bad_input_is_one_line_and_changes_nothing(crm: Path, args: tuple[str, .
 def test_a_product_in_another_currency_takes_a_price_and_no_cost(crm: Path) -> None:
     ok(crm, "lines", "add", "2", "CD", "--price", "700")
     assert live_lines(crm, 2)[0][4] == 70000 and deal_figures(crm, 2) == (70000, None)
+
+
+def test_an_import_does_not_change_the_amount_of_a_deal_with_lines(crm: Path, tmp_path: Path) -> None:
+    ok(crm, "lines", "add", "1", "CD", "--qty", "2")  # 1,600.00, cost 600.00 from the line
+    exported = tmp_path / "deals.csv"
+    ok(crm, "export", "-o", str(exported))
+    rows = list(csv.DictReader(exported.open(encoding="utf-8")))
+    for row in rows:
+        row["amount"], row["cost"] = "99999", "12"
+        row["source"] = "Referral"
+    with exported.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    ok(crm, "import", str(exported))
+    # the lines decide deal #1's amount and cost; the deal without lines takes the file's
+    assert deal_figures(crm, 1) == (160000, 60000) and deal_figures(crm, 2) == (9999900, 1200)
+    assert fetch(crm, "SELECT source FROM deal ORDER BY id") == [("Referral",), ("Referral",)]

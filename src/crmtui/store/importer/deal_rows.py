@@ -26,9 +26,9 @@ from crmtui.store.importer.stages import Stages
 from crmtui.store.importer.tags import TagLinks
 
 _DL = POS["deal"]
-_EXT, _PIPELINE, _STAGE, _ENTERED, _AMOUNT, _EXPECTED, _CLOSED, _LOST, _CREATED = (_DL[c] for c in (
-    "external_id", "pipeline_id", "stage_id", "stage_entered_at", "amount_cents", "expected_close", "closed_on",
-    "lost_reason", "created_at"))
+_EXT, _PIPELINE, _STAGE, _ENTERED, _AMOUNT, _COST, _EXPECTED, _CLOSED, _LOST, _CREATED = (_DL[c] for c in (
+    "external_id", "pipeline_id", "stage_id", "stage_entered_at", "amount_cents", "cost_cents", "expected_close",
+    "closed_on", "lost_reason", "created_at"))
 _CONTACT_COMPANY = POS["contact"]["company_id"]
 # The columns a deal row fills on a deal that exists, in that order.
 _FILL_COLS = ("title", "company_id", "contact_id", "amount_cents", "cost_cents", "currency", "confidence",
@@ -45,7 +45,8 @@ class DealRows:
     def __init__(self, plan: Plan, cells: DealCells, stages: Stages, matcher: Matcher, records: Records,
                  tags: TagLinks, handing: DealHandover, through: dict[int, int],
                  moved: dict[int, tuple[int, int, str]],
-                 custom: Callable[[list[str]], dict[int, str] | None] | None = None) -> None:
+                 custom: Callable[[list[str]], dict[int, str] | None] | None = None,
+                 lined: dict[int, int] | None = None) -> None:
         self.plan = plan
         self.deals = plan.tables["deal"]
         self.contacts = plan.tables["contact"]
@@ -66,6 +67,9 @@ class DealRows:
         self.tomorrow = (clock.today() + dt.timedelta(days=1)).isoformat()
         self._parsed, self._pick_plain = cells.parsed, cells.plain
         self._custom = custom
+        # deals that have line items -> whether a line has a cost: the lines decide their amount
+        # (and then their cost), so a row does not change it
+        self.lined = lined or {}
         # what tells two rows apart when the file has no external id: an `id` column; in a file
         # whose titles are made (of product and customer), where two rows say nothing more alike
         # than that, the row itself (a re-import still finds the deals: by title and customer)
@@ -246,6 +250,10 @@ class DealRows:
         t = self.deals
         did = given[0]
         row = t.rows[did]
+        if did in self.lined:
+            given[_AMOUNT] = row[_AMOUNT]
+            if self.lined[did]:
+                given[_COST] = row[_COST]
         stage_id, closed_on, ext = given[_STAGE], given[_CLOSED], given[_EXT]
         if (row is t.original.get(did) and row[_STAGE] == stage_id
                 and (kind == "open" or not closed_on or row[_CLOSED] == closed_on)

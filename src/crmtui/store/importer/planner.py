@@ -65,8 +65,12 @@ class Planner:
         self.handing = DealHandover(plan, self.through, tag_links.new)
         records = Records(tables, matcher, plan.now, self.handing)
         if isinstance(cells, DealCells):
+            # Deals with line items take their amount (and cost, when a line has one) from the lines
+            lined = dict(conn.execute("SELECT deal_id, max(unit_cost_cents IS NOT NULL) FROM deal_line"
+                                      " WHERE deleted_at IS NULL GROUP BY deal_id"))
             self.row_planner: DealRows | CompanyRows | ContactRows = DealRows(
-                plan, cells, stages, matcher, records, tag_links, self.handing, self.through, self.moved, custom)
+                plan, cells, stages, matcher, records, tag_links, self.handing, self.through, self.moved, custom,
+                lined)
         elif self.entity == "company":
             self.row_planner = CompanyRows(plan, cells, records, tag_links, custom)
         else:
