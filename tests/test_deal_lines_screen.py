@@ -175,6 +175,31 @@ async def test_ctrl_down_moves_a_line_and_delete_removes_it_undoably(seeded: Pat
         assert "Website design" in shown(screen, "#lines")
 
 
+async def test_percent_gives_the_deal_a_discount_and_u_takes_it_back(seeded: Path) -> None:
+    from crmtui.screens.prompt import PromptScreen
+
+    add_lines(seeded, "WEB", "HOUR")  # 8,000.00 + 120.00 = 8,120.00
+    app = make_app(open_database(seeded))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_deal(app, pilot)
+        await pilot.press("percent_sign")
+        await pilot.pause()
+        assert isinstance(app.screen, PromptScreen)
+        await pilot.press(*"120%", "enter")  # refused in the prompt, nothing written
+        await pilot.pause()
+        assert isinstance(app.screen, PromptScreen) and "over 100" in str(app.screen.query_one("#prompt-error").render())
+        app.screen.query_one(Input).value = ""
+        await pilot.press(*"5%", "enter")
+        await pilot.pause()
+        assert app.screen is screen
+        assert fetch(seeded, "SELECT discount_bp, discount_cents FROM deal WHERE id = 1") == [(500, None)]
+        assert amount_of(seeded) == 812000 - 40600  # 5 % of 8,120.00 = 406.00
+        await pilot.press("u")
+        await pilot.pause()
+        assert fetch(seeded, "SELECT discount_bp, discount_cents FROM deal WHERE id = 1") == [(None, None)]
+        assert amount_of(seeded) == 812000
+
+
 async def test_privacy_masks_every_figure_of_the_lines_and_quotes(seeded: Path) -> None:
     add_lines(seeded, "WEB", quote="md")
     app = make_app(open_database(seeded))

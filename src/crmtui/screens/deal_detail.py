@@ -61,6 +61,8 @@ class DealDetailScreen(RecordScreen):
                 " your own", id="deal.add_line"),
         Binding("Q", "make_quote", "Quote", tooltip="Write a quote from the line items (a PDF, HTML or Markdown"
                 " file)", id="deal.quote"),
+        Binding("percent_sign", "deal_discount", "Discount", show=False, tooltip="A discount on the whole deal:"
+                " 5% or an amount", id="deal.discount"),
         Binding("o", "open_proposal", "Proposal", tooltip="Open the proposal URL", id="deal.proposal"),
         Binding("f", "open_file", "Files", tooltip="Open a linked file (the one under the cursor in Linked)", id="deal.files"),
         Binding("L", "add_link", "Link file", tooltip="Link a file path or URL to this deal", id="deal.add_link"),
@@ -305,6 +307,27 @@ class DealDetailScreen(RecordScreen):
 
             self.app.push_screen(line_form(self.lines[line_id], save),
                                  lambda ok: self._after_form(ok, "Line saved (u undoes)"))
+
+    def action_deal_discount(self) -> None:
+        from crmtui.screens.prompt import PromptScreen
+        from crmtui.store.lines import discount_text, parse_deal_discount, set_deal_discount
+
+        def check(value: str) -> str | None:
+            try:
+                parse_deal_discount(value)
+            except CrmError as exc:
+                return exc.message
+            return None
+
+        def save(value: str) -> None:  # a refusal stays in the prompt
+            with self.database.session() as s:
+                set_deal_discount(s, self.record_id, value)
+
+        current = discount_text(self.row.get("discount_bp"), self.row.get("discount_cents")) or ""
+        prompt = PromptScreen(f"Discount on {self.row['title']}", value=current, placeholder="5% or 500",
+                              hint="5% of the lines' net, or an amount; empty or none: no discount · esc cancels",
+                              check=check, save=save)
+        self.app.push_screen(prompt, lambda value: self._after_form(value is not None, "Discount saved (u undoes)"))
 
     def action_make_quote(self) -> None:
         from crmtui.screens.line_form import quote_form
