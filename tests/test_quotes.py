@@ -336,7 +336,7 @@ def test_profile_show_and_set(db_path: Path, tmp_path: Path) -> None:
     not_image = tmp_path / "logo.txt"
     not_image.write_text("not a picture")
     assert refused(db_path, "profile", "set", "logo", str(not_image)) == (
-        f"Error: logo: {str(not_image)!r} is not an image Pillow can read (use a PNG or JPEG)\n")
+        f"Error: logo: {str(not_image)!r} is not an image crmtui can read (use a PNG or JPEG)\n")
     assert "unknown profile key 'colour'" in refused(db_path, "profile", "set", "colour", "blue")
     assert ok(db_path, "profile", "set", "payment-terms", "").stdout == "profile payment-terms cleared\n"
 
@@ -420,7 +420,7 @@ def test_a_logo_that_is_no_longer_an_image_is_refused(db_path: Path, tmp_path: P
     Image.new("RGB", (4, 4)).save(logo)
     ok(db_path, "profile", "set", "logo", str(logo))
     logo.write_text("overwritten by something else")
-    assert "is not an image Pillow can read" in refused(db_path, "quote", str(deal))
+    assert "is not an image crmtui can read" in refused(db_path, "quote", str(deal))
     assert_nothing_made(db_path)
 
 

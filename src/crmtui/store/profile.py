@@ -62,7 +62,7 @@ def check_logo(value: str) -> str:
         with Image.open(path) as image:
             image.verify()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise ValidationError(f"logo: {str(path)!r} is not an image Pillow can read (use a PNG or JPEG)",
+        raise ValidationError(f"logo: {str(path)!r} is not an image crmtui can read (use a PNG or JPEG)",
                               "logo") from None
     return str(path.resolve())
 
