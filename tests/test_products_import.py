@@ -126,3 +126,13 @@ def test_map_names_a_column_the_usual_names_miss(db_path: Path, tmp_path: Path) 
                  "--map", "Steuer=tax", "--map", "ignored name=")
     assert result.exit_code == 0, result.output
     assert products(db_path) == [("Beratung", None, "piece", 10000, 1900, None, None, 1)]
+
+
+def test_a_hubspot_products_export_maps_sku_unit_price_and_cost_of_goods_sold(db_path: Path, tmp_path: Path) -> None:
+    export = ("Name,SKU,Unit price,Description,Product Type,Recurring billing frequency,Cost of goods sold\n"
+              "Strategy Retainer,RET-M,4000.00,Monthly strategy retainer,Service,Monthly,1500.00\n"
+              'Design sprint,DS-5,"12,500.00",Five-day sprint,Service,,\n')
+    result = ok(db_path, "import", str(write(tmp_path, export, "hubspot-products.csv")), "--type", "products")
+    assert "'Cost of goods sold' → cost" in result.stderr and "'SKU' → code" in result.stderr
+    assert fetch(db_path, "SELECT code, price_cents, cost_cents FROM product ORDER BY id") == [
+        ("RET-M", 400000, 150000), ("DS-5", 1250000, None)]

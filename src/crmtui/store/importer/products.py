@@ -36,7 +36,7 @@ HEADERS = {
     "price": ("price", "unit price", "list price", "sales price", "rate", "price per unit"),
     "currency": ("currency", "price currency"),
     "tax": ("tax", "vat", "tax rate", "vat rate", "gst", "sales tax"),
-    "cost": ("cost", "unit cost", "cost price", "cost per unit", "purchase price"),
+    "cost": ("cost", "unit cost", "cost price", "cost per unit", "purchase price", "cost of goods sold", "cogs"),
     "description": ("description", "details", "notes"),
     "active": ("active", "status", "enabled"),
     "archived": ("archived", "inactive", "discontinued"),
