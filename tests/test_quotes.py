@@ -316,10 +316,12 @@ def test_quote_command_writes_beside_the_database_and_links_the_file(db_path: Pa
     ok(db_path, "quote", str(deal), "-o", str(html))  # the format follows the suffix
     assert html.read_text().startswith("<!DOCTYPE html>") and files_in(html.parent) == ["offer.html"]
     ok(db_path, "profile", "set", "name", "Studio Nord")
+    said = ok(db_path, "quote", str(deal), "-o", str(html)).stderr
+    assert "has no address, email yet" in said and "crmtui profile set address" in said  # the first key missing
     ok(db_path, "profile", "set", "address", "Storgatan 1\\n111 22 Stockholm")
     ok(db_path, "profile", "set", "email", "hej@studionord.se")
     assert ok(db_path, "quote", str(deal), "-o", str(html.parent), "--format", "md").stderr == ""
-    assert (html.parent / "Q-2026-0003.md").read_text().count("Studio Nord") == 1
+    assert (html.parent / "Q-2026-0004.md").read_text().count("Studio Nord") == 1
 
 
 def test_profile_show_and_set(db_path: Path, tmp_path: Path) -> None:

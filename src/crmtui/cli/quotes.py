@@ -67,9 +67,11 @@ def quote_make(
     if made.missing_profile:
         from crmtui.store.profile import KEYS
 
+        example = {"name": "'Your business'", "address": "'Street 1\\n12345 City'", "email": "you@example.com"}
+        first = made.missing_profile[0]
         err.print(f"Note: the business profile has no {', '.join(made.missing_profile)} yet, so the quote does not"
-                  f" say who sent it. Set them: crmtui profile set name 'Your business' (keys: {', '.join(KEYS)})",
-                  markup=False)
+                  f" say who sent it. Set them: crmtui profile set {first} {example.get(first, 'VALUE')}"
+                  f" (keys: {', '.join(KEYS)})", markup=False)
 
 
 def _status(ctx: typer.Context, db: Path | None, quote: str, status: str, note: str | None,
