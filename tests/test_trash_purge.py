@@ -411,3 +411,22 @@ def test_purge_refuses_while_another_program_has_the_database_open(crm: Path) ->
         holder.communicate("", timeout=30)
     assert message.startswith(f"Error: {crm}: open in another program (pid {holder.pid}")
     assert message.endswith("close it, then purge\n")
+
+
+def test_a_deal_with_line_items_and_a_quote_is_purged_and_emptied_from_the_trash_with_them(
+        crm: Path, tmp_path: Path) -> None:
+    ok(crm, "products", "add", "Consulting day", "--price", "1200", "--code", "CD")
+    for deal in ("1", "2"):
+        ok(crm, "lines", "add", deal, "CD", "--qty", "2")
+    ok(crm, "quote", "1", "--format", "md", "-o", str(tmp_path / "q1.md"))
+    ok(crm, "quote", "2", "--format", "md", "-o", str(tmp_path / "q2.md"))
+    preview = run(crm, "purge", "D1").stderr
+    assert "1 line item, 1 quote," in preview
+    ok(crm, "purge", "D1", "--yes")
+    assert count(crm, "deal_line", "deal_id = 1") == 0 and count(crm, "quote", "deal_id = 1") == 0
+    assert count(crm, "deal_line", "deal_id = 2") == 1 and count(crm, "quote", "deal_id = 2") == 1
+    assert (tmp_path / "q1.md").exists()  # the file stays where it was written, as a linked file does
+    trash(crm, "D2")  # 40 days ago
+    ok(crm, "trash", "empty", "--yes")
+    assert count(crm, "deal") == 0 and count(crm, "deal_line") == 0 and count(crm, "quote") == 0
+    assert fetch(crm, "PRAGMA foreign_key_check") == []

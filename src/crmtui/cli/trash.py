@@ -151,6 +151,7 @@ def _purge_text(plan: Purge, folder: Path) -> str:
     goes = [_count(e["activity"], "activity", "activities") + on_deals] if e["activity"] else []
     goes += [_count(e[key], one, many) for key, one, many in (
         ("stage_change", "stage change", "stage changes"), ("deal_link", "file link", "file links"),
+        ("deal_line", "line item", "line items"), ("quote", "quote", "quotes"),
         ("tag_link", "tag link", "tag links"), ("custom_value", "custom field value", "custom field values"),
         ("history", "undo or import history entry that names it", "undo and import history entries that name it"))
         if e[key]]

@@ -3,7 +3,8 @@
 be forgotten).
 
 What goes with a record, and what stays:
-- a deal takes its activities, stage changes, tag links, file links and custom values;
+- a deal takes its activities, stage changes, tag links, file links, custom values, line items and
+  quotes (the quote files stay where they were written, as linked files do);
 - a company or contact takes its tag links, custom values and the activities logged on it alone
   (not on a deal or a contact that stays); the deals, contacts and activities that refer to it
   stay, no longer linked to it. A purged contact takes every activity on its timeline, those
@@ -186,12 +187,14 @@ def _erase(conn: sqlite3.Connection, doomed: dict[str, list[int]], *, whole_time
     what belongs to them, and unlink what stays (see the module). `whole_timeline`: a contact
     takes every activity that names it. Returns counts: `deal`, `company`, `contact`,
     `activity` (`activity_on_deals` of them were logged on a deal that stays), `field`,
-    `stage_change`, `deal_link`, `tag_link`, `custom_value` erased;
+    `stage_change`, `deal_link`, `deal_line`, `quote`, `tag_link`, `custom_value` erased;
     `unlinked_deal`, `unlinked_contact`, `unlinked_activity` (records that stay, no longer
     linked); `history` (undo and import history entries dropped or trimmed)."""
-    gone: dict[str, set[int]] = {t: set() for t in (*TABLES.values(), "stage_change", "deal_link")}
-    n: dict[str, int] = dict.fromkeys(("activity_on_deals", "stage_change", "deal_link", "tag_link", "custom_value",
-                                       "unlinked_deal", "unlinked_contact", "unlinked_activity"), 0)
+    gone: dict[str, set[int]] = {t: set() for t in (*TABLES.values(), "stage_change", "deal_link", "deal_line",
+                                                    "quote")}
+    n: dict[str, int] = dict.fromkeys(("activity_on_deals", "stage_change", "deal_link", "deal_line", "quote",
+                                       "tag_link", "custom_value", "unlinked_deal", "unlinked_contact",
+                                       "unlinked_activity"), 0)
     field_kinds = dict(conn.execute("SELECT id, entity FROM custom_field"))
 
     def delete(table: str, where: str, *params: Any) -> int:
@@ -210,6 +213,8 @@ def _erase(conn: sqlite3.Connection, doomed: dict[str, list[int]], *, whole_time
             delete("activity", f"deal_id {_IN}", ids)
             n["stage_change"] += delete("stage_change", f"deal_id {_IN}", ids)
             n["deal_link"] += delete("deal_link", f"deal_id {_IN}", ids)
+            n["deal_line"] += delete("deal_line", f"deal_id {_IN}", ids)
+            n["quote"] += delete("quote", f"deal_id {_IN}", ids)
         else:
             column = f"{kind}_id"
             alone = "" if whole_timeline and kind == "contact" else " AND deal_id IS NULL" + (
