@@ -174,7 +174,7 @@ def test_the_customer_block_comes_from_the_company_and_contact(db_path: Path, fi
         "company": "Åkerlund & Søn", "address": "Storgatan 1, Malmö", "email": "", "phone": "", "website": "",
         "vat": "SE556677889901", "contact": "Ingrid Öberg", "contact_email": "ingrid@akerlund.example",
         "contact_phone": "", "contact_title": "CFO", "company_fields": {"VAT id": "SE556677889901"},
-        "contact_fields": {"Department": "Inköp"},
+        "contact_fields": {"Department": "Inköp"}, "company_id": 1, "contact_id": 1,
     }
     assert ("**To:** Åkerlund & Søn  \nIngrid Öberg, CFO  \nStorgatan 1, Malmö  \ningrid@akerlund.example  \n"
             "VAT / Org. no. SE556677889901\n") in made.path.read_text()

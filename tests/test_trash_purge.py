@@ -5,6 +5,7 @@ person who asks to be forgotten, leaving nothing of it in the database's file.""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -321,8 +322,11 @@ def test_purge_a_contact_leaves_nothing_of_them_in_the_file(no_secure_delete: No
     csv.write_text("Name,Email,Company\nHal Jordan,hal@acme.example,Acme\n", encoding="utf-8")
     ok(crm, "import", str(csv), "--quiet", "--type", "contacts")
     ok(crm, "set", "P1", "email=zebulon.q@example.org", "phone=+1 555 0199")  # the old email in the undo log
+    ok(crm, "lines", "add", "1", "Workshop", "--price", "900")  # a quote of D1 names them as its customer
+    ok(crm, "quote", "1", "--format", "md", "-o", str(tmp_path / "quote.md"))
     ok(crm, "backup")
     assert b"zebulon" in _file_bytes(crm)
+    assert "1 quote's customer block that names it" in run(crm, "purge", "P1").stderr
     result = ok(crm, "purge", "P1", "--yes")
     assert result.stdout == ("Erased contact P1 'Zebulon Quixote' <zebulon.q@example.org> for good, and compacted"
                              " the database file.\n")
@@ -336,6 +340,9 @@ def test_purge_a_contact_leaves_nothing_of_them_in_the_file(no_secure_delete: No
     for trace in (b"zebulon", b"quixote", b"zeb.quixote@example.org", b"555 0199"):
         assert trace not in data, trace
     assert b"ann other" in data  # (the test reads what it should)
+    (snapshot,) = fetch(crm, "SELECT snapshot FROM quote")[0]
+    customer = json.loads(snapshot)["customer"]
+    assert customer["contact"] == customer["contact_email"] == "" and customer["company"] == "Acme"
     # backups are not rewritten: the one taken before still has them
     (manual,) = [b.path for b in backups.list_backups(crm) if b.reason == "manual"]
     assert fetch(manual, "SELECT name FROM contact WHERE id = 1") == [("Zebulon Quixote",)]

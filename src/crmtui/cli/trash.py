@@ -152,6 +152,7 @@ def _purge_text(plan: Purge, folder: Path) -> str:
     goes += [_count(e[key], one, many) for key, one, many in (
         ("stage_change", "stage change", "stage changes"), ("deal_link", "file link", "file links"),
         ("deal_line", "line item", "line items"), ("quote", "quote", "quotes"),
+        ("quote_customer", "quote's customer block that names it", "quotes' customer blocks that name it"),
         ("tag_link", "tag link", "tag links"), ("custom_value", "custom field value", "custom field values"),
         ("history", "undo or import history entry that names it", "undo and import history entries that name it"))
         if e[key]]

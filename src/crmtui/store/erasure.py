@@ -9,6 +9,8 @@ What goes with a record, and what stays:
   (not on a deal or a contact that stays); the deals, contacts and activities that refer to it
   stay, no longer linked to it. A purged contact takes every activity on its timeline, those
   logged on its deals too: they are notes about the person who asked to be forgotten;
+- a quote keeps what it was made of, but a purged company or contact is blanked out of the
+  customer block of the quotes of deals that stay (the files written stay where they are);
 - the undo log forgets the erased records (an undo never brings one back nor points at one),
   and the import history drops the rows that name them (undoing an import passes them by).
 """
@@ -236,8 +238,34 @@ def _erase(conn: sqlite3.Connection, doomed: dict[str, list[int]], *, whole_time
     fields = _ids(doomed.get("field", ()))
     n["custom_value"] += conn.execute(f"DELETE FROM custom_value WHERE field_id {_IN}", (fields,)).rowcount
     delete("custom_field", f"id {_IN}", fields)
+    n["quote_customer"] = _forget_in_quotes(conn, gone)
     n["history"] = _forget_in_undo(conn, gone, field_kinds) + _forget_in_imports(conn, gone)
     return {**{kind: len(gone[table]) for kind, table in TABLES.items()}, **n}
+
+
+# What a quote's customer block holds of its company and of its contact (`quotes._customer`).
+_QUOTE_CUSTOMER = {"company": ("company", "address", "email", "phone", "website", "vat", "company_fields"),
+                   "contact": ("contact", "contact_email", "contact_phone", "contact_title", "contact_fields")}
+
+
+def _forget_in_quotes(conn: sqlite3.Connection, gone: dict[str, set[int]]) -> int:
+    """Blank the erased companies and contacts out of the customer blocks of the quotes that stay.
+    Returns how many quotes changed."""
+    changed = 0
+    if not gone["company"] and not gone["contact"]:
+        return 0
+    for quote_id, snapshot in conn.execute("SELECT id, snapshot FROM quote").fetchall():
+        data = json.loads(snapshot)
+        customer = data.get("customer", {})
+        erased = [kind for kind in _QUOTE_CUSTOMER if customer.get(f"{kind}_id") in gone[kind]]
+        for kind in erased:
+            customer[f"{kind}_id"] = None
+            for key in _QUOTE_CUSTOMER[kind]:
+                customer[key] = {} if key.endswith("_fields") else ""
+        if erased:
+            changed += 1
+            conn.execute("UPDATE quote SET snapshot = ? WHERE id = ?", (json.dumps(data, ensure_ascii=False), quote_id))
+    return changed
 
 
 def _forget_in_undo(conn: sqlite3.Connection, gone: dict[str, set[int]], field_kinds: dict[int, str]) -> int:

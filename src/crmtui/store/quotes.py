@@ -289,6 +289,7 @@ def _customer(session: Session, deal: Deal) -> dict[str, Any]:
         "vat": next((value for name, value in company_fields.items() if _VAT_FIELD.match(name)), ""),
         "contact": of(contact, "name"), "contact_email": of(contact, "email"), "contact_phone": of(contact, "phone"),
         "contact_title": of(contact, "title"),
+        "company_id": company.id if company else None, "contact_id": contact.id if contact else None,
         "company_fields": company_fields,
         "contact_fields": _custom_fields(session, "contact", contact.id) if contact else {},
     }
