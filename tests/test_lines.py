@@ -164,6 +164,9 @@ def test_deal_show_json_has_the_lines_totals_and_discount(crm: Path) -> None:
     assert totals["total_cents"] == 108998 + 688 + 25816 and row["amount_cents"] == 108998
     shown = json.loads(ok(crm, "lines", "1", "--json").stdout)
     assert shown["lines"] == row["lines"] and shown["totals"] == totals
+    # without --json: how many lines, their total with tax, and where they are listed
+    assert "Line items      2, 1,355.02 with tax (crmtui lines 1)" in ok(crm, "deal", "show", "1").stdout
+    assert "Line items" not in ok(crm, "deal", "show", "2").stdout
 
 
 def test_lines_shows_a_table_and_the_totals_under_it(crm: Path) -> None:

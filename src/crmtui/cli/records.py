@@ -321,6 +321,9 @@ def deal_show(
         ("Tags", ", ".join(row["tags"]) or "—"),
         ("Proposal", row["proposal_url"] or "—"),
     ]
+    if row["lines"]:  # the amount above is their net: say so, and where they are listed
+        total = format_money(row["totals"]["total_cents"], row["currency"] or "")
+        fields.insert(5, ("Line items", f"{len(row['lines'])}, {total} with tax (crmtui lines {row['id']})"))
     fields += [(field["name"], custom_text(field, stored)) for field, stored in custom]  # as the deal page shows them
     for k, v in fields:
         table.add_row(k, v)
