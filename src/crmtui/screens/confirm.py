@@ -1,4 +1,5 @@
-"""A yes/no question in a modal: `y`/enter confirms, `n`/esc cancels. Dismisses with a bool."""
+"""A yes/no question in a modal: `y`/enter confirms, `n`/esc cancels. Dismisses with a bool. And
+undoing a screen's last change, saying why not when it cannot."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Static
 
 
@@ -56,3 +57,21 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
+
+
+def undo_last_in(screen: Screen, scope: str) -> str | None:
+    """Undo the newest change in `scope` (a screen's own undo log); its label, or None after
+    telling the user why nothing was undone (nothing to undo, or what stands in the way)."""
+    from crmtui.store import undo
+    from crmtui.store.errors import CrmError
+
+    try:
+        with screen.app.database.session() as s:  # type: ignore[attr-defined]
+            entry = undo.undo_last(s, scope=scope)
+            label = entry.label if entry is not None else None
+    except (CrmError, undo.UndoError) as exc:
+        screen.notify(getattr(exc, "message", str(exc)), severity="error")
+        return None
+    if label is None:
+        screen.notify("Nothing to undo", timeout=2)
+    return label

@@ -188,17 +188,10 @@ class ProductsScreen(Screen[None]):
         self.notify(said, timeout=3)
 
     def action_undo(self) -> None:
-        from crmtui.store import undo
+        from crmtui.screens.confirm import undo_last_in
 
-        try:
-            with self.app.database.session() as s:
-                entry = undo.undo_last(s, scope="products")
-                label = entry.label if entry is not None else None
-        except (CrmError, undo.UndoError) as exc:
-            self.notify(getattr(exc, "message", str(exc)), severity="error")
-            return
+        label = undo_last_in(self, "products")
         if label is None:
-            self.notify("Nothing to undo", timeout=2)
             return
         current = self.current()
         self.load(current["id"] if current else None)

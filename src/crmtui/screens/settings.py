@@ -23,7 +23,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-from crmtui.screens.confirm import ConfirmScreen
+from crmtui.screens.confirm import ConfirmScreen, undo_last_in
 from crmtui.screens.edit_forms import FormField, FormScreen
 from crmtui.screens.prompt import PromptScreen
 from crmtui.markup import plain
@@ -685,17 +685,8 @@ class SettingsScreen(Screen[None]):
     # --- undo, back ------------------------------------------------------------------------------
 
     def action_undo(self) -> None:
-        from crmtui.store import undo
-
-        try:
-            with self.app.database.session() as s:
-                entry = undo.undo_last(s, scope="settings")
-                label = entry.label if entry is not None else None
-        except (CrmError, undo.UndoError) as exc:
-            self.notify(getattr(exc, "message", str(exc)), severity="error")
-            return
+        label = undo_last_in(self, "settings")
         if label is None:
-            self.notify("Nothing to undo", timeout=2)
             return
         self.apply_general()
         self.load()

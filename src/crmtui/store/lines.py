@@ -44,12 +44,15 @@ def totals_of(session: Session, deal_id: int, rows: list[Any] | None = None) -> 
     rows = line_rows(session, deal_id) if rows is None else rows
     discount = session.execute(
         "SELECT discount_bp, discount_cents FROM deal WHERE id = :id", {"id": deal_id}).fetchone()
+    return _totals(rows, discount["discount_bp"] if discount else None,
+                   discount["discount_cents"] if discount else None)
+
+
+def _totals(rows: list[Any], discount_bp: int | None, discount_cents: int | None) -> line_totals.Totals:
     return line_totals.totals(
         (line_totals.Line(r["quantity"], r["unit_price_cents"], r["discount_bp"], r["tax_bp"], r["unit_cost_cents"])
          for r in rows),
-        discount_bp=discount["discount_bp"] if discount else None,
-        discount_cents=discount["discount_cents"] if discount else None,
-    )
+        discount_bp=discount_bp, discount_cents=discount_cents)
 
 
 # --- writes ------------------------------------------------------------------------------------
@@ -250,10 +253,8 @@ def export_figures(conn: Any) -> dict[int, tuple[list[dict[str, Any]], line_tota
             cost = line_totals.line_cost(row["quantity"], row["unit_cost_cents"])
             items.append({**line_dict(row), "unit_price": plain_decimal(row["unit_price_cents"]),
                           "net": plain_decimal(row["net_cents"]), "cost": None if cost is None else plain_decimal(cost)})
-        figures[deal_id] = (items, line_totals.totals(
-            (line_totals.Line(r["quantity"], r["unit_price_cents"], r["discount_bp"], r["tax_bp"], r["unit_cost_cents"])
-             for r in deal_rows),
-            discount_bp=deal_rows[0]["deal_discount_bp"], discount_cents=deal_rows[0]["deal_discount_cents"]))
+        figures[deal_id] = (items, _totals(deal_rows, deal_rows[0]["deal_discount_bp"],
+                                           deal_rows[0]["deal_discount_cents"]))
     return figures
 
 
