@@ -183,6 +183,24 @@ def test_undoing_a_two_process_import_leaves_the_database_as_it_was(
     assert state(db) == before
 
 
+@pytest.mark.parametrize("merging", [None, 8])
+def test_the_finder_merges_its_index_as_before_after_a_two_process_import(
+        tmp_path: Path, fixed_clock, chunks: list[handover.DealChunk], merging: int | None) -> None:
+    # (the writer lets the finder's index merge less while it streams, and sets it back)
+    db = fresh(tmp_path / "crm.db")
+    if merging is not None:
+        import sqlite3
+
+        with sqlite3.connect(db) as conn:
+            conn.execute("INSERT INTO search_index (search_index, rank) VALUES ('automerge', ?)", (merging,))
+    assert imp(db, str(busy_file(tmp_path / "deals.csv"))).exit_code == 0
+    assert chunks
+    # (no row: FTS5's default, 4)
+    assert fetch(db, "SELECT v FROM search_index_config WHERE k = 'automerge'") in ([(merging or 4,)], [] if
+                                                                                    merging is None else None)
+    assert_finder_in_step(db)
+
+
 @pytest.mark.parametrize(("late_row", "message", "fix", "deals_after"), [
     (["R999", "Late", "Qualification", "", "twelve", "", "Firm 1", "", ""],
      "line 87, column 'Amount': 'twelve' is not an amount", "--skip-invalid", 80),

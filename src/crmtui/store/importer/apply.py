@@ -227,8 +227,7 @@ def write_plan(conn: sqlite3.Connection, plan: Plan, writer: _DealWriter | None 
         record += _add_follow_up_tasks(conn, new_deals, plan.now)
     rebuild += _write_stage_changes_and_links(conn, plan, record)
     if streamed:
-        for trigger in writer.triggers.values():
-            conn.execute(trigger)
+        writer.put_back()
     _rebuild_indexes(conn, rebuild)
     entered = [(first, last) for entity, action, first, last, _old, _new in record
                if (entity, action) == ("stage_change", "created")]
@@ -364,7 +363,14 @@ class _DealWriter:
     the import's transaction. The planner starts handing them over once the new deals outnumber
     the table (and BULK_MIN_ROWS); then the writer first does what `write_plan` does for such a
     batch: it drops the indexes of deal, stage_change and deal_tag (and of a small company or
-    contact table) and sets the finder's insert triggers aside. `write_plan` puts them back."""
+    contact table) and sets the finder's insert triggers aside. `write_plan` puts them back
+    (`put_back`).
+
+    Each chunk's finder entries become a segment of the full-text index, and FTS5 merges
+    segments as they come (automerge): for 100,000 deals that merging is a fifth of the finder's
+    share of the writing (0.34 -> 0.28 s). While streaming it is left to FTS5's own limit of 16
+    segments per level, and set back when done: the finder reads the few more segments as fast
+    (the same queries, 13 segments against 8), and later writes merge them as usual."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
@@ -373,6 +379,7 @@ class _DealWriter:
         self.started = False
         self.rebuild: list[str] = []
         self.triggers: dict[str, str] = {}  # table -> the finder trigger set aside
+        self.automerge: int | None = None  # the finder's automerge setting while set aside
         self.filled: dict[str, set[str]] = {t: set() for t in ("company", "contact", "deal", "stage_change")}
 
     def __call__(self, chunk: DealChunk) -> None:
@@ -421,6 +428,18 @@ class _DealWriter:
             trigger = _set_aside_finder_trigger(conn, table)
             if trigger:
                 self.triggers[table] = trigger
+        if self.triggers:
+            found = conn.execute("SELECT v FROM search_index_config WHERE k = 'automerge'").fetchone()
+            self.automerge = int(found[0]) if found else _FTS5_AUTOMERGE
+            conn.execute("INSERT INTO search_index (search_index, rank) VALUES ('automerge', 0)")
+
+    def put_back(self) -> None:
+        """The finder's triggers and merging as they were before streaming."""
+        for trigger in self.triggers.values():
+            self.conn.execute(trigger)
+        if self.automerge is not None:
+            self.conn.execute("INSERT INTO search_index (search_index, rank) VALUES ('automerge', ?)",
+                              (self.automerge,))
 
 
 def _insert_new(conn: sqlite3.Connection, table: str, rows: Sequence[tuple[Any, ...]], filled: set[str],
@@ -532,6 +551,7 @@ def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
 
 
 BULK_MIN_ROWS = 5000
+_FTS5_AUTOMERGE = 4  # FTS5's default
 REBUILD_CACHE_KIB = 512
 
 
