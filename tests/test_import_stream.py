@@ -140,6 +140,13 @@ def test_the_two_process_import_writes_what_the_one_process_import_writes(
     assert fetch(two, "PRAGMA integrity_check") == [("ok",)]
     assert fetch(two, "PRAGMA foreign_key_check") == []
     assert "95 rows" in result.output and "dates dmy" in result.output
+    # each deal's last change (by id, as a move's undo finds it) is the one into the stage it is
+    # in, and the import's changes are in the range it recorded (its undo deletes that range)
+    assert fetch(two, "SELECT count(*) FROM stage_change WHERE from_stage_id IS NOT NULL")[0][0] >= 10
+    assert fetch(two, "SELECT d.id FROM deal d JOIN stage_change sc ON sc.id = (SELECT max(id) FROM stage_change"
+                      " WHERE deal_id = d.id) WHERE sc.to_stage_id != d.stage_id") == []
+    assert fetch(two, "SELECT count(*) FROM stage_change sc JOIN import_change ic ON ic.entity = 'stage_change'"
+                      " AND sc.id BETWEEN ic.first_id AND ic.last_id") == fetch(two, "SELECT count(*) FROM stage_change")
 
 
 def test_a_big_file_over_existing_deals_updates_and_moves_them_as_one_process_does(
