@@ -132,7 +132,8 @@ class Fork:
                 planner.progress = lambda line: to_parent.send("progress", line)
             planner.hand_over()  # what was planned before the fork
             plan = planner.go_on()
-            to_parent.send("plan", _portable(plan, planner))
+            portable, _left = _portable(plan, planner)
+            to_parent.send("plan", portable)
             code = 0
         except BaseException as exc:  # everything goes to the parent, which decides
             try:
@@ -201,11 +202,16 @@ def _reap(pid: int) -> None:
             continue
 
 
-def _portable(plan: Plan, planner: Planner) -> Plan:
+def _portable(plan: Plan, planner: Planner) -> tuple[Plan, list[Any]]:
     """The plan without what the parent does not need: the file's text, and the new records it
-    was sent already (of the records that existed, the changed ones stay, for their undo)."""
+    was sent already (of the records that existed, the changed ones stay, for their undo); and
+    what it left out, for the caller to hold until it leaves. (This process leaves with
+    `os._exit`: freeing 100,000 planned deals one object at a time would only delay the plan,
+    by 30 ms.)"""
+    left: list[Any] = []
     plan.csv = plan.csv.__class__(**{**plan.csv.__dict__, "text": ""})
     for entity, table in plan.tables.items():
+        left += [table.rows, table.original, table.custom_stored]
         sent_to = planner.handing.streamed_to if entity == "deal" else planner.handing.sent_to[entity]
         changed = table.dirty | table.custom_dirty
         keep = changed | set(range(sent_to, table.next_id))
@@ -214,7 +220,7 @@ def _portable(plan: Plan, planner: Planner) -> Plan:
         # (the custom values of new deals went with them: those of records that exist are left)
         table.custom_stored = {fid: {rid: value for rid, value in stored.items() if rid in table.custom_dirty}
                                for fid, stored in table.custom_stored.items()}
-    return plan
+    return plan, left
 
 
 def _portable_error(exc: BaseException) -> BaseException:
