@@ -17,8 +17,9 @@ from typing import Any, Protocol
 from crmtui.store.importer.plan import POS, Plan
 
 # New deals per hand-over: few enough that little is left to write when planning ends, enough
-# that each message is worth sending. Whether it is time is looked at every 1,024 rows.
-CHUNK_ROWS = 4000
+# that each message is worth sending. Whether it is time is looked at every 1,024 rows. (100,000
+# deals: the writer ends 8 ms after the planner with 2,000, 25 ms with 4,000, and is as busy.)
+CHUNK_ROWS = 2000
 HAND_OVER_MASK = 1023
 _STAGE = POS["deal"]["stage_id"]
 
