@@ -46,25 +46,28 @@ def text(value: str) -> str | None:
 
 # The amounts most files write: `12500`, `12,500.00`, `$12,500.50`, `9.000,00`, `1234,5`: digits,
 # maybe grouped in threes by one mark, maybe cents after the other. (Not a group after a lone `0`:
-# `0,500` is half a unit to the general parser.)
-_COMMON_AMOUNT = re.compile(r"\$?(?:\d{1,12}(?:[.,]\d\d?)?|[1-9]\d{0,2}(?:,\d{3}){1,3}(?:\.\d\d?)?"
-                            r"|[1-9]\d{0,2}(?:\.\d{3}){1,3}(?:,\d\d?)?)", re.ASCII)
+# `0,500` is half a unit to the general parser.) Grouped by commas first: the most common shape,
+# tried first, is the quickest to match (amounts with cents rarely repeat: each is read once).
+_common_shape = re.compile(r"\$?(?:[1-9]\d{0,2}(?:,\d{3}){1,3}(?:\.\d\d?)?|\d{1,12}(?:[.,]\d\d?)?"
+                           r"|[1-9]\d{0,2}(?:\.\d{3}){1,3}(?:,\d\d?)?)", re.ASCII).fullmatch
 _MARKS = frozenset(".,")
 
 
 def common_amount(value: str) -> tuple[int, str | None] | None:
     """`amount` of an amount written in a common shape, without the general parser (5x faster: a
     file of amounts with cents repeats few of them); None for any other shape."""
-    if _COMMON_AMOUNT.fullmatch(value) is None:
+    if _common_shape(value) is None:
         return None
     # Its digits are the cents, when two come after the decimal mark (a mark two or three places
     # from the end is the decimal one: groups have three digits).
     digits = value.replace(",", "").replace(".", "")
-    dollar = digits[0] == "$"
-    cents = int(digits[1:] if dollar else digits)
+    if digits[0] == "$":
+        cents, currency = int(digits[1:]), "USD"
+    else:
+        cents, currency = int(digits), None
     if value[-3:-2] not in _MARKS:
         cents *= 10 if value[-2:-1] in _MARKS else 100
-    return cents, "USD" if dollar else None
+    return cents, currency
 
 
 @lru_cache(maxsize=4096)  # (a file's repeated amounts; distinct ones with cents miss any cache, a small one faster)
