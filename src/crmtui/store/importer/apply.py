@@ -177,6 +177,11 @@ def _set_up_for_bulk(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA foreign_keys = OFF")
     # ANALYZE after a bulk load: from a sample of each index, not every row (0.12 s -> 0.01 s).
     conn.execute("PRAGMA analysis_limit = 1000")
+    # Each INSERT of many rows keeps what it changes of the pages written before it (a statement
+    # journal: a constraint that fails halfway undoes that statement alone). SQLite keeps 64 KB of
+    # it in memory and the rest in a temporary file: 124,000 writes to that file for 100,000 deals,
+    # of 159,000 in all. In memory it is a few pages a statement (the writer 0.92 -> 0.85 s).
+    conn.execute("PRAGMA temp_store = MEMORY")
 
 
 def ensure_import_tables(conn: sqlite3.Connection) -> None:
@@ -324,6 +329,7 @@ def _rebuild_indexes(conn: sqlite3.Connection, rebuild: list[str]) -> None:
     # 0.775 s with a 64 MB cache (that kept the table cached from one build to the next)
     # and ~0.89 s with 8 MB; 2 MB was as slow as 8. Peak memory 119 MB against 124.
     conn.execute(f"PRAGMA cache_size = -{REBUILD_CACHE_KIB}")
+    conn.execute("PRAGMA temp_store = DEFAULT")  # the runs go to temporary files: faster than in memory here
     for sql in rebuild:
         conn.execute(sql)
     conn.execute("ANALYZE")
