@@ -81,6 +81,7 @@ class DealRows:
         self.stage_cache: dict[tuple[int, str, str], tuple[int, int | None]] = {}
         self.company_cache: dict[tuple[str | None, str | None], int | None] = {}
         self.contact_cache: dict[tuple[str | None, str | None, int | None], tuple[int | None, int | None]] = {}
+        self.customer_cache: dict[tuple[str | None, ...], tuple[int | None, int | None]] = {}
         self.shared: dict[str, str] = {}  # a few sources and dates on 100,000 rows: one string each
 
     def plan_row(self, line: int, fields: list[str]) -> None:
@@ -171,6 +172,17 @@ class DealRows:
                   contact_email: str | None) -> tuple[int | None, int | None]:
         """The ids of the row's company and contact (None: none), found or planned new. A row with
         a contact and no company gets the contact's, or the company of the contact's domain."""
+        if company_name or website:  # (then the same four cells always give the same customer)
+            key = (company_name, website, contact_name, contact_email)
+            found = self.customer_cache.get(key)
+            if found is None:
+                found = self.customer_cache[key] = self._find_customer(company_name, website, contact_name,
+                                                                       contact_email)
+            return found
+        return self._find_customer(company_name, website, contact_name, contact_email)
+
+    def _find_customer(self, company_name: str | None, website: str | None, contact_name: str | None,
+                       contact_email: str | None) -> tuple[int | None, int | None]:
         company_id = None
         if company_name or website:
             ck = (company_name, website)
