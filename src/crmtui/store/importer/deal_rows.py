@@ -87,7 +87,7 @@ class DealRows:
     def plan_row(self, line: int, fields: list[str]) -> None:
         """Plan one row of a deals file; a RowError when a value is wrong."""
         (title, cents, cost_cents, currency, expected, closed_on, created_at, entered_at, confidence, proposal,
-         contact_email, website, tags) = self._parsed(fields)
+         raw_email, website, tags) = self._parsed(fields)
         r_pipeline, r_stage, r_status, r_source, r_lost, r_notes, r_ext, r_company, r_contact = self._pick_plain(fields)
         pipeline_id = self.default_pipeline
         raw_pipeline = r_pipeline.strip()
@@ -117,7 +117,7 @@ class DealRows:
         custom = self._custom(fields) if self._custom is not None else None
 
         # Every value is valid: now find or plan the customer, then the deal.
-        company_id, contact_id = self._customer(company_name, website, contact_name, contact_email)
+        company_id, contact_id = self._customer(company_name, website, contact_name, raw_email)
         did = self.dl_by_ext.get(ext) if ext else None
         key = (title.casefold(), company_id, None if company_id else contact_id)
         row_id = ext or fields[self._plain_id_ix].strip() or (f"line {line}" if self._row_is_a_deal else None)
@@ -169,17 +169,18 @@ class DealRows:
         return self.today
 
     def _customer(self, company_name: str | None, website: str | None, contact_name: str | None,
-                  contact_email: str | None) -> tuple[int | None, int | None]:
+                  raw_email: str) -> tuple[int | None, int | None]:
         """The ids of the row's company and contact (None: none), found or planned new. A row with
-        a contact and no company gets the contact's, or the company of the contact's domain."""
+        a contact and no company gets the contact's, or the company of the contact's domain.
+        `raw_email` is the email cell as written: read (and checked) the first time it comes."""
         if company_name or website:  # (then the same four cells always give the same customer)
-            key = (company_name, website, contact_name, contact_email)
+            key = (company_name, website, contact_name, raw_email)
             found = self.customer_cache.get(key)
             if found is None:
                 found = self.customer_cache[key] = self._find_customer(company_name, website, contact_name,
-                                                                       contact_email)
+                                                                       self.cells.email(raw_email))
             return found
-        return self._find_customer(company_name, website, contact_name, contact_email)
+        return self._find_customer(company_name, website, contact_name, self.cells.email(raw_email))
 
     def _find_customer(self, company_name: str | None, website: str | None, contact_name: str | None,
                        contact_email: str | None) -> tuple[int | None, int | None]:
