@@ -102,7 +102,7 @@ def test_common_amounts_read_as_the_general_parser_reads_them(value: str) -> Non
         assert fast == expected
     if isinstance(expected, tuple) and (expected[0] or 0) < 0:
         expected = f"{value.strip()!r}: an amount must not be negative"
-    V.amount.cache_clear()
+    V._read_amounts.clear()
     try:
         got: tuple[int | None, str | None] | str = V.amount(value)
     except ValidationError as exc:

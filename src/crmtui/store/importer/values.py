@@ -70,9 +70,25 @@ def common_amount(value: str) -> tuple[int, str | None] | None:
     return cents, currency
 
 
-@lru_cache(maxsize=4096)  # (a file's repeated amounts; distinct ones with cents miss any cache, a small one faster)
+# The amounts read so far, by cell: the first 4,096 distinct cells of the process. A file repeats
+# few amounts (`$12,500.00`) or hardly any (`12,345.67`, with cents): the first kind is found
+# here, the second misses at the cost of one look-up, not a cache's bookkeeping of every miss
+# (with lru_cache, 0.5 us of each amount's 1.1 us).
+_read_amounts: dict[str, tuple[int | None, str | None]] = {}
+_READ_AMOUNTS_KEPT = 4096
+
+
 def amount(value: str) -> tuple[int | None, str | None]:
     """(cents, currency written with it) from `$12,500.00`, `USD 4,000`, `1.234,56 €`, `7 500`."""
+    got = _read_amounts.get(value)
+    if got is None:
+        got = _amount(value)
+        if len(_read_amounts) < _READ_AMOUNTS_KEPT:
+            _read_amounts[value] = got
+    return got
+
+
+def _amount(value: str) -> tuple[int | None, str | None]:
     if (common := common_amount(value)) is not None:
         return common
     cents = parse_amount(value)
