@@ -385,6 +385,7 @@ class _DealWriter:
         self.started = False
         self.rebuild: list[str] = []
         self.triggers: dict[str, str] = {}  # table -> the finder trigger set aside
+        self.set_aside: list[str] = []  # other triggers set aside (CREATE statements)
         self.automerge: int | None = None  # the finder's automerge setting while set aside
         self.filled: dict[str, set[str]] = {t: set() for t in ("company", "contact", "deal", "stage_change")}
 
@@ -434,14 +435,16 @@ class _DealWriter:
             trigger = _set_aside_finder_trigger(conn, table)
             if trigger:
                 self.triggers[table] = trigger
+        if trigger := _set_aside_trigger(conn, _TOUCH_ON_INSERT):
+            self.set_aside.append(trigger)
         if self.triggers:
             found = conn.execute("SELECT v FROM search_index_config WHERE k = 'automerge'").fetchone()
             self.automerge = int(found[0]) if found else _FTS5_AUTOMERGE
             conn.execute("INSERT INTO search_index (search_index, rank) VALUES ('automerge', 0)")
 
     def put_back(self) -> None:
-        """The finder's triggers and merging as they were before streaming."""
-        for trigger in self.triggers.values():
+        """The triggers and the finder's merging as they were before streaming."""
+        for trigger in [*self.triggers.values(), *self.set_aside]:
             self.conn.execute(trigger)
         if self.automerge is not None:
             self.conn.execute("INSERT INTO search_index (search_index, rank) VALUES ('automerge', ?)",
@@ -529,26 +532,40 @@ def _bulk_insert(conn: sqlite3.Connection, table: str, rows: list[tuple[Any, ...
     """Insert many rows (with the ids `ids`). For a big batch, the finder's insert trigger is set
     aside and the new rows are indexed by ONE `INSERT ... SELECT` afterwards: FTS5 flushes its
     pending terms once per statement, not once per row. Same transaction, so a failure puts the
-    trigger back too. The tables' other triggers still run for every row."""
+    trigger back too. The tables' other triggers still run for every row, but the deal's
+    `_TOUCH_ON_INSERT`, which these rows never need."""
     if len(ids) < 1000:
         _insert_new(conn, table, rows, set())
         return
     trigger = _set_aside_finder_trigger(conn, table)
+    touch = _set_aside_trigger(conn, _TOUCH_ON_INSERT) if table == "deal" else None
     filled: set[str] = set()
     for at in range(0, len(rows), 5000):  # (a column at a time for each 5,000: see _insert_new)
         _insert_new(conn, table, rows[at:at + 5000], filled)
     if trigger:
         search_index.index_range(conn, table, ids.start, ids.stop - 1)
         conn.execute(trigger)
+    if touch:
+        conn.execute(touch)
+
+
+# The trigger that gives a new deal without a last touch one. `_insert_new` gives every deal it
+# writes its last touch, so for them the trigger only checks its condition, row by row: 0.6 us of
+# each deal's 4 us insert. A bulk insert sets it aside.
+_TOUCH_ON_INSERT = "tr_deal_touch_insert"
 
 
 def _set_aside_finder_trigger(conn: sqlite3.Connection, table: str) -> str | None:
     """Drop the finder's insert trigger on `table`; returns its CREATE statement (None: none)."""
-    found = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
-                         (f"search_{table}_ai",)).fetchone()
+    return _set_aside_trigger(conn, f"search_{table}_ai")
+
+
+def _set_aside_trigger(conn: sqlite3.Connection, name: str) -> str | None:
+    """Drop the trigger `name`; returns its CREATE statement (None: there is none)."""
+    found = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (name,)).fetchone()
     if found is None:
         return None
-    conn.execute(f"DROP TRIGGER search_{table}_ai")
+    conn.execute(f'DROP TRIGGER "{name}"')
     return found[0]
 
 
