@@ -37,6 +37,15 @@ def test_a_deal_rows_cells_parse_into_its_values() -> None:
     assert c.parsed(row("A", "$12,500.00"))[1:4] == (1250000, None, None)
 
 
+@given(st.text(st.sampled_from(["a", "É", "山", " ", "\t", "\n", "\xa0", "\u2009", "\u3000", "\x1f", "\x85",
+                                 "\u200b", "-"]), min_size=1, max_size=12))
+@example(" Website   relaunch ")
+def test_a_title_is_read_as_one_line_with_single_spaces(title: str) -> None:
+    expected = " ".join(title.split())
+    if expected:
+        assert cells().parsed(row(title))[0] == expected
+
+
 @pytest.mark.parametrize(("cells_of_row", "field", "value", "reason"), [
     (row(""), "title", "", "the deal title is empty"),
     (row("T" * 201), "title", "T" * 20 + "…", "longer than 200 characters"),

@@ -111,7 +111,8 @@ class DealCells(Cells):
         contact's email as written (see `email`)."""
         (r_title, r_amount, r_cost, r_currency, r_expected, r_closed, r_created, r_entered, r_confidence,
          r_proposal, r_email, r_website, r_tags) = self._pick_parsed(fields)
-        title = " ".join(r_title.split())
+        # (most titles have single spaces and no other white space: then stripping is enough)
+        title = r_title.strip() if r_title.isprintable() and "  " not in r_title else " ".join(r_title.split())
         if not title:
             if self.make_title is None:
                 raise RowError("title", "", "the deal title is empty")

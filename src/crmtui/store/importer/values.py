@@ -82,15 +82,14 @@ def amount(value: str) -> tuple[int | None, str | None]:
     """(cents, currency written with it) from `$12,500.00`, `USD 4,000`, `1.234,56 €`, `7 500`."""
     got = _read_amounts.get(value)
     if got is None:
-        got = _amount(value)
+        got = common_amount(value) or _any_amount(value)
         if len(_read_amounts) < _READ_AMOUNTS_KEPT:
             _read_amounts[value] = got
     return got
 
 
-def _amount(value: str) -> tuple[int | None, str | None]:
-    if (common := common_amount(value)) is not None:
-        return common
+def _any_amount(value: str) -> tuple[int | None, str | None]:
+    """`amount` of a shape `common_amount` does not read, by the general parser."""
     cents = parse_amount(value)
     if cents is not None and cents < 0:
         raise ValidationError(f"{value.strip()!r}: an amount must not be negative")
