@@ -369,8 +369,8 @@ class _DealWriter:
     the import's transaction. The planner starts handing them over once the new deals outnumber
     the table (and BULK_MIN_ROWS); then the writer first does what `write_plan` does for such a
     batch: it drops the indexes of deal, stage_change and deal_tag (and of a small company or
-    contact table) and sets the finder's insert triggers aside. `write_plan` puts them back
-    (`put_back`).
+    contact table) and sets the finder's insert triggers aside, and `_TOUCH_ON_INSERT`.
+    `write_plan` puts them back (`put_back`).
 
     Each chunk's finder entries become a segment of the full-text index, and FTS5 merges
     segments as they come (automerge): for 100,000 deals that merging is a fifth of the finder's
@@ -435,8 +435,8 @@ class _DealWriter:
             trigger = _set_aside_finder_trigger(conn, table)
             if trigger:
                 self.triggers[table] = trigger
-        if trigger := _set_aside_trigger(conn, _TOUCH_ON_INSERT):
-            self.set_aside.append(trigger)
+        if touch := _set_aside_trigger(conn, _TOUCH_ON_INSERT):
+            self.set_aside.append(touch)
         if self.triggers:
             found = conn.execute("SELECT v FROM search_index_config WHERE k = 'automerge'").fetchone()
             self.automerge = int(found[0]) if found else _FTS5_AUTOMERGE
