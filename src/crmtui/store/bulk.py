@@ -30,6 +30,28 @@ def insert_many(conn: sqlite3.Connection, insert: str, width: int, rows: Any,
         conn.execute(full if len(batch) == per else f"{insert} " + ", ".join([row_marks] * len(batch)), values)
 
 
+# Each index built sorts its keys in memory up to the cache's size, on the connection's thread.
+# With a small cache SQLite sorts them in runs of that size, each by a second thread (`PRAGMA
+# threads`) while this one reads on, and merges the runs: an import of 100,000 deals, eight turns
+# each, rebuilt its indexes (and wrote the rest of its plan) in 0.72 s (median) against 0.775 s
+# with a 64 MB cache and ~0.89 s with 8 MB; 2 MB was as slow as 8; the demo's 100,000 deals, from
+# a 256 MB cache, 1.13 s against 1.28. The runs go to temporary files: faster than in memory.
+INDEX_BUILD_CACHE_KIB = 512
+
+
+def build_indexes(conn: sqlite3.Connection, statements: list[str]) -> None:
+    """After a bulk write: run the CREATE statements of the indexes (and triggers) it set aside,
+    then ANALYZE, from a sample of each index rather than every row (0.12 s -> 0.01 s for 100,000
+    deals). Leaves the connection with a small page cache: the caller is done writing."""
+    conn.execute(f"PRAGMA cache_size = -{INDEX_BUILD_CACHE_KIB}")
+    conn.execute("PRAGMA threads = 2")
+    conn.execute("PRAGMA temp_store = DEFAULT")
+    for sql in statements:
+        conn.execute(sql)
+    conn.execute("PRAGMA analysis_limit = 1000")
+    conn.execute("ANALYZE")
+
+
 def write_pages_once(conn: sqlite3.Connection, busy_timeout: float) -> bool:
     """Have a bulk write (a big import, the demo) write each page once, into the database file,
     with a rollback journal that holds the pages it changes as they were; instead of writing every

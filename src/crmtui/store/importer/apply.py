@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from crmtui.store import clock, search_index
-from crmtui.store.bulk import back_to_wal, insert_many, write_pages_once
+from crmtui.store.bulk import back_to_wal, build_indexes, insert_many, write_pages_once
 from crmtui.store.db import Database, translate_errors
 from crmtui.store.errors import CrmError, ValidationError
 from crmtui.store.importer.mapping import (ENTITY_OF_TYPE, Mapping, build_mapping, detect_type, parse_map_options,
@@ -168,15 +168,11 @@ def run_import(db: Database, csv_text: CsvText, mapping: Mapping, options: Impor
 def _set_up_for_bulk(conn: sqlite3.Connection) -> None:
     """The import's connection settings (it is closed when the import ends)."""
     conn.execute("PRAGMA cache_size = -8192")  # 8 MB: as fast as more here, and peak memory stays low
-    # Rebuilding the dropped indexes sorts 100,000s of keys: let SQLite sort on two threads.
-    conn.execute("PRAGMA threads = 2")
     # Every id the plan writes comes from the rows it read under the write lock or from
     # the ids it hands out, so checking each foreign key again row by row (deal ->
     # company, contact, stage; stage change -> deal; tag link -> deal, tag) only costs
     # time: 0.15 s for 100,000 deals. tests/test_import_bulk.py runs foreign_key_check.
     conn.execute("PRAGMA foreign_keys = OFF")
-    # ANALYZE after a bulk load: from a sample of each index, not every row (0.12 s -> 0.01 s).
-    conn.execute("PRAGMA analysis_limit = 1000")
     # Each INSERT of many rows keeps what it changes of the pages written before it (a statement
     # journal: a constraint that fails halfway undoes that statement alone). SQLite keeps 64 KB of
     # it in memory and the rest in a temporary file: 124,000 writes to that file for 100,000 deals,
@@ -233,7 +229,8 @@ def write_plan(conn: sqlite3.Connection, plan: Plan, writer: _DealWriter | None 
     rebuild += _write_stage_changes_and_links(conn, plan, record)
     if streamed:
         writer.put_back()
-    _rebuild_indexes(conn, rebuild)
+    if rebuild:
+        build_indexes(conn, rebuild)
     entered = [(first, last) for entity, action, first, last, _old, _new in record
                if (entity, action) == ("stage_change", "created")]
     if entered and _wants_follow_up(conn, plan.options.follow_up):
@@ -317,22 +314,6 @@ def _write_stage_changes_and_links(conn: sqlite3.Connection, plan: Plan, record:
         conn.executemany(f"INSERT OR IGNORE INTO {link} ({column}, tag_id) VALUES (?, ?)", pairs)
         record.extend((link, "linked", rid, tid, None, None) for rid, tid in pairs)
     return rebuild
-
-
-def _rebuild_indexes(conn: sqlite3.Connection, rebuild: list[str]) -> None:
-    if not rebuild:
-        return
-    # Each rebuilt index sorts its keys in memory up to the cache's size, on this thread.
-    # With a small cache SQLite sorts them in runs of that size, each by a second thread
-    # (`PRAGMA threads`) while this one reads on, and merges the runs: 100,000 deals,
-    # eight turns each, rebuilding and the rest of write_plan took 0.72 s (median) against
-    # 0.775 s with a 64 MB cache (that kept the table cached from one build to the next)
-    # and ~0.89 s with 8 MB; 2 MB was as slow as 8. Peak memory 119 MB against 124.
-    conn.execute(f"PRAGMA cache_size = -{REBUILD_CACHE_KIB}")
-    conn.execute("PRAGMA temp_store = DEFAULT")  # the runs go to temporary files: faster than in memory here
-    for sql in rebuild:
-        conn.execute(sql)
-    conn.execute("ANALYZE")
 
 
 def _record_import(conn: sqlite3.Connection, plan: Plan, record: list[Change]) -> int:
@@ -575,7 +556,6 @@ def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
 
 BULK_MIN_ROWS = 5000
 _FTS5_AUTOMERGE = 4  # FTS5's default
-REBUILD_CACHE_KIB = 512
 
 
 # While the child plans, the writer would wait for it part of the time, and after it, it
