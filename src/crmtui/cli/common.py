@@ -276,6 +276,11 @@ def open_session(ctx: typer.Context, db: Path | None) -> Iterator[Any]:
         database.close()
 
 
+def say(text: str) -> None:
+    """Print what a command did, as it is (no Rich markup: names may hold brackets)."""
+    out.print(text, markup=False)
+
+
 def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 

@@ -8,16 +8,12 @@ import typer
 from rich.markup import escape
 
 from crmtui.cli.common import (AUTOMATION, CsvOption, JsonOption, PlainTable, err, handles_errors, one_format, out,
-                               print_csv, print_json)
+                               print_csv, print_json, say)
 
 app = typer.Typer()
 hooks_app = typer.Typer(help="Your scripts run when something happens: list them, test one, read their log.",
                         no_args_is_help=True)
 app.add_typer(hooks_app, name="hooks", rich_help_panel=AUTOMATION)
-
-
-def _say(text: str) -> None:
-    out.print(text, markup=False)
 
 
 @hooks_app.command("list")
@@ -40,7 +36,7 @@ def hooks_list(json_out: JsonOption = False, csv_out: CsvOption = False) -> None
                   ([r["event"], r["path"], r["runnable"], r["problem"]] for r in rows))
         return
     folder = hooks_dir()
-    _say(f"Hooks folder: {folder}" + ("" if folder.is_dir() else " (not made yet)"))
+    say(f"Hooks folder: {folder}" + ("" if folder.is_dir() else " (not made yet)"))
     table = PlainTable(show_edge=False, header_style="bold")
     for name in ("Event", "State"):
         table.add_column(name)
@@ -49,7 +45,7 @@ def hooks_list(json_out: JsonOption = False, csv_out: CsvOption = False) -> None
         table.add_row(row["event"], state)
     out.print(table)
     if not found:
-        _say(f"Put an executable named after an event in {folder}; `crmtui hooks test EVENT` tries it.")
+        say(f"Put an executable named after an event in {folder}; `crmtui hooks test EVENT` tries it.")
 
 
 @hooks_app.command("test")
@@ -71,17 +67,17 @@ def hooks_test(
     if not hook.runnable:
         raise ValidationError(f"the {event} hook is refused: {hook.problem}", "event")
     limit = time_limit()
-    _say(f"Sending a sample {event} event to {hook.path} (time limit {limit:g} s)...")
+    say(f"Sending a sample {event} event to {hook.path} (time limit {limit:g} s)...")
     outcome = run_hook(hook.path, sample_payload(event, None), time_limit=limit)
     for label, text in (("Output", outcome.stdout), ("Errors", outcome.stderr)):
         if text.strip():
             out.print(f"[bold]{label}:[/]")
-            _say(text.rstrip("\n"))
+            say(text.rstrip("\n"))
     if outcome.problem is not None:
         err.print(f"[bold red]Error:[/] the {event} hook failed: {escape(outcome.message or outcome.problem)}",
                   soft_wrap=True)
         raise typer.Exit(1)
-    _say(f"The {event} hook ran (exit code 0).")
+    say(f"The {event} hook ran (exit code 0).")
 
 
 @hooks_app.command("log")
@@ -100,7 +96,7 @@ def hooks_log(
         print_json(entries)
         return
     if not entries:
-        _say("No hook has failed." + (f" (log: {hooks_log_path()})" if hooks_log_path().exists() else ""))
+        say("No hook has failed." + (f" (log: {hooks_log_path()})" if hooks_log_path().exists() else ""))
         return
     table = PlainTable(show_edge=False, header_style="bold")
     for name in ("When", "Event", "About", "What went wrong"):

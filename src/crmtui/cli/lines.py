@@ -7,7 +7,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from crmtui.cli.common import (SALES, CsvOption, DbOption, JsonOption, PlainTable, csv_money, handles_errors,
-                               one_format, open_session, out, print_csv, print_json, with_default_command)
+                               one_format, open_session, out, print_csv, print_json, say, with_default_command)
 
 app = typer.Typer()
 lines_app = typer.Typer(
@@ -20,10 +20,6 @@ app.add_typer(lines_app, name="lines", rich_help_panel=SALES)
 
 DealArg = Annotated[str, typer.Argument(metavar="DEAL", help="The deal's id.")]
 LineArg = Annotated[str, typer.Argument(metavar="LINE_ID", help="The line's id (the # column of crmtui lines DEAL).")]
-
-
-def _say(text: str) -> None:
-    out.print(text, markup=False)
 
 
 def _deal_now(session: Any, deal_id: int) -> str:  # noqa: ANN401 - a store Session
@@ -57,7 +53,7 @@ def lines_show(ctx: typer.Context, deal: DealArg, json_out: JsonOption = False, 
                    for ln in row["lines"]))
         return
     if not row["lines"]:
-        _say(f"Deal #{row['id']} {row['title']!r} has no line items; its amount is typed by hand."
+        say(f"Deal #{row['id']} {row['title']!r} has no line items; its amount is typed by hand."
              f" Add one: crmtui lines add {row['id']} PRODUCT --qty 2")
         return
     out.print(_lines_table(row))
@@ -121,7 +117,7 @@ def lines_add(
     with open_session(ctx, db) as s:
         line = add_line(s, deal, what, quantity=qty, price=price, discount=discount, description=description, tax=tax)
         said = _deal_now(s, line.deal_id)
-    _say(f"Added line #{line.id}; {said}")
+    say(f"Added line #{line.id}; {said}")
 
 
 @lines_app.command("set")
@@ -140,7 +136,7 @@ def lines_set(
     with open_session(ctx, db) as s:
         line = set_line_fields(s, line_id, parse_assignments(assignments))
         said = _deal_now(s, line.deal_id)
-    _say(f"Changed line #{line.id}; {said}")
+    say(f"Changed line #{line.id}; {said}")
 
 
 @lines_app.command("remove")
@@ -152,4 +148,4 @@ def lines_remove(ctx: typer.Context, line_id: LineArg, db: DbOption = None) -> N
     with open_session(ctx, db) as s:
         line = remove_line(s, line_id)
         said = _deal_now(s, line.deal_id)
-    _say(f"Removed line #{line.id}; {said}")
+    say(f"Removed line #{line.id}; {said}")

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from crmtui.cli.common import (AUTOMATION, CsvOption, DbOption, JsonOption, PlainTable, handles_errors, one_format,
-                               open_session, out, print_csv, print_json)
+                               open_session, out, print_csv, print_json, say)
 
 app = typer.Typer()
 playbook_app = typer.Typer(help="The tasks a stage adds to each deal that enters it: list, add, remove.",
@@ -17,10 +17,6 @@ app.add_typer(playbook_app, name="playbook", rich_help_panel=AUTOMATION)
 PipelineOption = Annotated[
     Optional[str], typer.Option("--pipeline", help="Pipeline name (default: the default pipeline).")
 ]
-
-
-def _say(text: str) -> None:
-    out.print(text, markup=False)
 
 
 @playbook_app.command("list")
@@ -42,7 +38,7 @@ def playbook_list(
         print_csv(["id", "stage", "task", "due"], ([t["id"], t["stage"], t["task"], t["due"]] for t in playbook["tasks"]))
         return
     if not playbook["tasks"]:
-        _say(f"No playbook tasks in {playbook['pipeline']!r}. Add one: crmtui playbook add STAGE TEXT --due +2d")
+        say(f"No playbook tasks in {playbook['pipeline']!r}. Add one: crmtui playbook add STAGE TEXT --due +2d")
         return
     table = PlainTable(title=playbook["pipeline"], show_edge=False, header_style="bold")
     for name in ("ID", "Stage", "Task", "Due"):
@@ -72,7 +68,7 @@ def playbook_add(
         stage_name = s.get(Stage, entry.stage_id).name
     days = entry.due_days
     when = "the day" if not days else f"{days} day{'s' if days != 1 else ''} after"
-    _say(f"Added playbook task #{entry.id} to {stage_name!r}: {entry.body!r}, due {when} a deal enters it")
+    say(f"Added playbook task #{entry.id} to {stage_name!r}: {entry.body!r}, due {when} a deal enters it")
 
 
 @playbook_app.command("remove")
@@ -87,4 +83,4 @@ def playbook_remove(
 
     with open_session(ctx, db) as s:
         entry, stage_name = remove_entry(s, entry_id)
-    _say(f"Removed playbook task #{entry.id} {entry.body!r} from {stage_name!r}; tasks it added stay")
+    say(f"Removed playbook task #{entry.id} {entry.body!r} from {stage_name!r}; tasks it added stay")

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from crmtui.cli.common import (SALES, CsvOption, DbOption, JsonOption, PlainTable, csv_money, handles_errors,
-                               one_format, open_session, out, print_csv, print_json)
+                               one_format, open_session, out, print_csv, print_json, say)
 
 app = typer.Typer()
 products_app = typer.Typer(help="The catalogue of what you sell: list, add, set, archive, restore.",
@@ -15,10 +15,6 @@ products_app = typer.Typer(help="The catalogue of what you sell: list, add, set,
 app.add_typer(products_app, name="products", rich_help_panel=SALES)
 
 RefArgument = Annotated[str, typer.Argument(metavar="REF", help="The product: #id, code or name (any case).")]
-
-
-def _say(text: str) -> None:
-    out.print(text, markup=False)
 
 
 @products_app.command("list")
@@ -47,7 +43,7 @@ def products_list(
                    for p in products))
         return
     if not products:
-        _say("No products yet. Add one: crmtui products add 'Consulting day' --price 1200 --unit day")
+        say("No products yet. Add one: crmtui products add 'Consulting day' --price 1200 --unit day")
         return
     table = PlainTable(show_edge=False, header_style="bold")
     for name in ("ID", "Name", "Code", "Unit", "Price", "Tax", "Cost") + (("Active",) if include_archived else ()):
@@ -87,7 +83,7 @@ def products_add(
     if json_out:
         print_json(shown["json"])
     else:
-        _say(f"Added product #{product.id} {product.name!r}: {shown['price']} per {product.unit}")
+        say(f"Added product #{product.id} {product.name!r}: {shown['price']} per {product.unit}")
 
 
 def _shown(product: Any, currency: str) -> dict[str, Any]:  # noqa: ANN401 - a store Product
@@ -120,9 +116,9 @@ def products_set(
     if json_out:
         print_json(shown["json"])
     elif changed:
-        _say(f"Updated product #{product.id} {product.name!r}: {', '.join(changed)}")
+        say(f"Updated product #{product.id} {product.name!r}: {', '.join(changed)}")
     else:
-        _say(f"Nothing to change on product #{product.id} {product.name!r}")
+        say(f"Nothing to change on product #{product.id} {product.name!r}")
 
 
 @products_app.command("archive")
@@ -133,7 +129,7 @@ def products_archive(ctx: typer.Context, ref: RefArgument, db: DbOption = None) 
 
     with open_session(ctx, db) as s:
         product = archive_product(s, ref)
-    _say(f"Archived product #{product.id} {product.name!r} (bring it back: crmtui products restore #{product.id})")
+    say(f"Archived product #{product.id} {product.name!r} (bring it back: crmtui products restore #{product.id})")
 
 
 @products_app.command("restore")
@@ -144,4 +140,4 @@ def products_restore(ctx: typer.Context, ref: RefArgument, db: DbOption = None) 
 
     with open_session(ctx, db) as s:
         product = restore_product(s, ref)
-    _say(f"Restored product #{product.id} {product.name!r}")
+    say(f"Restored product #{product.id} {product.name!r}")

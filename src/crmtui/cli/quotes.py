@@ -10,7 +10,7 @@ import typer
 
 from crmtui.cli.common import (SALES, CsvOption, DbOption, JsonOption, PlainTable, csv_money, handles_errors,
                                err, interactive, one_format, open_session, out, print_csv, print_json,
-                               with_default_command)
+                               say, with_default_command)
 
 app = typer.Typer()
 quote_app = typer.Typer(
@@ -29,10 +29,6 @@ app.add_typer(profile_app, name="profile", rich_help_panel=SALES)
 QuoteArg = Annotated[str, typer.Argument(metavar="QUOTE_ID", help="The quote's number (Q-2026-0001) or id.")]
 NoteOption = Annotated[Optional[str], typer.Option("--note", metavar="TEXT", help="A note for the deal's timeline.")]
 _SUFFIX_FORMATS = {".pdf": "pdf", ".html": "html", ".htm": "html", ".md": "md", ".markdown": "md"}
-
-
-def _say(text: str) -> None:
-    out.print(text, markup=False)
 
 
 @quote_app.command("make")
@@ -61,9 +57,9 @@ def quote_make(
         raise ValidationError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
     with open_session(ctx, db) as s:
         made = make_quote(s, deal, valid_until=valid_until, template=template, fmt=chosen, output=output)
-    _say(f"Made quote {made.number} for deal #{made.deal_id} {made.deal_title!r}: {made.total},"
+    say(f"Made quote {made.number} for deal #{made.deal_id} {made.deal_title!r}: {made.total},"
          f" valid until {format_date(made.valid_until)}")
-    _say(f"File: {made.path}")
+    say(f"File: {made.path}")
     if made.missing_profile:
         from crmtui.store.profile import KEYS
 
@@ -85,7 +81,7 @@ def _status(ctx: typer.Context, db: Path | None, quote: str, status: str, note: 
         more = f"; the deal moved to {change.stage!r}"
     elif change.lost:
         more = f"; the deal is lost ({lost_reason.strip()})"  # type: ignore[union-attr]
-    _say(f"Quote {change.number} {status}{more}. The deal page's undo (u) reverses it.")
+    say(f"Quote {change.number} {status}{more}. The deal page's undo (u) reverses it.")
 
 
 @quote_app.command("sent")
@@ -149,7 +145,7 @@ def quotes_list(
                     csv_money(q["total_cents"]), q["currency"], q["path"]] for q in rows))
         return
     if not rows:
-        _say("No quotes yet. Make one: crmtui quote DEAL (the deal needs line items: crmtui lines add)")
+        say("No quotes yet. Make one: crmtui quote DEAL (the deal needs line items: crmtui lines add)")
         return
     table = PlainTable(show_edge=False, header_style="bold")
     for name in ("Number", "Deal", "Status", "Issued", "Valid until", "Total", "File"):
@@ -187,7 +183,7 @@ def profile_show(ctx: typer.Context, json_out: JsonOption = False, db: DbOption 
     out.print(table)
     missing = missing_keys(profile)
     if missing:
-        _say(f"A quote needs {', '.join(missing)}: crmtui profile set {missing[0]} VALUE")
+        say(f"A quote needs {', '.join(missing)}: crmtui profile set {missing[0]} VALUE")
 
 
 @profile_app.command("set")
@@ -204,4 +200,4 @@ def profile_set(
 
     with open_session(ctx, db) as s:
         key, stored = set_profile(s, key, value)
-    _say(f"profile {key} = {stored}" if stored else f"profile {key} cleared")
+    say(f"profile {key} = {stored}" if stored else f"profile {key} cleared")

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from crmtui.cli.common import (SETUP, CsvOption, DbOption, JsonOption, PlainTable, handles_errors, one_format,
-                               open_session, out, print_csv, print_json)
+                               open_session, out, print_csv, print_json, say)
 
 app = typer.Typer()
 rules_app = typer.Typer(help="Show or change the follow-up rules.", no_args_is_help=True)
@@ -47,10 +47,6 @@ def _group_options(ctx: typer.Context, db: Path | None) -> None:
 def _pipeline(ctx: typer.Context, pipeline: str | None) -> str | None:
     """The command's --pipeline, else the one given to the group (`crmtui stages --pipeline X add ...`)."""
     return pipeline if pipeline is not None else (ctx.parent.params.get("pipeline") if ctx.parent else None)
-
-
-def _say(text: str) -> None:
-    out.print(text, markup=False)
 
 
 # --- pipelines -----------------------------------------------------------------------------------
@@ -117,7 +113,7 @@ def pipelines_add(
         source = "the default stages"
         if copy_stages_from:
             source = f"copied from {find_pipeline(s, copy_stages_from).name!r}"
-    _say(f"Added pipeline {pipe.name!r} with {n} stages ({source})")
+    say(f"Added pipeline {pipe.name!r} with {n} stages ({source})")
 
 
 @pipelines_app.command("rename")
@@ -133,7 +129,7 @@ def pipelines_rename(
 
     with open_session(ctx, db) as s:
         old, pipe = rename_pipeline(s, pipeline, new_name)
-    _say(f"Renamed pipeline {old!r} to {pipe.name!r}" if old != pipe.name else f"Pipeline {old!r} keeps its name")
+    say(f"Renamed pipeline {old!r} to {pipe.name!r}" if old != pipe.name else f"Pipeline {old!r} keeps its name")
 
 
 @pipelines_app.command("default")
@@ -144,7 +140,7 @@ def pipelines_default(ctx: typer.Context, pipeline: PipelineArg, db: DbOption = 
 
     with open_session(ctx, db) as s:
         pipe = set_default_pipeline(s, pipeline)
-    _say(f"{pipe.name!r} is the default pipeline")
+    say(f"{pipe.name!r} is the default pipeline")
 
 
 @pipelines_app.command("delete")
@@ -167,7 +163,7 @@ def pipelines_delete(
         parts.append(f"moved {done.moved:,} deal{'s' if done.moved != 1 else ''} to {done.target.name!r}")
     if done.new_default is not None:
         parts.append(f"{done.new_default.name!r} is the default pipeline now")
-    _say("; ".join(parts))
+    say("; ".join(parts))
 
 
 # --- stages --------------------------------------------------------------------------------------
@@ -242,7 +238,7 @@ def stages_add(
         stage = add_stage(s, name, pipeline=_pipeline(ctx, pipeline), after=after, probability=probability,
                           expected_days=expected_days, kind=kind, color=color)
         pipe = find_pipeline(s, stage.pipeline_id)
-    _say(f"Added stage {stage.name!r} to {pipe.name!r} ({_describe(stage)})")
+    say(f"Added stage {stage.name!r} to {pipe.name!r} ({_describe(stage)})")
 
 
 @stages_app.command("set")
@@ -267,7 +263,7 @@ def stages_set(
         raise ValidationError("say what to change: --probability, --expected-days, --kind or --color")
     with open_session(ctx, db) as s:
         st = update_stage(s, stage, pipeline=_pipeline(ctx, pipeline), **changes)
-    _say(f"Stage {st.name!r}: {_describe(st)}")
+    say(f"Stage {st.name!r}: {_describe(st)}")
 
 
 @stages_app.command("rename")
@@ -284,7 +280,7 @@ def stages_rename(
 
     with open_session(ctx, db) as s:
         old, st = rename_stage(s, stage, new_name, pipeline=_pipeline(ctx, pipeline))
-    _say(f"Renamed stage {old!r} to {st.name!r}" if old != st.name else f"Stage {old!r} keeps its name")
+    say(f"Renamed stage {old!r} to {st.name!r}" if old != st.name else f"Stage {old!r} keeps its name")
 
 
 @stages_app.command("move")
@@ -305,7 +301,7 @@ def stages_move(
     with open_session(ctx, db) as s:
         st = move_stage(s, stage, pipeline=_pipeline(ctx, pipeline), after=after, first=first, last=last)
         order = [x.name for x in list_stages(s, st.pipeline_id)]
-    _say(f"Moved stage {st.name!r}: " + " → ".join(order))
+    say(f"Moved stage {st.name!r}: " + " → ".join(order))
 
 
 @stages_app.command("delete")
@@ -326,7 +322,7 @@ def stages_delete(
     message = f"Deleted stage {done.stage.name!r}"
     if done.target is not None:
         message += f"; moved {done.moved:,} deal{'s' if done.moved != 1 else ''} to {done.target.name!r}"
-    _say(message)
+    say(message)
 
 
 # --- follow-up rules -----------------------------------------------------------------------------
